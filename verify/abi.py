@@ -1,0 +1,273 @@
+"""The AAPCS64 contract of a callable function, and its proof.
+
+Contract: on every path that returns, it returns to the caller's x30, and x19-x29, sp and
+d8-d15 (the low 64 bits of v8-v15) hold their entry values. Everything else may change.
+
+Assumptions, stated in every report: sp is 16-byte aligned on entry; memory reached through
+a pointer that is not derived from sp lies outside the function's own frame (the
+`FRAME_BYTES` below sp on entry), which is what a caller can rely on under AAPCS64.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import z3
+
+from .audit import audit
+from .explore import EndKind, Explorer, Limits, Mode, Path, PathEnd
+from .machine import MemAccess, State, reg_offset
+from .program import Function, Program
+
+CALLEE_SAVED = [f"x{i}" for i in range(19, 30)] + ["sp"]
+FP_CALLEE_SAVED = [f"d{i}" for i in range(8, 16)]
+INPUT_REGS = [f"x{i}" for i in range(31)] + ["sp"]
+FRAME_BYTES = 64 * 1024
+BOUND = 8
+
+ASSUMPTIONS = [
+    "sp is 16-byte aligned on entry",
+    f"memory reached through a pointer not derived from sp lies outside the "
+    f"{FRAME_BYTES // 1024} KiB below sp on entry (the callee's own frame, AAPCS64)",
+]
+
+
+@dataclass
+class TraceRow:
+    addr: int
+    line: str
+    text: str
+    regs: str
+    memory: str
+
+
+@dataclass
+class Counterexample:
+    sentence: str
+    registers: dict[str, int]
+    memory: list[tuple[int, int, int]]           # (address, size, value) read on the path
+    trace: list[TraceRow]
+    return_line: str
+
+
+@dataclass
+class Result:
+    function: str
+    verdict: str                 # PROVED, BOUNDED, FAILED, UNKNOWN, NO CONTRACT
+    contract: str
+    location: str
+    bytes_hash: str
+    paths: int = 0
+    seconds: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    unmodelled: list[dict] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    loops: str = ""
+    counterexample: Counterexample | None = None
+    accepted: str = ""           # reason, when an UNKNOWN or BOUNDED is accepted
+
+
+def entry_state(func: Function) -> State:
+    regs: dict = {}
+    state = State(regs, None, [], func.addr)
+    for name in INPUT_REGS:
+        state.set_reg(name, z3.BitVec(name, 64))
+    for i in range(32):
+        state.set_reg(f"q{i}", z3.BitVec(f"q{i}", 128))
+    nzcv = z3.BitVec("nzcv", 4)
+    state.set_reg("cc_op", z3.BitVecVal(0, 64))
+    state.set_reg("cc_dep1", z3.ZeroExt(32, z3.Concat(nzcv, z3.BitVecVal(0, 28))))
+    state.set_reg("cc_dep2", z3.BitVecVal(0, 64))
+    state.set_reg("cc_ndep", z3.BitVecVal(0, 64))
+    sp = z3.BitVec("sp", 64)
+    state.constraints += [sp & 15 == 0, z3.UGE(sp, FRAME_BYTES), z3.ULT(sp, 2 ** 63)]
+    return state
+
+
+def _mentions(expr: z3.ExprRef, name: str) -> bool:
+    todo, seen = [expr], set()
+    while todo:
+        e = todo.pop()
+        if e.get_id() in seen:
+            continue
+        seen.add(e.get_id())
+        if z3.is_const(e) and e.decl().name() == name:
+            return True
+        todo.extend(e.children())
+    return False
+
+
+def frame_assumption(acc: MemAccess) -> z3.BoolRef | None:
+    if _mentions(acc.addr, "sp"):
+        return None
+    sp = z3.BitVec("sp", 64)
+    end = acc.addr + acc.size
+    return z3.Or(z3.ULE(sp, acc.addr), z3.ULE(end, sp - FRAME_BYTES))
+
+
+def _violations(ret: State) -> list[tuple[str, z3.BoolRef]]:
+    out = [(f"{r} on return differs from {r} on entry", ret.reg(r) != z3.BitVec(r, 64))
+           for r in CALLEE_SAVED]
+    for i in range(8, 16):
+        entry_low = z3.Extract(63, 0, z3.BitVec(f"q{i}", 128))
+        out.append((f"d{i} on return differs from d{i} on entry",
+                    ret.get(reg_offset(f"q{i}"), 64) != entry_low))
+    return out
+
+
+class AbiProof:
+    def __init__(self, program: Program, func: Function):
+        self.program = program
+        self.func = func
+
+    def run(self) -> Result:
+        start = time.monotonic()
+        func = self.func
+        result = Result(func.name, "UNKNOWN", "AAPCS64 callable",
+                        self.program.line(func.addr), func.bytes_hash,
+                        assumptions=list(ASSUMPTIONS))
+        for insn in self.program.instructions(func):
+            verdict = audit(insn)
+            if not verdict.modelled:
+                result.unmodelled.append({"addr": insn.addr, "line": self.program.line(insn.addr),
+                                          "instruction": insn.text, "reason": verdict.reason,
+                                          "explored_past": verdict.recovery.value})
+        summary = self._explore(Mode.SUMMARISE)
+        result.paths = summary.paths
+        verdict_from = summary
+        if summary.failure is None and (summary.possible or summary.cut):
+            bounded = self._explore(Mode.BOUNDED)
+            result.paths += bounded.paths
+            if bounded.failure is not None:
+                verdict_from = bounded
+            elif summary.possible:
+                result.reasons.append(
+                    "a violation is possible after summarising a loop, and none was found "
+                    f"with loops unrolled {BOUND} times")
+            elif not bounded.cut_other and not bounded.possible:
+                verdict_from = bounded
+        self._decide(result, verdict_from)
+        result.seconds = time.monotonic() - start
+        return result
+
+    def _decide(self, result: Result, run: "_Run") -> None:
+        if run.failure is not None:
+            result.verdict = "FAILED"
+            result.counterexample = run.failure
+            return
+        other_reached = set()
+        for addr, reason in run.unmodelled_reached:
+            other_reached.add(addr)
+        if result.unmodelled:
+            names = ", ".join(f"`{u['instruction']}` at {u['line']}" for u in result.unmodelled)
+            result.reasons.append(f"unmodelled instructions: {names}")
+        result.reasons.extend(run.cut_other)
+        result.reasons.extend(run.possible)
+        if run.mode == Mode.BOUNDED:
+            result.loops = (f"loops unrolled up to {BOUND} arrivals per loop head; "
+                            f"{len(run.cut)} path(s) stopped at the bound")
+        elif run.summarised:
+            result.loops = f"{run.summarised} loop(s) summarised for every iteration count"
+        else:
+            result.loops = "no loops on any path"
+        if result.reasons:
+            result.verdict = "UNKNOWN"
+        elif run.mode == Mode.BOUNDED and run.cut:
+            result.verdict = "BOUNDED"
+        else:
+            result.verdict = "PROVED"
+
+    def _explore(self, mode: Mode) -> "_Run":
+        ret = z3.BitVec("x30", 64)
+        explorer = Explorer(self.program, self.func, Limits(mode=mode, bound=BOUND), ret,
+                            assume_access=frame_assumption)
+        ends = explorer.run(entry_state(self.func))
+        run = _Run(mode, explorer.paths_explored)
+        if explorer.incomplete:
+            run.cut_other.append(f"more than {explorer.limits.max_paths} paths; not all explored")
+        for end in ends:
+            for addr, verdict in end.path.unmodelled:
+                run.unmodelled_reached.append((addr, verdict.reason))
+            if end.kind == EndKind.RETURN:
+                self._check_return(end, run)
+            elif end.kind == EndKind.CLOSED:
+                if end.detail == "loop summarised":
+                    run.summarised += 1
+            elif end.kind == EndKind.BOUND:
+                run.cut.append(end)
+            elif end.kind == EndKind.NOT_SUMMARISED:
+                run.cut.append(end)
+                run.cut_other.append(f"loop at {self.program.line(end.addr)}: {end.detail}")
+            elif end.kind == EndKind.UNMODELLED:
+                pass  # already listed by the audit
+            else:
+                run.cut_other.append(f"{end.kind.value} at {self.program.line(end.addr)}: "
+                                     f"{end.detail}")
+            if run.failure is not None:
+                break
+        run.cut_other = sorted(set(run.cut_other))
+        run.possible = sorted(set(run.possible))
+        return run
+
+    def _check_return(self, end: PathEnd, run: "_Run") -> None:
+        state = end.path.state
+        ret = z3.BitVec("x30", 64)
+        checks = [("returns to an address other than x30 on entry", end.target != ret)]
+        returning = [end.target == ret]
+        checks += [(text, z3.And(returning[0], bad)) for text, bad in _violations(state)]
+        opaque = list(state.opaque) + list(end.path.widened)
+        quick = z3.Solver()  # one query for the common case: nothing can go wrong
+        quick.add(*state.constraints)
+        quick.add(z3.Or(*[bad for _, bad in checks]))
+        if quick.check() == z3.unsat:
+            return
+        for sentence, bad in checks:
+            s = z3.Solver()
+            s.add(*state.constraints)
+            s.add(bad)
+            if s.check() != z3.sat:
+                continue
+            model = s.model()
+            if opaque:
+                s2 = z3.Solver()
+                s2.add(z3.ForAll(opaque, z3.And(*state.constraints, bad)))
+                if s2.check() != z3.sat:
+                    run.possible.append(f"possible violation at {self.program.line(end.addr)}: "
+                                        f"{sentence} (depends on values the verifier does not "
+                                        "model)")
+                    continue
+                model = s2.model()
+            run.failure = self._counterexample(end, model, sentence)
+            return
+
+    def _counterexample(self, end: PathEnd, model: z3.ModelRef, sentence: str) -> Counterexample:
+        ev = lambda e: model.eval(e, model_completion=True).as_long()
+        regs = {r: ev(z3.BitVec(r, 64)) for r in INPUT_REGS}
+        regs["nzcv"] = ev(z3.BitVec("nzcv", 4))
+        memory, rows = [], []
+        for effect in end.path.trace:
+            insn = self.program.instruction(effect.addr)
+            touched = []
+            for acc in effect.accesses:
+                a, v = ev(acc.addr), ev(acc.value)
+                touched.append(f"{acc.kind} [0x{a:x}] = 0x{v:x}")
+                if acc.kind.startswith("load"):
+                    memory.append((a, acc.size, v))
+            rows.append(TraceRow(effect.addr, self.program.line(effect.addr), insn.text,
+                                 ", ".join(dict.fromkeys(effect.regs_written)),
+                                 "; ".join(touched)))
+        where = self.program.line(end.addr)
+        return Counterexample(f"{sentence} (returning at {where})", regs, memory, rows, where)
+
+
+@dataclass
+class _Run:
+    mode: Mode
+    paths: int
+    failure: Counterexample | None = None
+    possible: list[str] = field(default_factory=list)
+    cut: list[PathEnd] = field(default_factory=list)
+    cut_other: list[str] = field(default_factory=list)
+    unmodelled_reached: list[tuple[int, str]] = field(default_factory=list)
+    summarised: int = 0

@@ -1,0 +1,304 @@
+"""Path exploration of one function, from a symbolic entry state to every way it ends.
+
+Calls are followed into the callee (exact, no summaries). Loops are handled in one of two
+modes, both sound and both reported:
+
+- `summarise` (default): at the second arrival at a jump target on a path, the registers
+  that changed and the memory the iteration stored to are replaced by fresh values. If the
+  next arrival stays within that generalised state (no new register changed, every store hit
+  an already generalised address) the loop is summarised: the generalised state covers every
+  iteration count, and the path is closed. A loop that does not settle within a few rounds
+  (for instance it stores through a pointer that moves) ends the path as `not-summarised`.
+- `bounded`: loops are unrolled up to `bound` arrivals at a target; a path that would go
+  further ends as `bound-reached`. Used to find a concrete counterexample, and for functions
+  whose loops cannot be summarised; the bound is reported.
+
+Instructions the audit says are unmodelled either end the path or, where the audit gives a
+sound way past them, continue with fresh "opaque" values; either way the path records them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Callable
+
+import z3
+
+from .audit import AuditResult, Recovery, audit
+from .machine import Effect, MemAccess, State, Step, fresh, reg_offset
+from .program import Function, Program
+from .semantics import Unmodelled
+
+MAX_WIDENINGS = 3
+
+
+class Mode(enum.Enum):
+    SUMMARISE = "summarise"
+    BOUNDED = "bounded"
+
+
+class EndKind(enum.Enum):
+    RETURN = "return"
+    CLOSED = "loop summarised"
+    BOUND = "bound reached"
+    NOT_SUMMARISED = "loop not summarised"
+    UNMODELLED = "unmodelled instruction"
+    ESCAPE = "left the known code"
+    INDIRECT = "indirect branch to an unknown target"
+    TOO_LONG = "path too long"
+
+
+@dataclass
+class Snapshot:
+    state: State
+    n_constraints: int
+    n_stores: int
+    generalised: bool = False
+    havoc_regs: frozenset[int] = frozenset()
+    havoc_stores: tuple[tuple[z3.BitVecRef, int], ...] = ()
+    widenings: int = 0
+    arrivals: int = 1
+
+
+@dataclass
+class Path:
+    state: State
+    trace: list[Effect] = field(default_factory=list)
+    frames: tuple[int, ...] = ()
+    snapshots: dict[tuple, Snapshot] = field(default_factory=dict)
+    stores: list[tuple[z3.BitVecRef, int]] = field(default_factory=list)
+    unmodelled: list[tuple[int, AuditResult]] = field(default_factory=list)
+    widened: list[z3.BitVecRef] = field(default_factory=list)
+
+    def fork(self, state: State) -> "Path":
+        return Path(state, list(self.trace), self.frames,
+                    {k: v for k, v in self.snapshots.items()}, list(self.stores),
+                    list(self.unmodelled), list(self.widened))
+
+
+@dataclass
+class PathEnd:
+    kind: EndKind
+    path: Path
+    addr: int
+    target: z3.BitVecRef | None = None
+    detail: str = ""
+
+
+@dataclass
+class Limits:
+    mode: Mode = Mode.SUMMARISE
+    bound: int = 8            # arrivals at one jump target per path, in bounded mode
+    max_steps: int = 20000    # instructions per path
+    max_paths: int = 4096
+
+
+class Explorer:
+    def __init__(self, program: Program, func: Function, limits: Limits,
+                 return_symbol: z3.BitVecRef,
+                 assume_access: Callable[[MemAccess], z3.BoolRef | None] | None = None):
+        self.program = program
+        self.func = func
+        self.limits = limits
+        self.ret = return_symbol
+        self.assume_access = assume_access  # a spec's assumption about each memory access
+        self.paths_explored = 0
+        self.incomplete = False   # max_paths was hit
+
+    # -- solver helpers -----------------------------------------------------------------
+    @staticmethod
+    def feasible(constraints: list[z3.BoolRef]) -> bool:
+        s = z3.Solver()
+        s.add(*constraints)
+        return s.check() != z3.unsat
+
+    @staticmethod
+    def single_value(state: State, expr: z3.BitVecRef) -> int | None:
+        expr = z3.simplify(expr)
+        if z3.is_bv_value(expr):
+            return expr.as_long()
+        s = z3.Solver()
+        s.add(*state.constraints)
+        if s.check() != z3.sat:
+            return None
+        value = s.model().eval(expr, model_completion=True)
+        s.add(expr != value)
+        return value.as_long() if s.check() == z3.unsat else None
+
+    # -- exploration --------------------------------------------------------------------
+    def run(self, entry: State) -> list[PathEnd]:
+        self.ends: list[PathEnd] = []
+        work = [Path(entry)]
+        while work:
+            if self.paths_explored >= self.limits.max_paths:
+                self.incomplete = True
+                break
+            path = work.pop()
+            self.paths_explored += 1
+            self.ends.append(self._run_path(path, work))
+        return self.ends
+
+    def _run_path(self, path: Path, work: list[Path]) -> PathEnd:
+        steps = 0
+        arrived_by_jump = True
+        while True:
+            state = path.state
+            addr = state.pc
+            if self.program.function_at(addr) is None:
+                return PathEnd(EndKind.ESCAPE, path, addr, detail=f"jump to 0x{addr:x}")
+            if arrived_by_jump:
+                end = self._at_jump_target(path, addr)
+                if end is not None:
+                    return end
+            steps += 1
+            if steps > self.limits.max_steps:
+                return PathEnd(EndKind.TOO_LONG, path, addr,
+                               detail=f"more than {self.limits.max_steps} instructions")
+            insn = self.program.instruction(addr)
+            verdict = audit(insn)
+            if not verdict.modelled:
+                path.unmodelled.append((addr, verdict))
+                if not self._step_past(path, insn.word, verdict):
+                    return PathEnd(EndKind.UNMODELLED, path, addr, detail=verdict.reason)
+                arrived_by_jump = False
+                continue
+            try:
+                successors = Step(state, insn.irsb).run()
+            except Unmodelled as exc:  # audit and execution share one meaning; defensive
+                return PathEnd(EndKind.UNMODELLED, path, addr, detail=str(exc))
+            live = [succ for succ in successors
+                    if len(successors) == 1 or self.feasible(succ[0].constraints)]
+            if not live:
+                return PathEnd(EndKind.CLOSED, path, addr, detail="no feasible successor")
+            # Continue the first successor on this path; fork the others.
+            outcomes = []
+            forks = [path] + [path.fork(succ) for succ, *_ in live[1:]]
+            for p, (succ, effect, jumpkind, target) in zip(forks, live):
+                p.state = succ
+                p.trace.append(effect)
+                for acc in effect.accesses:
+                    if acc.kind.startswith("store"):
+                        p.stores.append((acc.addr, acc.size))
+                    if self.assume_access is not None:
+                        assumption = self.assume_access(acc)
+                        if assumption is not None:
+                            p.state.constraints.append(assumption)
+                outcomes.append((p, jumpkind, target, addr))
+            for p, jumpkind, target, at in outcomes[1:]:
+                resolved = self._resolve(p, jumpkind, target, at)
+                if isinstance(resolved, PathEnd):
+                    self.paths_explored += 1
+                    self.ends.append(resolved)
+                else:
+                    work.append(p)
+            p, jumpkind, target, at = outcomes[0]
+            resolved = self._resolve(p, jumpkind, target, at)
+            if isinstance(resolved, PathEnd):
+                return resolved
+            arrived_by_jump = resolved
+
+    def _resolve(self, path: Path, jumpkind: str, target: z3.BitVecRef, at: int):
+        """Set the path's next pc. Returns True if it got there by a jump, False if it fell
+        through, or a PathEnd."""
+        state = path.state
+        target = z3.simplify(target)
+        if path.frames == () and not z3.is_bv_value(target):
+            s = z3.Solver()
+            s.add(*state.constraints)
+            s.add(target == self.ret)
+            if s.check() != z3.unsat:
+                return PathEnd(EndKind.RETURN, path, at, target=target)
+        value = self.single_value(state, target)
+        if value is None:
+            return PathEnd(EndKind.INDIRECT, path, at, target=target,
+                           detail=f"branch target {target} has more than one value")
+        if jumpkind == "Ijk_Call":
+            path.frames = path.frames + (at + 4,)
+        elif jumpkind == "Ijk_Ret" and path.frames and value == path.frames[-1]:
+            path.frames = path.frames[:-1]
+        state.pc = value
+        return value != at + 4 or jumpkind != "Ijk_Boring"
+
+    def _step_past(self, path: Path, word: int, verdict: AuditResult) -> bool:
+        """Continue past an unmodelled instruction where the audit gives a sound way."""
+        state = path.state
+        if verdict.recovery == Recovery.STOP:
+            return False
+        if verdict.recovery == Recovery.HAVOC_RT:
+            rt = word & 0x1F
+            if rt != 31:
+                value = fresh(f"unmodelled_x{rt}", 64)
+                state.opaque.append(value)
+                state.set_reg(f"x{rt}", value)
+        elif verdict.recovery == Recovery.SMCCC:
+            for r in range(18):
+                value = fresh(f"firmware_x{r}", 64)
+                state.opaque.append(value)
+                state.set_reg(f"x{r}", value)
+        path.trace.append(Effect(state.pc))
+        state.pc += 4
+        return True
+
+    # -- loops ----------------------------------------------------------------------------
+    def _at_jump_target(self, path: Path, addr: int) -> PathEnd | None:
+        key = (path.frames, addr)
+        snap = path.snapshots.get(key)
+        state = path.state
+        if snap is None:
+            path.snapshots[key] = Snapshot(state.copy(), len(state.constraints), len(path.stores))
+            return None
+        snap.arrivals += 1
+        if self.limits.mode == Mode.BOUNDED:
+            if snap.arrivals > self.limits.bound:
+                return PathEnd(EndKind.BOUND, path, addr,
+                               detail=f"loop at this address unrolled {self.limits.bound} times")
+            return None
+        return self._widen(path, key, snap)
+
+    def _widen(self, path: Path, key, snap: Snapshot) -> PathEnd | None:
+        state = path.state
+        base = snap.state
+        changed = {slot for slot in set(state.regs) | set(base.regs)
+                   if slot not in state.regs or slot not in base.regs
+                   or not z3.eq(state.regs[slot], base.regs[slot])}
+        changed.discard(reg_offset("pc"))
+        new_stores = path.stores[snap.n_stores:]
+        known = list(snap.havoc_stores)
+        unknown_stores = [(a, n) for a, n in new_stores
+                          if not any(n == m and z3.eq(a, b) for b, m in known)]
+        monitor_same = (state.monitor is None and base.monitor is None) or (
+            state.monitor is not None and base.monitor is not None
+            and z3.eq(state.monitor[0], base.monitor[0]))
+        if snap.generalised and changed <= snap.havoc_regs and not unknown_stores \
+                and monitor_same:
+            return PathEnd(EndKind.CLOSED, path, key[1], detail="loop summarised")
+        if snap.widenings >= MAX_WIDENINGS or not monitor_same:
+            return PathEnd(EndKind.NOT_SUMMARISED, path, key[1],
+                           detail="loop state does not settle (it may store through a "
+                                  "moving pointer)")
+        # Generalise from the snapshot: fresh values where this iteration differs.
+        gen = base.copy()
+        gen.constraints = list(base.constraints[:snap.n_constraints])
+        havoc_regs = set(snap.havoc_regs) | changed
+        for slot in changed:
+            if slot == reg_offset("cc_op"):
+                # The flags thunk's op stays one of VEX's 11 kinds, in canonical form.
+                op = fresh("loop_cc_op", 4)
+                gen.constraints.append(z3.ULE(op, 10))
+                value = z3.ZeroExt(60, op)
+                path.widened.append(op)
+            else:
+                value = fresh(f"loop_{slot}", 64)
+                path.widened.append(value)
+            gen.regs[slot] = value
+        stores = known + unknown_stores
+        for a, n in unknown_stores:
+            value = fresh("loop_mem", 8 * n)
+            path.widened.append(value)
+            gen.store(a, value)
+        path.snapshots[key] = Snapshot(gen.copy(), len(gen.constraints), len(path.stores),
+                                       True, frozenset(havoc_regs), tuple(stores),
+                                       snap.widenings + 1, snap.arrivals)
+        path.state = gen
+        return None

@@ -1,0 +1,298 @@
+"""Symbolic machine state and the execution of one lifted instruction on it.
+
+The state is the VEX guest register file (byte-addressed, kept as 8-byte slots), memory as a
+Z3 array from 64-bit addresses to bytes (so symbolic addresses alias exactly), the path
+condition, and the exclusive monitor. `step` runs one instruction's IR and returns the
+successor states, one per feasible way out of the instruction.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import archinfo
+import pyvex
+import z3
+
+from .semantics import Unmodelled, binop, ccall, const_value, type_bits, unop
+
+ARCH = archinfo.ArchAArch64()
+SLOT = 8
+_fresh_ids = itertools.count()
+
+
+def reg_offset(name: str) -> int:
+    return ARCH.registers[name][0]
+
+
+def fresh(name: str, bits: int) -> z3.BitVecRef:
+    return z3.BitVec(f"{name}!{next(_fresh_ids)}", bits)
+
+
+@dataclass
+class MemAccess:
+    kind: str          # "load", "store", "load-exclusive", "store-exclusive"
+    addr: z3.BitVecRef
+    size: int          # bytes
+    value: z3.BitVecRef
+
+
+@dataclass
+class Effect:
+    """What one instruction did on one path: for traces and counterexamples."""
+    addr: int
+    regs_written: list[str] = field(default_factory=list)
+    accesses: list[MemAccess] = field(default_factory=list)
+    fences: int = 0
+
+
+@dataclass
+class State:
+    regs: dict[int, z3.BitVecRef]
+    mem: "MemStore | None"
+    constraints: list[z3.BoolRef]
+    pc: int
+    base: z3.ArrayRef = field(default_factory=lambda: initial_memory())
+    monitor: tuple[z3.BitVecRef, int] | None = None
+    # Values the verifier could not compute (e.g. an unmodelled system register read).
+    opaque: list[z3.BitVecRef] = field(default_factory=list)
+
+    def copy(self) -> "State":
+        return State(dict(self.regs), self.mem, list(self.constraints), self.pc,
+                     self.base, self.monitor, list(self.opaque))
+
+    # -- registers --------------------------------------------------------------------
+    def _slot(self, slot: int) -> z3.BitVecRef:
+        if slot not in self.regs:
+            self.regs[slot] = fresh(f"guest{slot}", 64)
+        return self.regs[slot]
+
+    def get(self, offset: int, bits: int) -> z3.BitVecRef:
+        nbytes = max(bits // 8, 1)
+        first, last = offset // SLOT, (offset + nbytes - 1) // SLOT
+        whole = z3.Concat(*[self._slot(s * SLOT) for s in range(last, first - 1, -1)]) \
+            if last > first else self._slot(first * SLOT)
+        lo = (offset - first * SLOT) * 8
+        return z3.Extract(lo + bits - 1, lo, whole)
+
+    def put(self, offset: int, value: z3.BitVecRef) -> None:
+        bits = value.size()
+        nbytes = max(bits // 8, 1)
+        for s in range(offset // SLOT, (offset + nbytes - 1) // SLOT + 1):
+            base = s * SLOT
+            lo_byte, hi_byte = max(offset, base), min(offset + nbytes, base + SLOT)
+            part = z3.Extract((hi_byte - offset) * 8 - 1, (lo_byte - offset) * 8, value) \
+                if bits >= 8 else value
+            old = self._slot(base)
+            pieces = []
+            if hi_byte < base + SLOT:
+                pieces.append(z3.Extract(63, (hi_byte - base) * 8, old))
+            pieces.append(part)
+            if lo_byte > base:
+                pieces.append(z3.Extract((lo_byte - base) * 8 - 1, 0, old))
+            self.regs[base] = z3.simplify(z3.Concat(*pieces) if len(pieces) > 1 else pieces[0])
+
+    def reg(self, name: str) -> z3.BitVecRef:
+        offset, size = ARCH.registers[name]
+        return self.get(offset, size * 8)
+
+    def set_reg(self, name: str, value: z3.BitVecRef) -> None:
+        self.put(reg_offset(name), value)
+
+    # -- memory -----------------------------------------------------------------------
+    def load(self, addr: z3.BitVecRef, nbytes: int) -> z3.BitVecRef:
+        return z3.simplify(_read(self.mem, self.base, addr, nbytes))
+
+    def store(self, addr: z3.BitVecRef, value: z3.BitVecRef,
+              cond: z3.BoolRef | None = None) -> None:
+        self.mem = MemStore(self.mem, addr, value.size() // 8, value, cond)
+
+
+@dataclass(frozen=True)
+class MemStore:
+    """One store on top of older memory; paths that fork share their common stores."""
+    older: "MemStore | None"
+    addr: z3.BitVecRef
+    size: int
+    value: z3.BitVecRef
+    cond: z3.BoolRef | None = None   # the store happened only if this holds (store-exclusive)
+
+
+def initial_memory(name: str = "mem0") -> z3.ArrayRef:
+    return z3.Array(name, z3.BitVecSort(64), z3.BitVecSort(8))
+
+
+def _read(node: MemStore | None, base: z3.ArrayRef, addr: z3.BitVecRef,
+          nbytes: int) -> z3.BitVecRef:
+    """The nbytes little-endian value at addr after the stores in node.
+
+    Stores at a constant distance from the load are resolved here (the common case: the
+    stack); others become an If on whether they overlap, decided by the solver.
+    """
+    if node is None:
+        parts = [z3.Select(base, addr + i) for i in range(nbytes - 1, -1, -1)]
+        return z3.Concat(*parts) if nbytes > 1 else parts[0]
+    dist = z3.simplify(addr - node.addr)
+    if z3.is_bv_value(dist):
+        off = dist.as_signed_long()
+        if off >= node.size or off + nbytes <= 0:
+            return _read(node.older, base, addr, nbytes)
+        if off == 0 and nbytes == node.size and node.cond is None:
+            return node.value
+    older = _read(node.older, base, addr, nbytes)
+    newer = _overlay(node, addr, nbytes, older)
+    if not z3.is_bv_value(dist):
+        overlap = z3.Or(z3.ULT(dist, node.size), z3.ULT(node.addr - addr, nbytes))
+        newer = z3.If(overlap, newer, older)
+    if node.cond is not None:
+        newer = z3.If(node.cond, newer, older)
+    return newer
+
+
+def _overlay(node: MemStore, addr: z3.BitVecRef, nbytes: int,
+             older: z3.BitVecRef) -> z3.BitVecRef:
+    """Byte by byte: the store's byte where it covers the load, the older value elsewhere."""
+    width = node.size * 8
+    exact = z3.And(addr == node.addr, z3.BoolVal(nbytes == node.size))
+    parts = []
+    for i in range(nbytes - 1, -1, -1):
+        rel = z3.simplify(addr + i - node.addr)
+        old_byte = z3.Extract(8 * i + 7, 8 * i, older)
+        if z3.is_bv_value(rel):
+            r = rel.as_long()
+            parts.append(z3.Extract(8 * r + 7, 8 * r, node.value) if r < node.size else old_byte)
+            continue
+        shifted = z3.LShR(node.value, _resize_to(rel * 8, width))
+        parts.append(z3.If(z3.ULT(rel, node.size), z3.Extract(7, 0, shifted), old_byte))
+    bytewise = z3.Concat(*parts) if nbytes > 1 else parts[0]
+    if nbytes == node.size:
+        return z3.If(exact, node.value, bytewise)
+    return bytewise
+
+
+def _resize_to(v: z3.BitVecRef, bits: int) -> z3.BitVecRef:
+    if v.size() == bits:
+        return v
+    if v.size() > bits:
+        return z3.Extract(bits - 1, 0, v)
+    return z3.ZeroExt(bits - v.size(), v)
+
+
+def register_name(offset: int) -> str:
+    name = ARCH.register_size_names.get((offset, 8)) or ARCH.translate_register_name(offset)
+    return str(name)
+
+
+class Step:
+    """Runs one instruction's IRSB on a state. Construct per (state, irsb)."""
+
+    def __init__(self, state: State, irsb: pyvex.IRSB):
+        self.state = state
+        self.irsb = irsb
+        self.tmps: dict[int, z3.BitVecRef] = {}
+        self.effect = Effect(irsb.addr)
+
+    def expr(self, e: pyvex.expr.IRExpr) -> z3.BitVecRef:
+        s = self.state
+        if isinstance(e, pyvex.expr.RdTmp):
+            return self.tmps[e.tmp]
+        if isinstance(e, pyvex.expr.Const):
+            return const_value(e.con)
+        if isinstance(e, pyvex.expr.Get):
+            return s.get(e.offset, type_bits(e.ty))
+        if isinstance(e, pyvex.expr.Unop):
+            return unop(e.op, self.expr(e.args[0]))
+        if isinstance(e, pyvex.expr.Binop):
+            return binop(e.op, self.expr(e.args[0]), self.expr(e.args[1]))
+        if isinstance(e, pyvex.expr.ITE):
+            cond = self.expr(e.cond)
+            return z3.If(cond == 1, self.expr(e.iftrue), self.expr(e.iffalse))
+        if isinstance(e, pyvex.expr.Load):
+            if e.end != "Iend_LE":
+                raise Unmodelled("big-endian load")
+            return self.load(self.expr(e.addr), type_bits(e.ty), "load")
+        if isinstance(e, pyvex.expr.CCall):
+            return ccall(e.cee.name, [self.expr(a) for a in e.args])
+        raise Unmodelled(f"VEX expression {type(e).__name__}")
+
+    def load(self, addr, bits, kind) -> z3.BitVecRef:
+        addr = z3.simplify(addr)
+        value = self.state.load(addr, bits // 8)
+        self.effect.accesses.append(MemAccess(kind, addr, bits // 8, value))
+        return value
+
+    def store(self, addr, value, kind) -> None:
+        addr = z3.simplify(addr)
+        self.state.store(addr, value)
+        self.effect.accesses.append(MemAccess(kind, addr, value.size() // 8, value))
+
+    def run(self) -> list[tuple[State, Effect, str, z3.BitVecRef]]:
+        """Execute; return (state, effect, jumpkind, target) per way out.
+
+        Conditional exits are returned with the exit guard (or its negation) appended to the
+        state's constraints; the caller decides feasibility.
+        """
+        s = self.state
+        exits: list[tuple[State, Effect, str, z3.BitVecRef]] = []
+        for stmt in self.irsb.statements:
+            if isinstance(stmt, (pyvex.stmt.IMark, pyvex.stmt.NoOp, pyvex.stmt.AbiHint)):
+                continue
+            if isinstance(stmt, pyvex.stmt.WrTmp):
+                self.tmps[stmt.tmp] = self.expr(stmt.data)
+            elif isinstance(stmt, pyvex.stmt.Put):
+                value = self.expr(stmt.data)
+                s.put(stmt.offset, value)
+                if stmt.offset != reg_offset("pc"):
+                    self.effect.regs_written.append(register_name(stmt.offset))
+            elif isinstance(stmt, pyvex.stmt.Store):
+                if stmt.end != "Iend_LE":
+                    raise Unmodelled("big-endian store")
+                self.store(self.expr(stmt.addr), self.expr(stmt.data), "store")
+            elif isinstance(stmt, pyvex.stmt.LLSC):
+                self.llsc(stmt)
+            elif isinstance(stmt, pyvex.stmt.MBE):
+                # A fence has no sequential effect; its kind is decoded from the encoding
+                # by the weak-memory checks, since VEX gives every barrier the same one.
+                if stmt.event == "Imbe_CancelReservation":
+                    s.monitor = None
+                self.effect.fences += 1
+            elif isinstance(stmt, pyvex.stmt.Exit):
+                guard = self.expr(stmt.guard)
+                taken = s.copy()
+                taken.constraints.append(guard == 1)
+                branch_effect = Effect(self.effect.addr, list(self.effect.regs_written),
+                                       list(self.effect.accesses), self.effect.fences)
+                exits.append((taken, branch_effect, stmt.jumpkind,
+                              z3.BitVecVal(stmt.dst.value, 64)))
+                s.constraints.append(guard == 0)
+            else:
+                raise Unmodelled(f"VEX statement {type(stmt).__name__}")
+        target = z3.simplify(self.expr(self.irsb.next))
+        s.put(reg_offset("pc"), target)
+        exits.append((s, self.effect, self.irsb.jumpkind, target))
+        return exits
+
+    def llsc(self, stmt: pyvex.stmt.LLSC) -> None:
+        s = self.state
+        addr = z3.simplify(self.expr(stmt.addr))
+        bits = type_bits(self.irsb.tyenv.lookup(stmt.result))
+        if stmt.storedata is None:  # load-exclusive: read and arm the monitor
+            self.tmps[stmt.result] = self.load(addr, bits, "load-exclusive")
+            s.monitor = (addr, bits // 8)
+            return
+        # Store-exclusive. The hardware may fail it at any time (another core's store, an
+        # interrupt, or no reason at all), so success is a fresh bit and both outcomes are
+        # explored. It can only succeed on the address and size its load-exclusive armed.
+        data = self.expr(stmt.storedata)
+        ok = fresh("stxr_ok", 1)
+        if s.monitor is None:
+            s.constraints.append(ok == 0)
+        else:
+            mon_addr, mon_size = s.monitor
+            s.constraints.append(z3.Implies(ok == 1, z3.And(mon_addr == addr,
+                                                           mon_size == data.size() // 8)))
+        s.store(addr, data, cond=ok == 1)
+        s.monitor = None  # a store-exclusive clears the monitor whether or not it succeeds
+        self.effect.accesses.append(MemAccess("store-exclusive", addr, data.size() // 8, data))
+        self.tmps[stmt.result] = ok
