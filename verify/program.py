@@ -90,7 +90,7 @@ class Program:
             is_global = sym.binding in ("STB_GLOBAL", "STB_WEAK")
             if not is_func:
                 if is_global and sym.type.name == "TYPE_NONE" and in_code(sym.rebased_addr) \
-                        and sym.section_name not in (None, "") :
+                        and sym.section not in (None, "SHN_ABS"):
                     problems.append(f"{sym.name}: global symbol in code without .type/.size "
                                     "(declare it with FUNC/ENDFUNC from asm/macros.inc)")
                 continue

@@ -1,0 +1,76 @@
+"""The AAPCS64 proof on known-good and known-bad fixtures (tests/fixtures/abi_cases.s)."""
+
+from __future__ import annotations
+
+import pytest
+
+from verify.abi import AbiProof
+
+
+def prove(program, name):
+    return AbiProof(program, program.functions[name]).run()
+
+
+def trace_lines(result):
+    return [(row.line.rsplit(":", 1)[0].rsplit("/", 1)[-1], row.text)
+            for row in result.counterexample.trace]
+
+
+@pytest.mark.parametrize("name", ["saves_callee_saved", "string_length", "fixture_entry"])
+def test_correct_functions_are_proved(abi_cases, name):
+    result = prove(abi_cases, name)
+    assert result.verdict == "PROVED", result.reasons
+    assert result.counterexample is None
+
+
+def test_loop_is_summarised_not_unrolled(abi_cases):
+    result = prove(abi_cases, "string_length")
+    assert "summarised for every iteration count" in result.loops
+
+
+def test_clobbered_x19_fails_with_counterexample(abi_cases):
+    result = prove(abi_cases, "clobbers_x19")
+    assert result.verdict == "FAILED"
+    cx = result.counterexample
+    assert cx.sentence.startswith("x19 on return differs from x19 on entry")
+    assert cx.registers["x19"] != 0  # the model must pick an x19 that the clobber changes
+    texts = [text for _, text in trace_lines(result)]
+    assert texts == ["add x0, x0, #1", "mov x19, xzr", "ret"]
+    assert cx.trace[1].line.endswith("abi_cases.s:40")
+
+
+def test_moved_sp_fails(abi_cases):
+    result = prove(abi_cases, "moves_sp")
+    assert result.verdict == "FAILED"
+    assert result.counterexample.sentence.startswith("sp on return differs")
+    store = result.counterexample.trace[1].memory
+    assert store.startswith("store [0x")
+
+
+def test_wrong_return_address_fails(abi_cases):
+    result = prove(abi_cases, "wrong_return")
+    assert result.verdict == "FAILED"
+    assert "x30" in result.counterexample.sentence or "x29" in result.counterexample.sentence
+
+
+def test_instruction_vex_drops_is_unknown_and_named(abi_cases):
+    result = prove(abi_cases, "reads_tpidr_el1")
+    assert result.verdict == "UNKNOWN"
+    [u] = result.unmodelled
+    assert u["instruction"] == "mrs x0, tpidr_el1"
+    assert u["line"].endswith("abi_cases.s:60")
+    assert "lifts it to nothing" in u["reason"]
+    assert any("mrs x0, tpidr_el1" in r for r in result.reasons)
+
+
+def test_store_exclusive_failure_path_is_explored(abi_cases):
+    result = prove(abi_cases, "llsc_increment")
+    assert result.verdict == "PROVED"
+    assert result.paths > 1
+
+
+def test_violation_after_a_loop_is_found_by_unrolling(abi_cases):
+    result = prove(abi_cases, "clobbers_after_loop")
+    assert result.verdict == "FAILED"
+    assert result.counterexample.sentence.startswith("x20 on return differs")
+    assert result.counterexample.registers["x2"] >= 1

@@ -1,0 +1,75 @@
+"""`verify all` as a gate: a failing proof leaves no image; bad input is refused clearly."""
+
+from __future__ import annotations
+
+import re
+
+from verify.cli import main
+
+from conftest import ROOT, build_fixture, copy_tree
+
+PLANT_BEFORE_RET = "    mov     x19, xzr\n    ret\nENDFUNC {name}"
+
+
+def plant_clobber(root, source, name):
+    path = root / source
+    text = path.read_text()
+    marker = f"    ret\nENDFUNC {name}"
+    assert marker in text, f"{name} does not end with ret in {source}"
+    path.write_text(text.replace(marker, PLANT_BEFORE_RET.format(name=name)))
+    lines = path.read_text().splitlines()
+    return lines.index(f"ENDFUNC {name}") - 1  # 1-based line number of the planted mov
+
+
+def test_clobber_fails_gate_and_leaves_no_image(tmp_path, capsys):
+    root = copy_tree(tmp_path)
+    (root / "build").mkdir()
+    stale = root / "build" / "actly.img"
+    stale.write_bytes(b"stale image from an earlier run")
+    line = plant_clobber(root, "asm/uart.s", "uart_puts")
+
+    assert main(["--root", str(root), "all"]) == 1
+
+    out = capsys.readouterr().out
+    assert not stale.exists()
+    assert re.search(r"uart_puts \(asm/uart\.s:\d+\): FAILED", out)
+    assert "x19 on return differs from x19 on entry" in out
+    assert f"asm/uart.s:{line}" in out and "mov x19, xzr" in out
+    report = (root / "reports" / "uart_puts.md").read_text()
+    assert "# uart_puts: FAILED" in report and "## Counterexample" in report
+    junit = (root / "reports" / "junit.xml").read_text()
+    assert 'failures="1"' in junit
+
+
+def test_global_function_without_type_is_an_error(tmp_path, capsys):
+    src = tmp_path / "untyped.s"
+    src.write_text(".text\n.global untyped\nuntyped:\n    ret\n")
+    from verify import build
+    from verify.program import Program, ProgramError
+    import pytest
+    obj, elf = tmp_path / "untyped.o", tmp_path / "untyped.elf"
+    build.assemble(src, obj, tmp_path, [])
+    build.link([obj], ROOT / "tests" / "fixtures" / "fixture.ld", elf, tmp_path)
+    with pytest.raises(ProgramError, match="untyped: global symbol in code without .type/.size"):
+        Program(elf, tmp_path)
+
+
+def test_missing_elf_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "asm").mkdir()
+    assert main(["--root", str(tmp_path), "prove"]) == 2
+    assert "run `verify build` first" in capsys.readouterr().err
+
+
+def test_broken_elf_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "asm").mkdir()
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "actly.elf").write_bytes(b"\x7fELF not really")
+    assert main(["--root", str(tmp_path), "prove"]) == 2
+    assert "not a loadable AArch64 ELF" in capsys.readouterr().err
+
+
+def test_accepted_unknown_is_shown_as_accepted_never_proved(verified_image):
+    summary = (verified_image.parent.parent / "reports" / "summary.md").read_text()
+    assert "| psci_call " in summary
+    row = next(l for l in summary.splitlines() if l.startswith("| psci_call "))
+    assert "UNKNOWN (accepted)" in row and "PROVED" not in row

@@ -1,0 +1,139 @@
+"""The `verify` command: wires building, checking, reporting and booting together."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from tabulate import tabulate
+
+from . import build, qemu, report
+from .abi import Result
+from .build import BuildError, Layout
+from .program import ProgramError
+from .spec import SpecError
+
+
+class UsageError(Exception):
+    pass
+
+
+def _layout(args) -> Layout:
+    root = Path(args.root).resolve()
+    if not (root / "asm").is_dir():
+        raise UsageError(f"{root} has no asm/ folder: run from the repository root or pass --root")
+    return Layout(root)
+
+
+def _progress(total: int):
+    count = [0]
+
+    def show(r: Result) -> None:
+        count[0] += 1
+        print(f"[{count[0]}/{total}] {r.function:<28} {report.shown_verdict(r):<22} "
+              f"{r.seconds:6.2f}s", file=sys.stderr, flush=True)
+    return show
+
+
+def _print_failures(results: list[Result], reports: Path) -> None:
+    for r in results:
+        if report.passes(r):
+            continue
+        print(f"\n{r.function} ({r.location}): {r.verdict}")
+        if r.counterexample is not None:
+            cx = r.counterexample
+            print(f"  {cx.sentence}")
+            regs = ", ".join(f"{k}=0x{v:x}" for k, v in cx.registers.items()
+                             if k in ("x0", "x1", "x2", "x3", "sp", "x30"))
+            print(f"  inputs: {regs} (all registers in the report)")
+            rows = [[t.line, t.text, t.regs, t.memory] for t in cx.trace[-12:]]
+            print(tabulate(rows, headers=["source", "instruction", "writes", "memory"]))
+        for reason in r.reasons:
+            print(f"  - {reason}")
+        print(f"  report: {reports / (r.function + '.md')}")
+
+
+def _prove(layout: Layout, only: list[str] | None) -> tuple[list[Result], bool]:
+    from .check import check_all
+    from .program import Program
+    program = Program(layout.elf, layout.root)
+    total = len(only) if only else len(program.functions)
+    start = time.monotonic()
+    results, warnings = check_all(program, layout.root, only, _progress(total))
+    reports = layout.root / "reports"
+    report.write_reports(results, reports)
+    print(report.summary_table(results))
+    for w in warnings:
+        print(f"warning: {w}")
+    ok = all(report.passes(r) for r in results)
+    _print_failures(results, reports)
+    counts = {}
+    for r in results:
+        counts[report.shown_verdict(r)] = counts.get(report.shown_verdict(r), 0) + 1
+    print("\n" + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) +
+          f" in {time.monotonic() - start:.1f}s; reports in {reports}")
+    return results, ok
+
+
+def cmd_build(args) -> int:
+    layout = _layout(args)
+    print(build.build_elf(layout))
+    return 0
+
+
+def cmd_prove(args) -> int:
+    layout = _layout(args)
+    _, ok = _prove(layout, args.functions or None)
+    return 0 if ok else 1
+
+
+def cmd_all(args) -> int:
+    layout = _layout(args)
+    build.remove_image(layout)  # a failed run must not leave an older image behind
+    build.build_elf(layout)
+    _, ok = _prove(layout, None)
+    if not ok:
+        print(f"\nverify all: FAILED; no image written ({layout.image.name} removed)")
+        return 1
+    image = build.write_image(layout)
+    print(f"\nverify all: every check passed; wrote {image}")
+    return 0
+
+
+def cmd_boot(args) -> int:
+    layout = _layout(args)
+    result = qemu.boot(layout.image, args.cores, args.timeout, args.el2)
+    sys.stdout.write(result.output)
+    if result.exit_code is None:
+        print(f"verify boot: no power-off within {args.timeout:.0f}s", file=sys.stderr)
+        return 1
+    return result.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="verify", description=__doc__)
+    parser.add_argument("--root", default=".", help="repository root (default: .)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="assemble and link build/actly.elf").set_defaults(func=cmd_build)
+    p = sub.add_parser("prove", help="check functions of build/actly.elf; writes reports only")
+    p.add_argument("functions", nargs="*", help="only these functions")
+    p.set_defaults(func=cmd_prove)
+    sub.add_parser("all", help="build, check everything, and only then write build/actly.img"
+                   ).set_defaults(func=cmd_all)
+    p = sub.add_parser("boot", help="boot build/actly.img on QEMU virt and show its output")
+    p.add_argument("--cores", type=int, default=4, help="number of cores, 1 to 8 (default 4)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for power-off")
+    p.add_argument("--el2", action="store_true", help="enter at EL2 (virtualization=on)")
+    p.set_defaults(func=cmd_boot)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, BuildError, ProgramError, SpecError, qemu.QemuError, KeyError) as exc:
+        print(f"verify: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
