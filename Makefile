@@ -4,9 +4,11 @@
 # Both install only what is missing, so a second run is quick.
 
 VENV := .venv
-PYTHON := python3
+PYTHON ?= python3
 APT_PACKAGES := binutils-aarch64-linux-gnu qemu-system-arm python3-venv
-TOOLS := aarch64-linux-gnu-as aarch64-linux-gnu-ld aarch64-linux-gnu-objcopy qemu-system-aarch64
+CROSS_COMPILE ?= aarch64-linux-gnu-
+export CROSS_COMPILE
+TOOLS := $(CROSS_COMPILE)as $(CROSS_COMPILE)ld $(CROSS_COMPILE)objcopy qemu-system-aarch64
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := $(VENV)/.installed
 
@@ -24,6 +26,9 @@ setup: tools $(STAMP)
 tools:
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ] && ! command -v apt-get >/dev/null; then \
+		echo "missing:$$missing. Without apt-get, install them yourself (see README.md)"; exit 1; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing (Debian: $(APT_PACKAGES))"; \
 		$(SUDO) apt-get update -qq && \

@@ -7,14 +7,15 @@ raw `build/actly.img`; only `verify all` calls it, after every check passed.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-AS = "aarch64-linux-gnu-as"
-LD = "aarch64-linux-gnu-ld"
-OBJCOPY = "aarch64-linux-gnu-objcopy"
+# The cross binutils' prefix: Debian's by default; macOS Homebrew's is aarch64-elf-.
+CROSS = os.environ.get("CROSS_COMPILE", "aarch64-linux-gnu-")
+AS, LD, OBJCOPY = CROSS + "as", CROSS + "ld", CROSS + "objcopy"
 MARCH = "-march=armv8.4-a"
 IMAGE_MAGIC_OFFSET = 0x38
 IMAGE_MAGIC = b"ARM\x64"
@@ -58,7 +59,7 @@ def require_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         raise BuildError(f"{name} not found: install Debian's binutils-aarch64-linux-gnu "
-                         "(`make setup` does it)")
+                         "(`make setup` does it), or set CROSS_COMPILE to your binutils' prefix")
     return path
 
 
