@@ -37,6 +37,7 @@ def test_clobbered_x19_fails_with_counterexample(abi_cases):
     texts = [text for _, text in trace_lines(result)]
     assert texts == ["add x0, x0, #1", "mov x19, xzr", "ret"]
     assert cx.trace[1].line.endswith("abi_cases.s:40")
+    assert cx.confirmed, cx.replay
 
 
 def test_moved_sp_fails(abi_cases):
@@ -45,12 +46,14 @@ def test_moved_sp_fails(abi_cases):
     assert result.counterexample.sentence.startswith("sp on return differs")
     store = result.counterexample.trace[1].memory
     assert store.startswith("store [0x")
+    assert result.counterexample.confirmed
 
 
 def test_wrong_return_address_fails(abi_cases):
     result = prove(abi_cases, "wrong_return")
     assert result.verdict == "FAILED"
     assert "x30" in result.counterexample.sentence or "x29" in result.counterexample.sentence
+    assert result.counterexample.confirmed
 
 
 def test_instruction_vex_drops_is_unknown_and_named(abi_cases):
@@ -74,3 +77,17 @@ def test_violation_after_a_loop_is_found_by_unrolling(abi_cases):
     assert result.verdict == "FAILED"
     assert result.counterexample.sentence.startswith("x20 on return differs")
     assert result.counterexample.registers["x2"] >= 1
+    assert result.counterexample.confirmed
+
+
+def test_violation_after_long_loop_is_found_through_the_summary(abi_cases):
+    result = prove(abi_cases, "clobbers_after_long_loop")
+    assert result.verdict == "FAILED"
+    assert result.counterexample.sentence.startswith("x21 on return differs")
+    assert result.counterexample.confirmed, result.counterexample.replay
+
+
+def test_function_that_never_returns_is_not_proved(abi_cases):
+    result = prove(abi_cases, "never_returns")
+    assert result.verdict == "UNKNOWN"
+    assert any("vacuous" in r for r in result.reasons)

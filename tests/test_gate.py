@@ -73,3 +73,58 @@ def test_accepted_unknown_is_shown_as_accepted_never_proved(verified_image):
     assert "| psci_call " in summary
     row = next(l for l in summary.splitlines() if l.startswith("| psci_call "))
     assert "UNKNOWN (accepted)" in row and "PROVED" not in row
+
+
+def exported_callable(root):
+    """(source, function) for every global function with the AAPCS64 contract."""
+    from verify import build
+    from verify.program import Program
+    from verify.spec import Aapcs64, contracts_for
+    layout = build.Layout(root)
+    build.build_elf(layout)
+    program = Program(layout.elf, root)
+    contracts = contracts_for(program, root)
+    return [(program.line(f.addr).rsplit(":", 1)[0], name)
+            for name, f in program.functions.items()
+            if f.exported and isinstance(contracts[name], Aapcs64)]
+
+
+PLANTED = "    mov     x19, xzr"
+
+
+def plant_before_every_ret(path, name):
+    """Insert `mov x19, xzr` before each ret of the function."""
+    lines = path.read_text().splitlines()
+    start, end = lines.index(f"FUNC {name}"), lines.index(f"ENDFUNC {name}")
+    out = lines[:start]
+    for line in lines[start:end]:
+        if line.strip() == "ret":
+            out.append(PLANTED)
+        out.append(line)
+    path.write_text("\n".join(out + lines[end:]) + "\n")
+
+
+def planted_lines(path, name):
+    lines = path.read_text().splitlines()
+    start, end = lines.index(f"FUNC {name}"), lines.index(f"ENDFUNC {name}")
+    return [i + 1 for i in range(start, end) if lines[i] == PLANTED]
+
+
+def test_clobber_in_every_exported_callable_function_is_caught(tmp_path, capsys):
+    import json
+    root = copy_tree(tmp_path)
+    targets = exported_callable(root)
+    assert len(targets) >= 8
+    for src, name in targets:
+        plant_before_every_ret(root / src, name)
+    planted = {name: (src, planted_lines(root / src, name)) for src, name in targets}
+
+    assert main(["--root", str(root), "all"]) == 1
+    assert not (root / "build" / "actly.img").exists()
+    for name, (src, lines) in planted.items():
+        data = json.loads((root / "reports" / f"{name}.json").read_text())
+        assert data["verdict"] == "FAILED", (name, data["reasons"])
+        cx = data["counterexample"]
+        assert cx["sentence"].startswith("x19 on return differs"), name
+        mov_rows = [row["line"] for row in cx["trace"] if row["text"] == "mov x19, xzr"]
+        assert mov_rows and mov_rows[-1] in {f"{src}:{n}" for n in lines}, (name, mov_rows)

@@ -17,8 +17,9 @@ import z3
 
 from .audit import audit
 from .explore import EndKind, Explorer, Limits, Mode, Path, PathEnd
-from .machine import MemAccess, State, reg_offset
+from .machine import MemAccess, State, initial_memory, reg_offset
 from .program import Function, Program
+from .replay import SENTINEL, InitialMemory, ReplayResult, replay
 
 CALLEE_SAVED = [f"x{i}" for i in range(19, 30)] + ["sp"]
 FP_CALLEE_SAVED = [f"d{i}" for i in range(8, 16)]
@@ -49,6 +50,15 @@ class Counterexample:
     memory: list[tuple[int, int, int]]           # (address, size, value) read on the path
     trace: list[TraceRow]
     return_line: str
+    # "confirmed": replayed on unicorn, the violation shows; "not replayable": the replay
+    # stopped at an instruction unicorn cannot run here (a firmware call); "not confirmed":
+    # the machine disagrees with the verifier's semantics, a verifier defect.
+    replay_status: str = ""
+    replay: str = ""             # how the replay ended
+
+    @property
+    def confirmed(self) -> bool:
+        return self.replay_status == "confirmed"
 
 
 @dataclass
@@ -106,12 +116,13 @@ def frame_assumption(acc: MemAccess) -> z3.BoolRef | None:
     return z3.Or(z3.ULE(sp, acc.addr), z3.ULE(end, sp - FRAME_BYTES))
 
 
-def _violations(ret: State) -> list[tuple[str, z3.BoolRef]]:
-    out = [(f"{r} on return differs from {r} on entry", ret.reg(r) != z3.BitVec(r, 64))
+def _violations(ret: State) -> list[tuple[str, str, z3.BoolRef]]:
+    """(register, sentence, condition) for each way the callee-saved state can break."""
+    out = [(r, f"{r} on return differs from {r} on entry", ret.reg(r) != z3.BitVec(r, 64))
            for r in CALLEE_SAVED]
     for i in range(8, 16):
         entry_low = z3.Extract(63, 0, z3.BitVec(f"q{i}", 128))
-        out.append((f"d{i} on return differs from d{i} on entry",
+        out.append((f"d{i}", f"d{i} on return differs from d{i} on entry",
                     ret.get(reg_offset(f"q{i}"), 64) != entry_low))
     return out
 
@@ -190,6 +201,7 @@ class AbiProof:
             for addr, verdict in end.path.unmodelled:
                 run.unmodelled_reached.append((addr, verdict.reason))
             if end.kind == EndKind.RETURN:
+                run.returns += 1
                 self._check_return(end, run)
             elif end.kind == EndKind.CLOSED:
                 if end.detail == "loop summarised":
@@ -206,6 +218,11 @@ class AbiProof:
                                      f"{end.detail}")
             if run.failure is not None:
                 break
+        if run.returns == 0 and not explorer.incomplete:
+            # Nothing returned: the contract held on no path at all. Say so rather than
+            # report a vacuous PROVED.
+            run.cut_other.append("no explored path returns, so the contract was checked on "
+                                 "none (vacuous); a callable function must return")
         run.cut_other = sorted(set(run.cut_other))
         run.possible = sorted(set(run.possible))
         return run
@@ -213,33 +230,66 @@ class AbiProof:
     def _check_return(self, end: PathEnd, run: "_Run") -> None:
         state = end.path.state
         ret = z3.BitVec("x30", 64)
-        checks = [("returns to an address other than x30 on entry", end.target != ret)]
-        returning = [end.target == ret]
-        checks += [(text, z3.And(returning[0], bad)) for text, bad in _violations(state)]
-        opaque = list(state.opaque) + list(end.path.widened)
+        checks = [("returns to an address other than x30 on entry", end.target != ret,
+                   lambda r, entry: not r.returned)]
+        returning = end.target == ret
+        for name, text, bad in _violations(state):
+            checks.append((text, z3.And(returning, bad),
+                           lambda r, entry, name=name: r.returned and r.regs[name] != entry[name]))
         quick = z3.Solver()  # one query for the common case: nothing can go wrong
         quick.add(*state.constraints)
-        quick.add(z3.Or(*[bad for _, bad in checks]))
+        quick.add(z3.Or(*[bad for _, bad, _ in checks]))
         if quick.check() == z3.unsat:
             return
-        for sentence, bad in checks:
-            s = z3.Solver()
-            s.add(*state.constraints)
-            s.add(bad)
-            if s.check() != z3.sat:
+        opaque = list(state.opaque) + list(end.path.widened)
+        for sentence, bad, replay_shows in checks:
+            found = self._model(state.constraints + [bad], opaque)
+            if found is None:
                 continue
-            model = s.model()
-            if opaque:
-                s2 = z3.Solver()
-                s2.add(z3.ForAll(opaque, z3.And(*state.constraints, bad)))
-                if s2.check() != z3.sat:
-                    run.possible.append(f"possible violation at {self.program.line(end.addr)}: "
-                                        f"{sentence} (depends on values the verifier does not "
-                                        "model)")
-                    continue
-                model = s2.model()
-            run.failure = self._counterexample(end, model, sentence)
-            return
+            model, whatever_opaque = found
+            cx = self._counterexample(end, model, sentence)
+            result, entry = self._replay(model)
+            cx.replay = result.detail
+            cx.replay_status = ("confirmed" if replay_shows(result, entry) else
+                                "not replayable" if result.stopped_by_exception else
+                                "not confirmed")
+            # Real if the path has nothing unknown on it, if it breaks whatever the unknown
+            # values are, or if the machine shows it.
+            if not opaque or whatever_opaque or cx.replay_status == "confirmed":
+                run.failure = cx
+                return
+            run.possible.append(f"possible violation at {self.program.line(end.addr)}: "
+                                f"{sentence} (the path has values the verifier does not model, "
+                                f"and replaying the model did not show it: {result.detail})")
+
+    @staticmethod
+    def _model(constraints: list[z3.BoolRef], opaque: list) -> tuple[z3.ModelRef, bool] | None:
+        """A model of the violation, and whether it holds whatever the opaque values are.
+
+        x30 is pinned to the replay's return address where possible, so that the replay
+        starts from exactly the model's state."""
+        pinned = [z3.BitVec("x30", 64) == SENTINEL]
+        attempts = []
+        if opaque:
+            attempts.append(([z3.ForAll(opaque, z3.And(*constraints))] + pinned, True))
+        attempts += [(constraints + pinned, not opaque), (constraints, not opaque)]
+        for attempt, universal in attempts:
+            s = z3.Solver()
+            s.add(*attempt)
+            if s.check() == z3.sat:
+                return s.model(), universal
+        return None
+
+    def _replay(self, model: z3.ModelRef) -> tuple[ReplayResult, dict[str, int]]:
+        """Run the model's inputs on unicorn; the result and the entry values it started from."""
+        ev = lambda e: model.eval(e, model_completion=True).as_long()
+        regs = {r: ev(z3.BitVec(r, 64)) for r in INPUT_REGS}
+        vregs = {i: ev(z3.BitVec(f"q{i}", 128)) for i in range(32)}
+        entry = dict(regs, x30=SENTINEL)
+        entry.update({f"d{i}": vregs[i] & (2 ** 64 - 1) for i in range(8, 16)})
+        memory = InitialMemory(model, initial_memory())
+        result = replay(self.program, self.func, regs, vregs, ev(z3.BitVec("nzcv", 4)), memory)
+        return result, entry
 
     def _counterexample(self, end: PathEnd, model: z3.ModelRef, sentence: str) -> Counterexample:
         ev = lambda e: model.eval(e, model_completion=True).as_long()
@@ -271,3 +321,4 @@ class _Run:
     cut_other: list[str] = field(default_factory=list)
     unmodelled_reached: list[tuple[int, str]] = field(default_factory=list)
     summarised: int = 0
+    returns: int = 0

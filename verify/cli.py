@@ -45,6 +45,10 @@ def _print_failures(results: list[Result], reports: Path) -> None:
         if r.counterexample is not None:
             cx = r.counterexample
             print(f"  {cx.sentence}")
+            print({"confirmed": "  confirmed by replay on unicorn",
+                   "not replayable": f"  not replayable on unicorn ({cx.replay})"}.get(
+                cx.replay_status,
+                f"  NOT confirmed by replay ({cx.replay}): a verifier defect, please report it"))
             regs = ", ".join(f"{k}=0x{v:x}" for k, v in cx.registers.items()
                              if k in ("x0", "x1", "x2", "x3", "sp", "x30"))
             print(f"  inputs: {regs} (all registers in the report)")

@@ -151,6 +151,7 @@ class Explorer:
                 end = self._at_jump_target(path, addr)
                 if end is not None:
                     return end
+                state = path.state  # a loop summary replaces the state
             steps += 1
             if steps > self.limits.max_steps:
                 return PathEnd(EndKind.TOO_LONG, path, addr,

@@ -55,7 +55,15 @@ def function_markdown(r: Result) -> str:
                 for u in r.unmodelled]
     cx = r.counterexample
     if cx is not None:
-        out += ["", "## Counterexample", "", cx.sentence, "", "Initial registers:", "",
+        replay = {"confirmed": "Confirmed by replay on unicorn",
+                  "not replayable": "Not replayable on unicorn (it cannot run this path's "
+                                    "firmware call); the violation holds whatever the call "
+                                    "returns",
+                  }.get(cx.replay_status,
+                        "NOT confirmed by replay on unicorn: the verifier's semantics and the "
+                        "machine disagree here, a verifier defect to report")
+        out += ["", "## Counterexample", "", cx.sentence, "", f"{replay} ({cx.replay}).", "",
+                "Initial registers:", "",
                 "| register | value |", "|---|---|"]
         out += [f"| {k} | `0x{v:x}` |" for k, v in cx.registers.items()]
         if cx.memory:
