@@ -20,7 +20,7 @@ sound way past them, continue with fresh "opaque" values; either way the path re
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import z3
@@ -73,7 +73,7 @@ class Path:
 
     def fork(self, state: State) -> "Path":
         return Path(state, list(self.trace), self.frames,
-                    {k: v for k, v in self.snapshots.items()}, list(self.stores),
+                    {k: replace(v) for k, v in self.snapshots.items()}, list(self.stores),
                     list(self.unmodelled), list(self.widened))
 
 

@@ -201,23 +201,24 @@ def _flags_for(op: int, dep1, dep2, ndep):
     if op in (CC_LOGIC32, CC_LOGIC64):
         return a < zero, a == zero, z3.BoolVal(False), z3.BoolVal(False)
     carry_in = z3.Extract(0, 0, ndep) == 1
-    if op in (CC_ADD32, CC_ADD64, CC_ADC32, CC_ADC64):
-        cin = z3.BoolVal(False) if op in (CC_ADD32, CC_ADD64) else carry_in
-        res = a + b + z3.If(cin, z3.BitVecVal(1, bits), zero)
-        wide = z3.ZeroExt(1, a) + z3.ZeroExt(1, b) + z3.If(cin, z3.BitVecVal(1, bits + 1),
-                                                             z3.BitVecVal(0, bits + 1))
-        c = z3.Extract(bits, bits, wide) == 1
-        v = ((a ^ res) & (b ^ res)) < zero
-        return res < zero, res == zero, c, v
-    # SUB and SBC: a + NOT(b) + carry_in, with carry_in = 1 for SUB.
-    cin = z3.BoolVal(True) if op in (CC_SUB32, CC_SUB64) else carry_in
-    nb = ~b
-    res = a + nb + z3.If(cin, z3.BitVecVal(1, bits), zero)
-    wide = z3.ZeroExt(1, a) + z3.ZeroExt(1, nb) + z3.If(cin, z3.BitVecVal(1, bits + 1),
-                                                          z3.BitVecVal(0, bits + 1))
-    c = z3.Extract(bits, bits, wide) == 1
-    v = ((a ^ b) & (a ^ res)) < zero
-    return res < zero, res == zero, c, v
+    if op in (CC_ADD32, CC_ADD64):
+        return _add_with_carry(a, b, z3.BoolVal(False))
+    if op in (CC_ADC32, CC_ADC64):
+        return _add_with_carry(a, b, carry_in)
+    if op in (CC_SUB32, CC_SUB64):  # SUB is a + NOT(b) + 1
+        return _add_with_carry(a, ~b, z3.BoolVal(True))
+    return _add_with_carry(a, ~b, carry_in)  # SBC
+
+
+def _add_with_carry(a, b, carry_in):
+    """The Arm ARM's AddWithCarry: (N, Z, C, V) of a + b + carry_in."""
+    bits = a.size()
+    cin = z3.If(carry_in, z3.BitVecVal(1, bits + 1), z3.BitVecVal(0, bits + 1))
+    wide = z3.ZeroExt(1, a) + z3.ZeroExt(1, b) + cin
+    res = z3.Extract(bits - 1, 0, wide)
+    zero = z3.BitVecVal(0, bits)
+    overflow = ((a ^ res) & (b ^ res)) < zero  # both operands' sign differs from the result's
+    return res < zero, res == zero, z3.Extract(bits, bits, wide) == 1, overflow
 
 
 def _over_ops(op_value, fn):
