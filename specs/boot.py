@@ -1,6 +1,6 @@
 """Contracts of asm/boot.s. Functions not named here are callable under AAPCS64."""
 
-from verify.spec import NotCallable
+from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, NotCallable
 
 CONTRACTS = {
     "_start": NotCallable("image entry point: entered by the loader with no caller, no stack "
@@ -12,3 +12,22 @@ CONTRACTS = {
     "vectors": NotCallable("exception vector table: entered by the hardware on an exception, "
                            "not by a call"),
 }
+
+# System registers the EL2-to-EL1 drop programs before its ERET.
+EL2_SETUP = ("HCR_EL2", "CNTHCTL_EL2", "CNTVOFF_EL2", "VPIDR_EL2", "VMPIDR_EL2", "CPTR_EL2",
+             "SCTLR_EL1", "SPSR_EL2", "ELR_EL2")
+
+CONTRACTS.update({
+    "boot_drop_to_el1": Contract(
+        "at EL2, configures EL1 and returns to x30 at EL1 through ERET; at EL1, returns",
+        # Stackless: at EL2 the ERET switches from SP_EL2 to SP_EL1, so sp is not kept.
+        maychange=("x9", "nzcv", "sp", "SP_EL2", "DAIF", "CurrentEL") + EL2_SETUP,
+        post=lambda entry, exit: exit.sysreg("CurrentEL") == 1 << 2,
+    ),
+    "boot_mmu_on": Contract(
+        "turns the MMU and caches on with the boot page tables",
+        maychange=AAPCS64_SCRATCH + (MEMORY, "CPACR_EL1", "MAIR_EL1", "TCR_EL1",
+                                     "TTBR0_EL1", "SCTLR_EL1"),
+        post=lambda entry, exit: exit.sysreg("SCTLR_EL1") & 0b101 == 0b101,  # M and C on
+    ),
+})

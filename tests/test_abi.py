@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from verify.abi import AbiProof
+from verify.prove import Proof
+from verify.spec import aapcs64
 
 
 def prove(program, name):
-    return AbiProof(program, program.functions[name]).run()
+    return Proof(program, program.functions[name], aapcs64()).run()
 
 
 def trace_lines(result):
@@ -56,14 +57,21 @@ def test_wrong_return_address_fails(abi_cases):
     assert result.counterexample.confirmed
 
 
-def test_instruction_vex_drops_is_unknown_and_named(abi_cases):
+def test_system_register_read_has_a_trusted_rule(abi_cases):
+    # VEX lifts `mrs x0, tpidr_el1` to nothing; the overlay gives it a rule.
     result = prove(abi_cases, "reads_tpidr_el1")
+    assert result.verdict == "PROVED", result.reasons
+    assert any("mrs TPIDR_EL1" in r for r in result.trusted_rules)
+
+
+def test_instruction_without_any_rule_is_unknown_and_named(abi_cases):
+    result = prove(abi_cases, "reads_unlisted_sysreg")
     assert result.verdict == "UNKNOWN"
     [u] = result.unmodelled
-    assert u["instruction"] == "mrs x0, tpidr_el1"
-    assert u["line"].endswith("abi_cases.s:60")
+    assert u["instruction"] == "mrs x0, s3_0_c15_c2_0"
+    assert u["line"].endswith("abi_cases.s:66")
     assert "lifts it to nothing" in u["reason"]
-    assert any("mrs x0, tpidr_el1" in r for r in result.reasons)
+    assert any("mrs x0, s3_0_c15_c2_0" in r for r in result.reasons)
 
 
 def test_store_exclusive_failure_path_is_explored(abi_cases):

@@ -68,25 +68,42 @@ def test_broken_elf_is_a_clear_error(tmp_path, capsys):
     assert "not a loadable AArch64 ELF" in capsys.readouterr().err
 
 
-def test_accepted_unknown_is_shown_as_accepted_never_proved(verified_image):
-    summary = (verified_image.parent.parent / "reports" / "summary.md").read_text()
-    assert "| psci_call " in summary
-    row = next(l for l in summary.splitlines() if l.startswith("| psci_call "))
+def test_accepted_unknown_is_shown_as_accepted_never_proved(abi_cases, tmp_path):
+    from verify.check import accept
+    from verify.prove import Proof
+    from verify.report import passes, summary_table
+    from verify.spec import Acceptance, aapcs64
+    result = Proof(abi_cases, abi_cases.functions["reads_unlisted_sysreg"], aapcs64()).run()
+    accept(result, Acceptance("reads_unlisted_sysreg", "UNKNOWN", "vendor register"))
+    assert result.accepted == "vendor register" and passes(result)
+    row = next(l for l in summary_table([result]).splitlines() if "reads_unlisted" in l)
     assert "UNKNOWN (accepted)" in row and "PROVED" not in row
+
+
+def test_acceptance_never_covers_a_possible_violation(abi_cases):
+    from verify.check import accept
+    from verify.prove import Result
+    from verify.spec import Acceptance
+    result = Result("f", "UNKNOWN", "c", "x.s:1", "0", reasons=[
+        "unmodelled instructions: `mrs x0, s3_0_c15_c2_0` at x.s:2",
+        "possible violation at x.s:3: x19 on return differs from x19 on entry"])
+    accept(result, Acceptance("f", "UNKNOWN", "vendor register"))
+    assert not result.accepted
 
 
 def exported_callable(root):
     """(source, function) for every global function with the AAPCS64 contract."""
     from verify import build
     from verify.program import Program
-    from verify.spec import Aapcs64, contracts_for
+    from verify.spec import Contract, contracts_for
     layout = build.Layout(root)
     build.build_elf(layout)
     program = Program(layout.elf, root)
     contracts = contracts_for(program, root)
     return [(program.line(f.addr).rsplit(":", 1)[0], name)
             for name, f in program.functions.items()
-            if f.exported and isinstance(contracts[name], Aapcs64)]
+            if f.exported and isinstance(contracts[name], Contract)
+            and not contracts[name].may_change("x19")]
 
 
 PLANTED = "    mov     x19, xzr"

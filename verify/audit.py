@@ -1,7 +1,7 @@
 """Instruction audit: is each instruction's meaning one the verifier trusts?
 
-An instruction is modelled when VEX decodes it and every piece of its IR has a trusted
-meaning in `semantics`. Two VEX behaviours make that check need the raw encoding too:
+An instruction is modelled when the overlay (`overlay.py`) has a rule for its encoding, or
+when VEX decodes it and every piece of its IR has a trusted meaning in `semantics`. Two VEX behaviours make that check need the raw encoding too:
 system instructions (MRS/MSR of EL1 registers, SYS, most hints) lift to an empty block, and
 some lift to helper calls with hidden effects. An empty lift of a system instruction is
 therefore *not* a no-op but an unmodelled instruction.
@@ -20,6 +20,7 @@ import pyvex
 import z3
 
 from .machine import State, Step, fresh
+from .overlay import Rule, rule_for
 from .program import Instruction
 from .semantics import Unmodelled
 
@@ -36,6 +37,7 @@ class AuditResult:
     modelled: bool
     reason: str = ""
     recovery: Recovery = Recovery.STOP
+    rule: Rule | None = None      # the overlay's trusted rule, when it has one
 
 
 MODELLED = AuditResult(True)
@@ -96,6 +98,9 @@ def _has_effect(irsb: pyvex.IRSB) -> bool:
 
 def audit(insn: Instruction) -> AuditResult:
     word = insn.word
+    rule = rule_for(word)
+    if rule is not None:
+        return AuditResult(True, rule=rule)
     gen = _exception_generating(word)
     if gen is not None:
         kind, recovery = gen
@@ -109,7 +114,7 @@ def audit(insn: Instruction) -> AuditResult:
         if not _has_effect(insn.irsb):
             return AuditResult(False, f"{kind}: VEX lifts it to nothing", recovery)
     try:  # run it once on an unconstrained state: every piece of its IR must be modelled
-        Step(_scratch_state(insn.addr), insn.irsb).run()
+        Step(_scratch_state(insn.addr), insn.irsb, word).run()
     except Unmodelled as exc:
         recovery = classify_system(word)[1] if _is_system(word) else Recovery.STOP
         return AuditResult(False, f"{exc} has no trusted meaning", recovery)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from .abi import AbiProof, Result
+from .prove import Proof, Result
 from .audit import audit
 from .program import Program
 from .spec import Acceptance, NotCallable, contracts_for, load_acceptances
@@ -50,7 +50,7 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
         if isinstance(contract, NotCallable):
             result = _not_callable(program, name, contract)
         else:
-            result = AbiProof(program, program.functions[name]).run()
+            result = Proof(program, program.functions[name], contract).run()
         accept(result, acceptances.get(name))
         results.append(result)
         if progress:

@@ -10,7 +10,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from . import build, qemu, report
-from .abi import Result
+from .prove import Result
 from .build import BuildError, Layout
 from .program import ProgramError
 from .spec import SpecError

@@ -7,8 +7,9 @@ modes, both sound and both reported:
   that changed and the memory the iteration stored to are replaced by fresh values. If the
   next arrival stays within that generalised state (no new register changed, every store hit
   an already generalised address) the loop is summarised: the generalised state covers every
-  iteration count, and the path is closed. A loop that does not settle within a few rounds
-  (for instance it stores through a pointer that moves) ends the path as `not-summarised`.
+  iteration count, and the path is closed. A loop whose stores do not settle within a few
+  rounds (it stores through a pointer that moves) is generalised once more with all of
+  memory unknown; one that still does not settle ends the path as `not-summarised`.
 - `bounded`: loops are unrolled up to `bound` arrivals at a target; a path that would go
   further ends as `bound-reached`. Used to find a concrete counterexample, and for functions
   whose loops cannot be summarised; the bound is reported.
@@ -25,8 +26,9 @@ from typing import Callable
 
 import z3
 
+from . import overlay
 from .audit import AuditResult, Recovery, audit
-from .machine import Effect, MemAccess, State, Step, fresh, reg_offset
+from .machine import Effect, MemAccess, State, Step, fresh, initial_memory, reg_offset
 from .program import Function, Program
 from .semantics import Unmodelled
 
@@ -59,6 +61,7 @@ class Snapshot:
     havoc_stores: tuple[tuple[z3.BitVecRef, int], ...] = ()
     widenings: int = 0
     arrivals: int = 1
+    memory_havoc: bool = False   # the summary made all of memory unknown at the loop head
 
 
 @dataclass
@@ -70,11 +73,12 @@ class Path:
     stores: list[tuple[z3.BitVecRef, int]] = field(default_factory=list)
     unmodelled: list[tuple[int, AuditResult]] = field(default_factory=list)
     widened: list[z3.BitVecRef] = field(default_factory=list)
+    rules: list[tuple[int, AuditResult]] = field(default_factory=list)  # overlay rules used
 
     def fork(self, state: State) -> "Path":
         return Path(state, list(self.trace), self.frames,
                     {k: replace(v) for k, v in self.snapshots.items()}, list(self.stores),
-                    list(self.unmodelled), list(self.widened))
+                    list(self.unmodelled), list(self.widened), list(self.rules))
 
 
 @dataclass
@@ -165,8 +169,13 @@ class Explorer:
                 arrived_by_jump = False
                 continue
             try:
-                successors = Step(state, insn.irsb).run()
-            except Unmodelled as exc:  # audit and execution share one meaning; defensive
+                if verdict.rule is not None:
+                    successors = [overlay.execute(verdict.rule, state, addr, insn.word,
+                                                  self.program.config)]
+                else:
+                    successors = Step(state, insn.irsb, insn.word).run()
+            except (Unmodelled, overlay.Unruled) as exc:
+                path.unmodelled.append((addr, verdict))
                 return PathEnd(EndKind.UNMODELLED, path, addr, detail=str(exc))
             live = [succ for succ in successors
                     if len(successors) == 1 or self.feasible(succ[0].constraints)]
@@ -178,8 +187,10 @@ class Explorer:
             for p, (succ, effect, jumpkind, target) in zip(forks, live):
                 p.state = succ
                 p.trace.append(effect)
+                if verdict.rule is not None:
+                    p.rules.append((addr, verdict))
                 for acc in effect.accesses:
-                    if acc.kind.startswith("store"):
+                    if acc.is_write:
                         p.stores.append((acc.addr, acc.size))
                     if self.assume_access is not None:
                         assumption = self.assume_access(acc)
@@ -271,16 +282,24 @@ class Explorer:
         monitor_same = (state.monitor is None and base.monitor is None) or (
             state.monitor is not None and base.monitor is not None
             and z3.eq(state.monitor[0], base.monitor[0]))
+        if snap.memory_havoc:
+            unknown_stores = []  # all of memory is unknown at the loop head already
         if snap.generalised and changed <= snap.havoc_regs and not unknown_stores \
                 and monitor_same:
             return PathEnd(EndKind.CLOSED, path, key[1], detail="loop summarised")
-        if snap.widenings >= MAX_WIDENINGS or not monitor_same:
+        if snap.widenings >= MAX_WIDENINGS + 1 or not monitor_same:
             return PathEnd(EndKind.NOT_SUMMARISED, path, key[1],
-                           detail="loop state does not settle (it may store through a "
-                                  "moving pointer)")
+                           detail="loop state does not settle")
         # Generalise from the snapshot: fresh values where this iteration differs.
         gen = base.copy()
         gen.constraints = list(base.constraints[:snap.n_constraints])
+        memory_havoc = snap.memory_havoc or snap.widenings >= MAX_WIDENINGS
+        if memory_havoc:
+            # The loop stores through a pointer that moves: at its head, all of memory is
+            # unknown. Sound, and enough for loops whose callers do not reload from memory.
+            gen.mem, gen.base = None, initial_memory(fresh("loop_memory", 1).decl().name())
+            path.widened.append(gen.base)
+            unknown_stores = []
         havoc_regs = set(snap.havoc_regs) | changed
         for slot in changed:
             if slot == reg_offset("cc_op"):
@@ -300,6 +319,6 @@ class Explorer:
             gen.store(a, value)
         path.snapshots[key] = Snapshot(gen.copy(), len(gen.constraints), len(path.stores),
                                        True, frozenset(havoc_regs), tuple(stores),
-                                       snap.widenings + 1, snap.arrivals)
+                                       snap.widenings + 1, snap.arrivals, memory_havoc)
         path.state = gen
         return None

@@ -15,7 +15,8 @@ import archinfo
 import pyvex
 import z3
 
-from .semantics import Unmodelled, binop, ccall, const_value, type_bits, unop
+from .ordering import AccessClass, access_class, barrier_kind
+from .semantics import Unmodelled, binop, ccall, const_value, nzcv_word, type_bits, unop
 
 ARCH = archinfo.ArchAArch64()
 SLOT = 8
@@ -32,10 +33,19 @@ def fresh(name: str, bits: int) -> z3.BitVecRef:
 
 @dataclass
 class MemAccess:
-    kind: str          # "load", "store", "load-exclusive", "store-exclusive"
+    kind: str          # "load", "store", "load-exclusive", "store-exclusive", "rmw-load", ...
     addr: z3.BitVecRef
     size: int          # bytes
     value: z3.BitVecRef
+    order: AccessClass = AccessClass()   # decoded from the encoding (verify/ordering.py)
+    cond: z3.BoolRef | None = None       # a write that happens only if this holds
+
+    @property
+    def is_write(self) -> bool:
+        return self.kind in WRITE_KINDS
+
+
+WRITE_KINDS = ("store", "store-exclusive", "rmw-store", "cache-invalidate")
 
 
 @dataclass
@@ -44,7 +54,7 @@ class Effect:
     addr: int
     regs_written: list[str] = field(default_factory=list)
     accesses: list[MemAccess] = field(default_factory=list)
-    fences: int = 0
+    barrier: str | None = None        # "DMB ISH", "DSB SY", "ISB"... decoded from the encoding
 
 
 @dataclass
@@ -57,10 +67,11 @@ class State:
     monitor: tuple[z3.BitVecRef, int] | None = None
     # Values the verifier could not compute (e.g. an unmodelled system register read).
     opaque: list[z3.BitVecRef] = field(default_factory=list)
+    sysregs: dict[str, z3.BitVecRef] = field(default_factory=dict)
 
     def copy(self) -> "State":
         return State(dict(self.regs), self.mem, list(self.constraints), self.pc,
-                     self.base, self.monitor, list(self.opaque))
+                     self.base, self.monitor, list(self.opaque), dict(self.sysregs))
 
     # -- registers --------------------------------------------------------------------
     def _slot(self, slot: int) -> z3.BitVecRef:
@@ -92,6 +103,18 @@ class State:
             if lo_byte > base:
                 pieces.append(z3.Extract((lo_byte - base) * 8 - 1, 0, old))
             self.regs[base] = z3.simplify(z3.Concat(*pieces) if len(pieces) > 1 else pieces[0])
+
+    def nzcv(self) -> z3.BitVecRef:
+        """The flags as a 4-bit value N:Z:C:V, computed from VEX's thunk."""
+        word = nzcv_word(self.reg("cc_op"), self.reg("cc_dep1"), self.reg("cc_dep2"),
+                         self.reg("cc_ndep"))
+        return z3.simplify(z3.Extract(31, 28, word))
+
+    def sysreg_value(self, name: str) -> z3.BitVecRef:
+        """A system register's current value; on first use, its entry value `<name>_0`."""
+        if name not in self.sysregs:
+            self.sysregs[name] = z3.BitVec(f"{name}_0", 64)
+        return self.sysregs[name]
 
     def reg(self, name: str) -> z3.BitVecRef:
         offset, size = ARCH.registers[name]
@@ -187,11 +210,12 @@ def register_name(offset: int) -> str:
 class Step:
     """Runs one instruction's IRSB on a state. Construct per (state, irsb)."""
 
-    def __init__(self, state: State, irsb: pyvex.IRSB):
+    def __init__(self, state: State, irsb: pyvex.IRSB, word: int):
         self.state = state
         self.irsb = irsb
         self.tmps: dict[int, z3.BitVecRef] = {}
-        self.effect = Effect(irsb.addr)
+        self.effect = Effect(irsb.addr, barrier=barrier_kind(word))
+        self.order = access_class(word)
 
     def expr(self, e: pyvex.expr.IRExpr) -> z3.BitVecRef:
         s = self.state
@@ -219,13 +243,13 @@ class Step:
     def load(self, addr, bits, kind) -> z3.BitVecRef:
         addr = z3.simplify(addr)
         value = self.state.load(addr, bits // 8)
-        self.effect.accesses.append(MemAccess(kind, addr, bits // 8, value))
+        self.effect.accesses.append(MemAccess(kind, addr, bits // 8, value, self.order))
         return value
 
     def store(self, addr, value, kind) -> None:
         addr = z3.simplify(addr)
         self.state.store(addr, value)
-        self.effect.accesses.append(MemAccess(kind, addr, value.size() // 8, value))
+        self.effect.accesses.append(MemAccess(kind, addr, value.size() // 8, value, self.order))
 
     def run(self) -> list[tuple[State, Effect, str, z3.BitVecRef]]:
         """Execute; return (state, effect, jumpkind, target) per way out.
@@ -252,17 +276,16 @@ class Step:
             elif isinstance(stmt, pyvex.stmt.LLSC):
                 self.llsc(stmt)
             elif isinstance(stmt, pyvex.stmt.MBE):
-                # A fence has no sequential effect; its kind is decoded from the encoding
-                # by the weak-memory checks, since VEX gives every barrier the same one.
+                # A fence has no sequential effect; its kind comes from the encoding
+                # (Effect.barrier), since VEX gives every barrier the same one.
                 if stmt.event == "Imbe_CancelReservation":
                     s.monitor = None
-                self.effect.fences += 1
             elif isinstance(stmt, pyvex.stmt.Exit):
                 guard = self.expr(stmt.guard)
                 taken = s.copy()
                 taken.constraints.append(guard == 1)
                 branch_effect = Effect(self.effect.addr, list(self.effect.regs_written),
-                                       list(self.effect.accesses), self.effect.fences)
+                                       list(self.effect.accesses), self.effect.barrier)
                 exits.append((taken, branch_effect, stmt.jumpkind,
                               z3.BitVecVal(stmt.dst.value, 64)))
                 s.constraints.append(guard == 0)
@@ -294,5 +317,6 @@ class Step:
                                                            mon_size == data.size() // 8)))
         s.store(addr, data, cond=ok == 1)
         s.monitor = None  # a store-exclusive clears the monitor whether or not it succeeds
-        self.effect.accesses.append(MemAccess("store-exclusive", addr, data.size() // 8, data))
+        self.effect.accesses.append(MemAccess("store-exclusive", addr, data.size() // 8, data,
+                                              self.order, ok == 1))
         self.tmps[stmt.result] = ok

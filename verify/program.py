@@ -20,6 +20,7 @@ import pyvex
 from elftools.elf.elffile import ELFFile
 
 from .machine import ARCH
+from .overlay import MachineConfig
 
 
 class ProgramError(Exception):
@@ -71,6 +72,9 @@ class Program:
         if self.project.arch.name != "AARCH64":
             raise ProgramError(f"{elf_path} is {self.project.arch.name}, not AArch64")
         self.functions = self._functions()
+        self.constants = self._absolute_symbols()
+        # The core count bounds MPIDR_EL1's Aff0; images without MAX_CORES get the default.
+        self.config = MachineConfig(self.constants.get("MAX_CORES", MachineConfig.max_cores))
         self._lines = self._line_table()
         self._disasm = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
         self._insns: dict[int, Instruction] = {}
@@ -110,6 +114,30 @@ class Program:
             if f.contains(addr):
                 return f
         return None
+
+    # -- constants ----------------------------------------------------------------------
+    def _absolute_symbols(self) -> dict[str, int]:
+        """Absolute symbols (`.equ` constants, exported layout): the layout the code uses."""
+        out: dict[str, int] = {}
+        with open(self.elf_path, "rb") as fh:
+            symtab = ELFFile(fh).get_section_by_name(".symtab")
+            for sym in symtab.iter_symbols() if symtab else []:
+                if sym["st_shndx"] == "SHN_ABS" and sym.name and sym["st_info"]["type"] != "STT_FILE":
+                    out[sym.name] = sym["st_value"]
+        return out
+
+    def symbol(self, name: str) -> int:
+        """The address of a function or data symbol."""
+        sym = self.project.loader.main_object.get_symbol(name)
+        if sym is None:
+            raise ProgramError(f"{self.elf_path} has no symbol {name}")
+        return sym.rebased_addr
+
+    def constant(self, name: str) -> int:
+        if name not in self.constants:
+            raise ProgramError(f"{self.elf_path} has no absolute symbol {name}: define it with "
+                               ".equ in asm/ (the verifier reads layout from the ELF)")
+        return self.constants[name]
 
     # -- source lines -------------------------------------------------------------------
     def _line_table(self) -> dict[int, tuple[str, int]]:

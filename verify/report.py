@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from tabulate import tabulate
 
-from .abi import Result
+from .prove import Result
 
 PASSING = ("PROVED", "NO CONTRACT")
 

@@ -253,7 +253,7 @@ def _ccall_condition(cond_n_op, dep1, dep2, ndep):
     return z3.ZeroExt(63, _over_ops(op, flags))
 
 
-def _nzcv_word(op, dep1, dep2, ndep):
+def nzcv_word(op, dep1, dep2, ndep):
     def word(o):
         n, z, c, v = _flags_for(o, dep1, dep2, ndep)
         return z3.Concat(z3.BitVecVal(0, 32), _bit(n), _bit(z), _bit(c), _bit(v),
@@ -269,7 +269,7 @@ def _one_flag(index: int):
 
 CCALLS = {
     "arm64g_calculate_condition": _ccall_condition,
-    "arm64g_calculate_flags_nzcv": _nzcv_word,
+    "arm64g_calculate_flags_nzcv": nzcv_word,
     "arm64g_calculate_flag_n": _one_flag(0),
     "arm64g_calculate_flag_z": _one_flag(1),
     "arm64g_calculate_flag_c": _one_flag(2),

@@ -2,8 +2,8 @@
 
 `specs/<file>.py` holds the contracts of the functions defined in `asm/<file>.s` (the board
 layer's `asm/board/virt/board.s` has `specs/board/virt/board.py`). Each defines `CONTRACTS`,
-a dict from function name to a contract; a function not named there gets the default
-AAPCS64 contract. `specs/accepted.toml` lists results that may pass the gate although they
+a dict from function name to a `Contract` (pre, post, MAYCHANGE frame, loop bound) or a
+`NotCallable`; a function not named there gets the default AAPCS64 contract. `specs/accepted.toml` lists results that may pass the gate although they
 are not PROVED, each with a written reason.
 """
 
@@ -13,6 +13,9 @@ import importlib.util
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+import z3
 
 from .program import Program
 
@@ -23,14 +26,107 @@ class SpecError(Exception):
 
 @dataclass(frozen=True)
 class NotCallable:
-    """The function is not entered by a call (entry point, vector, handler): no AAPCS64
-    contract applies. Its instructions are still audited."""
+    """The function is not entered by a call (entry point, vector, handler): no contract
+    applies. Its instructions are still audited."""
     reason: str
 
 
 @dataclass(frozen=True)
-class Aapcs64:
-    """The default contract of a callable function (see verify/abi.py)."""
+class Region:
+    """Memory a function may change: `size` bytes at an ELF symbol or at an address that a
+    function of the entry view computes (e.g. `lambda e: e.x(0)`)."""
+    start: str | int | Callable[["View"], z3.BitVecRef]
+    size: int | Callable[["View"], z3.BitVecRef]
+
+    def bounds(self, entry: "View") -> tuple[z3.BitVecRef, z3.BitVecRef]:
+        start = self.start
+        if isinstance(start, str):
+            start = z3.BitVecVal(entry.symbol(start), 64)
+        elif isinstance(start, int):
+            start = z3.BitVecVal(start, 64)
+        else:
+            start = start(entry)
+        size = self.size(entry) if callable(self.size) else z3.BitVecVal(self.size, 64)
+        return start, size
+
+
+# What AAPCS64 lets a callee change: the caller-saved registers, the flags, the SIMD
+# registers but for the low halves of v8-v15, and memory (through pointers it was given).
+AAPCS64_SCRATCH = tuple([f"x{i}" for i in range(19)] + ["x30", "nzcv"] +
+                        [f"q{i}" for i in list(range(8)) + list(range(16, 32))] +
+                        [f"q{i}.hi" for i in range(8, 16)])
+MEMORY = "memory"     # in MAYCHANGE: any memory may change
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A function's specification.
+
+    - `maychange`: registers (x0-x30, sp, nzcv, q0-q31 or their `.hi` halves, `d<n>` for the
+      low half, system registers by name), `Region`s of memory, or MEMORY. Everything not
+      listed is proved unchanged on every path that returns; the function's own stack frame
+      (below sp on entry) is always scratch.
+    - `pre(entry)`: what callers guarantee, a Z3 condition over the entry view.
+    - `post(entry, exit)`: what the function guarantees on return.
+    - `returns`: every path that ends must return to x30 on entry (False for code that
+      never returns is expressed with NotCallable instead).
+    - `loop_bound`: (N, why N suffices): loops are unrolled up to N arrivals instead of
+      summarised; the verdict is then BOUNDED, with the reason in the report.
+    """
+    summary: str
+    maychange: tuple = AAPCS64_SCRATCH + (MEMORY,)
+    pre: Callable[["View"], z3.BoolRef] | None = None
+    post: Callable[["View", "View"], z3.BoolRef] | None = None
+    loop_bound: tuple[int, str] | None = None
+
+    def may_change(self, name: str) -> bool:
+        return name in self.maychange
+
+    @property
+    def regions(self) -> list[Region]:
+        return [m for m in self.maychange if isinstance(m, Region)]
+
+
+def aapcs64(summary: str = "AAPCS64 callable", **kw) -> Contract:
+    """The default contract of a callable function, plus whatever `kw` adds."""
+    return Contract(summary, **kw)
+
+
+class View:
+    """A state as a spec reads it: registers, memory, system registers, ELF symbols."""
+
+    def __init__(self, state, program):
+        self._state, self._program = state, program
+
+    def x(self, n: int) -> z3.BitVecRef:
+        return self._state.reg(f"x{n}")
+
+    def w(self, n: int) -> z3.BitVecRef:
+        return z3.Extract(31, 0, self.x(n))
+
+    @property
+    def sp(self) -> z3.BitVecRef:
+        return self._state.reg("sp")
+
+    def mem(self, addr, nbytes: int) -> z3.BitVecRef:
+        if isinstance(addr, int):
+            addr = z3.BitVecVal(addr, 64)
+        return self._state.load(addr, nbytes)
+
+    def u64(self, addr) -> z3.BitVecRef:
+        return self.mem(addr, 8)
+
+    def u32(self, addr) -> z3.BitVecRef:
+        return self.mem(addr, 4)
+
+    def symbol(self, name: str) -> int:
+        return self._program.symbol(name)
+
+    def const(self, name: str) -> int:
+        return self._program.constant(name)
+
+    def sysreg(self, name: str) -> z3.BitVecRef:
+        return self._state.sysreg_value(name)
 
 
 @dataclass(frozen=True)
@@ -77,8 +173,8 @@ def contracts_for(program: Program, root: Path) -> dict[str, object]:
             raise SpecError(f"{path}: names {', '.join(stale)}, which the matching asm file does "
                             "not define as a function; remove or rename the entry")
         for name in names:
-            contract = declared.get(name, Aapcs64())
-            if not isinstance(contract, (NotCallable, Aapcs64)):
+            contract = declared.get(name) or aapcs64()
+            if not isinstance(contract, (NotCallable, Contract)):
                 raise SpecError(f"{path}: {name}: unknown contract {contract!r}")
             result[name] = contract
     return result
