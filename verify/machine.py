@@ -55,6 +55,7 @@ class Effect:
     regs_written: list[str] = field(default_factory=list)
     accesses: list[MemAccess] = field(default_factory=list)
     barrier: str | None = None        # "DMB ISH", "DSB SY", "ISB"... decoded from the encoding
+    firmware: dict[int, z3.BitVecRef] | None = None   # x0-x17 a firmware call returned
 
 
 @dataclass

@@ -114,6 +114,9 @@ class Rule:
     summary: str                      # what the rule says the instruction does
     run: Callable[["Exec"], None]
     assumption: str = ""              # what the rule takes on trust beyond the Arm ARM
+    # False when the rule's unknowns (a counter, a discarded cache line) cannot be given to
+    # a concrete replay; firmware results can (the replay writes them).
+    replayable: bool = True
 
 
 class Exec:
@@ -310,8 +313,11 @@ def _dc_ivac(ex: Exec) -> None:
 
 
 def _firmware_call(ex: Exec) -> None:
+    ex.effect.firmware = {}
     for r in range(SMCCC_RESULT_REGS):
-        ex.set_x(r, fresh(f"firmware_x{r}", 64))
+        value = fresh(f"firmware_x{r}", 64)
+        ex.effect.firmware[r] = value
+        ex.set_x(r, value)
 
 
 def _eret(ex: Exec) -> None:
@@ -421,7 +427,7 @@ def rule_for(word: int) -> Rule | None:
             (word >> 5) & 7
         if (op1, crn, crm, op2) == (0, 7, 6, 1):
             return Rule("maintenance", "dc ivac: the cache line's bytes become unknown "
-                        "(dirty data may be discarded)", _dc_ivac)
+                        "(dirty data may be discarded)", _dc_ivac, replayable=False)
         if crn == 8 or (crn, crm) in ((7, 1), (7, 5)) or \
                 (crn == 7 and (op1, crm, op2) in ((3, 10, 1), (3, 11, 1), (3, 14, 1))):
             return Rule("maintenance", "tlbi/ic/dc clean: no effect on register or memory "
@@ -436,7 +442,8 @@ def rule_for(word: int) -> Rule | None:
         if (word >> 21) & 1:
             if kind == Kind.WRITE_ONLY:
                 return None
-            return Rule("system register", f"mrs {name}: {kind.value}", _mrs(name, kind))
+            return Rule("system register", f"mrs {name}: {kind.value}", _mrs(name, kind),
+                        replayable=kind not in (Kind.VOLATILE, Kind.COUNTER))
         if kind in (Kind.CONSTANT, Kind.CORE_ID, Kind.CURRENT_EL, Kind.COUNTER):
             return None
         return Rule("system register", f"msr {name}: {kind.value}", _msr(name))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import z3
 
@@ -24,15 +25,13 @@ from .explore import EndKind, Explorer, Limits, Mode, PathEnd
 from .machine import MemAccess, State, initial_memory, reg_offset
 from .overlay import SYSREG_KINDS, Kind
 from .program import Function, Program
-from .replay import SENTINEL, InitialMemory, ReplayResult, replay
-from .spec import MEMORY, Contract, View
+from .replay import SENTINEL, InitialMemory, ReplayStart, Schedule, machine_constants, replay
+from .spec import MEMORY, ConcreteView, Contract, View
 
 INPUT_REGS = [f"x{i}" for i in range(31)] + ["sp"]
 FRAME_BYTES = 64 * 1024
 DEFAULT_BOUND = 8
 UNCHECKED_SYSREGS = (Kind.VOLATILE, Kind.COUNTER)
-# Rules whose values the replay cannot reproduce: the model chose them, unicorn has its own.
-UNREPLAYABLE_FAMILIES = ("system register", "exception return", "firmware call")
 
 ASSUMPTIONS = [
     "sp is 16-byte aligned on entry",
@@ -124,17 +123,33 @@ def frame_assumption(acc: MemAccess) -> z3.BoolRef | None:
     return z3.Or(z3.ULE(sp, acc.addr), z3.ULE(end, sp - FRAME_BYTES))
 
 
+def _bytes_value(memory: InitialMemory, addr: int, nbytes: int) -> int:
+    return int.from_bytes(bytes(memory.byte(addr + i) for i in range(nbytes)), "little")
+
+
 def _inside(addr, size, start, length) -> z3.BoolRef:
     """[addr, addr+size) lies within [start, start+length), without wrap-around."""
     return z3.And(z3.ULE(start, addr), z3.ULE(addr + size, start + length),
                   z3.ULE(addr, addr + size))
 
 
+_CONSTANTS: dict[str, int] = {}
+
+
+def _machine_constants() -> dict[str, int]:
+    if not _CONSTANTS:
+        _CONSTANTS.update(machine_constants())
+    return _CONSTANTS
+
+
 @dataclass
 class Check:
+    """One way the contract can break on a returning path.
+
+    `broken(entry, exit)` is written over views, so the same condition is asked of Z3 over
+    the symbolic path and evaluated on the concrete end state of a replay."""
     sentence: str
-    bad: z3.BoolRef
-    replay_shows: object = None   # (ReplayResult, entry values) -> bool, when replay can tell
+    broken: Callable[[View, View], z3.BoolRef]
 
 
 class Proof:
@@ -264,135 +279,162 @@ class Proof:
 
     # -- the contract on one returning path -------------------------------------------------
     def _checks(self, end: PathEnd) -> list[Check]:
-        exit_state, contract = end.path.state, self.contract
-        ret = z3.BitVec("x30", 64)
-        returning = end.target == ret
-        checks = [Check("returns to an address other than x30 on entry", end.target != ret,
-                        lambda r, entry: not r.returned)]
+        contract = self.contract
+        checks: list[Check] = []
 
-        def must_keep(sentence, now, before, name=None):
-            shows = None
-            if name is not None:
-                shows = lambda r, entry, name=name: r.returned and r.regs[name] != entry[name]
-            checks.append(Check(sentence, z3.And(returning, now != before), shows))
+        def keep(sentence, part):
+            checks.append(Check(sentence, lambda e, x: part(x) != part(e)))
 
         for r in INPUT_REGS:
             if r != "x30" and not contract.may_change(r):
-                must_keep(f"{r} on return differs from {r} on entry", exit_state.reg(r),
-                          z3.BitVec(r, 64), r)
+                keep(f"{r} on return differs from {r} on entry",
+                     (lambda v: v.sp) if r == "sp" else (lambda v, n=int(r[1:]): v.x(n)))
         for i in range(32):
-            q_now, q_then = exit_state.get(reg_offset(f"q{i}"), 128), z3.BitVec(f"q{i}", 128)
             whole = contract.may_change(f"q{i}")
             if not whole and not contract.may_change(f"d{i}"):
-                must_keep(f"d{i} on return differs from d{i} on entry",
-                          z3.Extract(63, 0, q_now), z3.Extract(63, 0, q_then),
-                          f"d{i}" if 8 <= i < 16 else None)
+                keep(f"d{i} on return differs from d{i} on entry",
+                     lambda v, i=i: z3.Extract(63, 0, v.q(i)))
             if not whole and not contract.may_change(f"q{i}.hi"):
-                must_keep(f"the upper half of v{i} on return differs from its entry value",
-                          z3.Extract(127, 64, q_now), z3.Extract(127, 64, q_then))
+                keep(f"the upper half of v{i} on return differs from its entry value",
+                     lambda v, i=i: z3.Extract(127, 64, v.q(i)))
         if not contract.may_change("nzcv"):
-            must_keep("NZCV on return differs from NZCV on entry", exit_state.nzcv(),
-                      z3.BitVec("nzcv", 4))
-        for name, value in exit_state.sysregs.items():
+            keep("NZCV on return differs from NZCV on entry", lambda v: v.nzcv())
+        for name in end.path.state.sysregs:
             kind = SYSREG_KINDS.get(name)
             if kind is None or kind in UNCHECKED_SYSREGS or contract.may_change(name):
                 continue
-            must_keep(f"{name} on return differs from its entry value (not in MAYCHANGE)",
-                      value, z3.BitVec(f"{name}_0", 64))
+            keep(f"{name} on return differs from its entry value (not in MAYCHANGE)",
+                 lambda v, name=name: v.sysreg(name))
         if MEMORY not in contract.maychange:
-            self._memory_frame(end, returning, checks)
+            self._memory_frame(end, checks)
         if contract.post is not None:
-            holds = contract.post(View(self.entry, self.program), View(exit_state, self.program))
+            post = contract.post
             checks.append(Check("the postcondition does not hold on return",
-                                z3.And(returning, z3.Not(holds))))
+                                lambda e, x: z3.Not(post(e, x))))
         return checks
 
-    def _memory_frame(self, end: PathEnd, returning, checks: list[Check]) -> None:
-        entry_view = View(self.entry, self.program)
-        sp = z3.BitVec("sp", 64)
-        regions = [r.bounds(entry_view) for r in self.contract.regions]
+    def _memory_frame(self, end: PathEnd, checks: list[Check]) -> None:
+        """Bytes written outside the frame must hold their entry values on return."""
         for effect in end.path.trace:
             for acc in effect.accesses:
                 if not acc.is_write:
                     continue
-                size = z3.BitVecVal(acc.size, 64)
-                allowed = [_inside(acc.addr, size, sp - FRAME_BYTES, z3.BitVecVal(FRAME_BYTES, 64))]
-                allowed += [_inside(acc.addr, size, start, length) for start, length in regions]
-                happened = acc.cond if acc.cond is not None else z3.BoolVal(True)
+
+                def broken(e, x, acc=acc):
+                    addr, size = e.value(acc.addr), z3.BitVecVal(acc.size, 64)
+                    sp = e.sp
+                    allowed = [_inside(addr, size, sp - FRAME_BYTES,
+                                       z3.BitVecVal(FRAME_BYTES, 64))]
+                    for region in self.contract.regions:
+                        start, length = region.bounds(e)
+                        allowed.append(_inside(addr, size, start, length))
+                    return z3.And(z3.Not(z3.Or(*allowed)),
+                                  x.mem(addr, acc.size) != e.mem(addr, acc.size))
                 checks.append(Check(f"{acc.kind} of {acc.size} bytes at "
-                                    f"{self.program.line(effect.addr)} is outside the "
-                                    "MAYCHANGE frame",
-                                    z3.And(returning, happened, z3.Not(z3.Or(*allowed)))))
+                                    f"{self.program.line(effect.addr)} changes memory outside "
+                                    "the MAYCHANGE frame", broken))
 
     def _check_return(self, end: PathEnd, run: "_Run") -> None:
         state = end.path.state
-        checks = self._checks(end)
+        ret = z3.BitVec("x30", 64)
+        entry, exit_ = View(self.entry, self.program), View(state, self.program)
+        returning = end.target == ret
+        conditions = [("returns to an address other than x30 on entry", end.target != ret, None)]
+        conditions += [(c.sentence, z3.And(returning, c.broken(entry, exit_)), c)
+                       for c in self._checks(end)]
         quick = z3.Solver()  # one query for the common case: nothing can go wrong
         quick.add(*state.constraints)
-        quick.add(z3.Or(*[c.bad for c in checks]))
+        quick.add(z3.Or(*[bad for _, bad, _ in conditions]))
         if quick.check() == z3.unsat:
             return
         opaque = list(state.opaque) + list(end.path.widened)
-        for check in checks:
-            found = self._model(state.constraints + [check.bad], opaque)
+        for sentence, bad, check in conditions:
+            found = self._model(state.constraints + [bad], opaque)
             if found is None:
                 continue
-            model, whatever_opaque = found
-            cx = self._counterexample(end, model, check.sentence)
-            self._replay_into(cx, end, model, check)
+            model, whatever_opaque, pinned = found
+            cx = self._counterexample(end, model, sentence)
+            self._replay_into(cx, end, model, check, pinned)
             # Real if the path has nothing unknown on it, if it breaks whatever the unknown
             # values are, or if the machine shows it.
             if not opaque or whatever_opaque or cx.replay_status == "confirmed":
                 run.failure = cx
                 return
             run.possible.append(f"possible violation at {self.program.line(end.addr)}: "
-                                f"{check.sentence} (the path has values the verifier does "
-                                f"not model, and replaying the model did not show it: "
-                                f"{cx.replay})")
+                                f"{sentence} (the path has values the verifier does not "
+                                f"model, and replaying the model did not show it: {cx.replay})")
 
     @staticmethod
-    def _model(constraints: list[z3.BoolRef], opaque: list) -> tuple[z3.ModelRef, bool] | None:
-        """A model of the violation, and whether it holds whatever the opaque values are.
-
-        x30 is pinned to the replay's return address where possible, so that the replay
-        starts from exactly the model's state."""
-        pinned = [z3.BitVec("x30", 64) == SENTINEL]
+    def _model(constraints: list[z3.BoolRef], opaque: list) -> tuple[z3.ModelRef, bool, bool] | None:
+        """A model of the violation; whether it holds whatever the opaque values are; and
+        whether it suits a replay (x30 is the replay's return address and the read-only
+        system registers hold what the replay machine's do)."""
+        pins = [z3.BitVec("x30", 64) == SENTINEL] + [
+            z3.BitVec(f"{name}_0", 64) == value for name, value in _machine_constants().items()]
         attempts = []
         if opaque:
-            attempts.append(([z3.ForAll(opaque, z3.And(*constraints))] + pinned, True))
-        attempts += [(constraints + pinned, not opaque), (constraints, not opaque)]
-        for attempt, universal in attempts:
+            attempts.append(([z3.ForAll(opaque, z3.And(*constraints))] + pins, True, True))
+        attempts += [(constraints + pins, not opaque, True), (constraints, not opaque, False)]
+        for attempt, universal, replayable in attempts:
             s = z3.Solver()
             s.add(*attempt)
             if s.check() == z3.sat:
-                return s.model(), universal
+                return s.model(), universal, replayable
         return None
 
     def _replay_into(self, cx: Counterexample, end: PathEnd, model: z3.ModelRef,
-                     check: Check) -> None:
-        unreplayable = sorted({v.rule.family for _, v in end.path.rules
-                               if v.rule.family in UNREPLAYABLE_FAMILIES})
-        if unreplayable or check.replay_shows is None:
+                     check: Check | None, pinned: bool) -> None:
+        """Run the counterexample on unicorn. A violation the machine shows is real; one it
+        does not show is a verifier defect, unless the path rests on values the replay
+        cannot reproduce (a summarised loop, an unmodelled instruction, a counter)."""
+        if not pinned:
             cx.replay_status = "not replayable"
-            cx.replay = (f"the path uses {', '.join(unreplayable)} values chosen by the model"
-                         if unreplayable else "this property is not visible in registers")
+            cx.replay = "the violation needs system register values unicorn does not have"
             return
-        result, entry = self._replay(model)
+        start = self._replay_start(end, model)
+        result = replay(self.program, self.func, start)
         cx.replay = result.detail
-        cx.replay_status = ("confirmed" if check.replay_shows(result, entry) else
-                            "not replayable" if result.stopped_by_exception else
-                            "not confirmed")
+        if check is None:
+            shows = not result.returned
+        elif not result.returned:
+            shows = False
+        else:
+            entry = ConcreteView(self.program, model, dict(start.regs, nzcv=start.nzcv,
+                                 **{f"q{i}": v for i, v in start.vregs.items()}),
+                                 lambda a, n: _bytes_value(start.memory, a, n),
+                                 lambda name: start.sysregs.get(name, 0))
+            exit_ = ConcreteView(self.program, model, result.regs, result.read, result.sysreg)
+            shows = z3.is_true(z3.simplify(check.broken(entry, exit_)))
+        unreplayable = sorted({v.rule.summary.split(":")[0] for _, v in end.path.rules
+                               if not v.rule.replayable})
+        if shows:
+            cx.replay_status = "confirmed"
+        elif result.stopped_by_exception or unreplayable or end.path.widened \
+                or end.path.state.opaque:
+            cx.replay_status = "not replayable"
+            if unreplayable:
+                cx.replay += f"; the path depends on {', '.join(unreplayable)}"
+        else:
+            cx.replay_status = "not confirmed"
 
-    def _replay(self, model: z3.ModelRef) -> tuple[ReplayResult, dict[str, int]]:
-        """Run the model's inputs on unicorn; the result and the entry values it started from."""
+    def _replay_start(self, end: PathEnd, model: z3.ModelRef) -> ReplayStart:
         ev = lambda e: model.eval(e, model_completion=True).as_long()
         regs = {r: ev(z3.BitVec(r, 64)) for r in INPUT_REGS}
+        regs["x30"] = SENTINEL
         vregs = {i: ev(z3.BitVec(f"q{i}", 128)) for i in range(32)}
-        entry = dict(regs, x30=SENTINEL)
-        entry.update({f"d{i}": vregs[i] & (2 ** 64 - 1) for i in range(8, 16)})
-        memory = InitialMemory(model, initial_memory())
-        result = replay(self.program, self.func, regs, vregs, ev(z3.BitVec("nzcv", 4)), memory)
-        return result, entry
+        in_model = {d.name() for d in model.decls()}
+        sysregs = {name: ev(z3.BitVec(f"{name}_0", 64)) for name in SYSREG_KINDS
+                   if f"{name}_0" in in_model}
+        schedule = Schedule()
+        for effect in end.path.trace:
+            for acc in effect.accesses:
+                if acc.kind == "store-exclusive":
+                    schedule.exclusive_succeeds.append(z3.is_true(model.eval(acc.cond,
+                                                                  model_completion=True)))
+            if effect.firmware is not None:
+                schedule.firmware_results.append({r: ev(v) for r, v in effect.firmware.items()})
+        return ReplayStart(regs, vregs, ev(z3.BitVec("nzcv", 4)),
+                           InitialMemory(model, initial_memory()), sysregs, schedule)
 
     def _counterexample(self, end: PathEnd, model: z3.ModelRef, sentence: str) -> Counterexample:
         ev = lambda e: model.eval(e, model_completion=True).as_long()

@@ -12,13 +12,19 @@ proof, where data memory is unconstrained on entry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 import z3
-from unicorn import (UC_ARCH_ARM64, UC_HOOK_INTR, UC_HOOK_MEM_UNMAPPED, UC_MODE_ARM,
-                     UC_PROT_ALL, Uc, UcError)
+from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_UNMAPPED,
+                     UC_MODE_ARM, UC_PROT_ALL, Uc, UcError)
 from unicorn import arm64_const as uc
 
+from .ordering import access_class
+from .overlay import SYSREGS, Kind
 from .program import Function, Program
+
+# unicorn 2.1 warns on stdout about register ids it plans to retire; the ones used here work.
+os.environ.setdefault("UC_IGNORE_REG_BREAK", "1")
 
 # The return address planted in x30: mapped nowhere, so reaching it means "returned".
 SENTINEL = 0x0000_DEAD_BEEF_0000
@@ -27,11 +33,36 @@ MAX_INSNS = 200_000
 
 
 @dataclass
+class Schedule:
+    """The model's nondeterministic choices, in path order, for the replay to repeat."""
+    exclusive_succeeds: list[bool] = field(default_factory=list)   # each store-exclusive
+    firmware_results: list[dict[int, int]] = field(default_factory=list)  # x0-x17 per call
+
+
+@dataclass
+class ReplayStart:
+    regs: dict[str, int]          # x0..x30, sp
+    vregs: dict[int, int]         # q0..q31
+    nzcv: int
+    memory: "InitialMemory"
+    sysregs: dict[str, int]       # entry values of storage system registers
+    schedule: Schedule
+
+
+@dataclass
 class ReplayResult:
     returned: bool
-    regs: dict[str, int]     # x0..x30, sp, d8..d15 (low 64 bits) at the end
+    regs: dict[str, int]     # x0..x30, sp, pc, nzcv, q0..q31 at the end
     detail: str              # why it stopped, for people
     stopped_by_exception: bool = False
+    machine: Uc | None = None
+
+    def read(self, addr: int, nbytes: int) -> int:
+        return int.from_bytes(self.machine.mem_read(addr, nbytes), "little")
+
+    def sysreg(self, name: str) -> int:
+        fields = next(f for f, (n, _) in SYSREGS.items() if n == name)
+        return self.machine.cpr_read(*fields)
 
 
 class InitialMemory:
@@ -67,32 +98,79 @@ class InitialMemory:
         return bytes(self.byte(base + i) for i in range(PAGE))
 
 
-def replay(program: Program, func: Function, regs: dict[str, int], vregs: dict[int, int],
-           nzcv: int, memory: InitialMemory) -> ReplayResult:
+def _machine() -> Uc:
     mu = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
     mu.ctl_set_cpu_model(uc.UC_CPU_ARM64_MAX)  # the default model faults on LSE atomics
+    return mu
+
+
+def machine_constants() -> dict[str, int]:
+    """What the replay machine's read-only system registers hold. A counterexample meant for
+    replay pins the model's values of these to them; unicorn runs at EL1."""
+    mu = _machine()
+    out = {"CurrentEL": 1 << 2}
+    for fields, (name, kind) in SYSREGS.items():
+        if kind in (Kind.CONSTANT, Kind.CORE_ID):
+            out[name] = mu.cpr_read(*fields)
+    return out
+
+
+def _load_sysregs(mu: Uc, sysregs: dict[str, int]) -> list[str]:
+    """Write the model's entry values of storage system registers; the names that would not
+    take (the replay then cannot start from the model's state)."""
+    refused = []
+    for fields, (name, kind) in SYSREGS.items():
+        if kind != Kind.STORAGE or name not in sysregs:
+            continue
+        mu.cpr_write(*fields, sysregs[name])
+        if mu.cpr_read(*fields) != sysregs[name]:
+            refused.append(name)
+    return refused
+
+
+def _is_store_exclusive(word: int) -> bool:
+    cls = access_class(word)
+    return cls.exclusive and not (word >> 22) & 1
+
+
+def replay(program: Program, func: Function, start: ReplayStart) -> ReplayResult:
+    mu = _machine()
     code_pages = set()
     for lo, hi in program.code_ranges:
         for page in range(lo & ~(PAGE - 1), hi, PAGE):
             code_pages.add(page)
     for page in sorted(code_pages):
         mu.mem_map(page, PAGE, UC_PROT_ALL)
-        mu.mem_write(page, memory.page(page))
+        mu.mem_write(page, start.memory.page(page))
     for lo, hi in program.code_ranges:
         mu.mem_write(lo, bytes(program.project.loader.memory.load(lo, hi - lo)))
     stop = {"why": "", "exception": False}
+    exclusive = list(start.schedule.exclusive_succeeds)
+    firmware = list(start.schedule.firmware_results)
 
-    def map_on_demand(uc, access, address, size, value, data):
+    def map_on_demand(emu, access, address, size, value, data):
         if SENTINEL <= address < SENTINEL + PAGE:
             return False  # the return: let unicorn stop on the fetch
-        base = address & ~(PAGE - 1)
-        for page in (base, (address + size - 1) & ~(PAGE - 1)):
+        for page in {address & ~(PAGE - 1), (address + size - 1) & ~(PAGE - 1)}:
             try:
-                uc.mem_map(page, PAGE, UC_PROT_ALL)
-                uc.mem_write(page, memory.page(page))
+                emu.mem_map(page, PAGE, UC_PROT_ALL)
+                emu.mem_write(page, start.memory.page(page))
             except UcError:
-                pass  # already mapped (an access spanning two pages)
+                pass  # already mapped
         return True
+
+    def repeat_choices(emu, address, size, data):
+        # The model may let a store-exclusive fail, and says what the firmware returns:
+        # make the machine do the same, by writing the outcome and skipping the instruction.
+        word = int.from_bytes(emu.mem_read(address, 4), "little")
+        if _is_store_exclusive(word) and exclusive:
+            if not exclusive.pop(0):
+                emu.reg_write(getattr(uc, f"UC_ARM64_REG_X{(word >> 16) & 0x1F}"), 1)
+                emu.reg_write(uc.UC_ARM64_REG_PC, address + 4)
+        elif word & 0xFFE0001F in (0xD4000002, 0xD4000003) and firmware:
+            for r, value in firmware.pop(0).items():
+                emu.reg_write(getattr(uc, f"UC_ARM64_REG_X{r}"), value)
+            emu.reg_write(uc.UC_ARM64_REG_PC, address + 4)
 
     def on_exception(emu, intno, data):
         pc = emu.reg_read(uc.UC_ARM64_REG_PC)
@@ -102,13 +180,19 @@ def replay(program: Program, func: Function, regs: dict[str, int], vregs: dict[i
 
     mu.hook_add(UC_HOOK_MEM_UNMAPPED, map_on_demand)
     mu.hook_add(UC_HOOK_INTR, on_exception)
+    for lo, hi in program.code_ranges:
+        mu.hook_add(UC_HOOK_CODE, repeat_choices, begin=lo, end=hi - 1)
     for i in range(31):
-        mu.reg_write(getattr(uc, f"UC_ARM64_REG_X{i}"), regs.get(f"x{i}", 0))
+        mu.reg_write(getattr(uc, f"UC_ARM64_REG_X{i}"), start.regs.get(f"x{i}", 0))
     mu.reg_write(uc.UC_ARM64_REG_X30, SENTINEL)
-    mu.reg_write(uc.UC_ARM64_REG_SP, regs["sp"])
-    mu.reg_write(uc.UC_ARM64_REG_NZCV, (nzcv & 0xF) << 28)
-    for i, value in vregs.items():
+    mu.reg_write(uc.UC_ARM64_REG_SP, start.regs["sp"])
+    mu.reg_write(uc.UC_ARM64_REG_NZCV, (start.nzcv & 0xF) << 28)
+    for i, value in start.vregs.items():
         mu.reg_write(getattr(uc, f"UC_ARM64_REG_Q{i}"), value)
+    refused = _load_sysregs(mu, start.sysregs)
+    if refused:
+        return ReplayResult(False, {}, f"unicorn would not take the model's {', '.join(refused)}",
+                            stopped_by_exception=True)
     try:
         mu.emu_start(func.addr, SENTINEL, count=MAX_INSNS)
     except UcError as exc:
@@ -117,9 +201,10 @@ def replay(program: Program, func: Function, regs: dict[str, int], vregs: dict[i
     final = {f"x{i}": mu.reg_read(getattr(uc, f"UC_ARM64_REG_X{i}")) for i in range(31)}
     final["sp"] = mu.reg_read(uc.UC_ARM64_REG_SP)
     final["pc"] = pc
-    for i in range(8, 16):
-        final[f"d{i}"] = mu.reg_read(getattr(uc, f"UC_ARM64_REG_Q{i}")) & (2 ** 64 - 1)
+    final["nzcv"] = mu.reg_read(uc.UC_ARM64_REG_NZCV) >> 28
+    for i in range(32):
+        final[f"q{i}"] = mu.reg_read(getattr(uc, f"UC_ARM64_REG_Q{i}"))
     returned = pc == SENTINEL and not stop["why"]
     detail = stop["why"] or ("returned" if returned else
                              f"did not return within {MAX_INSNS} instructions (pc 0x{pc:x})")
-    return ReplayResult(returned, final, detail, stop["exception"])
+    return ReplayResult(returned, final, detail, stop["exception"], mu)

@@ -93,7 +93,11 @@ def aapcs64(summary: str = "AAPCS64 callable", **kw) -> Contract:
 
 
 class View:
-    """A state as a spec reads it: registers, memory, system registers, ELF symbols."""
+    """A state as a spec reads it: registers, memory, system registers, ELF symbols.
+
+    Contracts are written against this API; `ConcreteView` offers the same over a concrete
+    run, so the same check can be evaluated on what a replay did.
+    """
 
     def __init__(self, state, program):
         self._state, self._program = state, program
@@ -108,10 +112,14 @@ class View:
     def sp(self) -> z3.BitVecRef:
         return self._state.reg("sp")
 
+    def q(self, n: int) -> z3.BitVecRef:
+        return self._state.reg(f"q{n}")
+
+    def nzcv(self) -> z3.BitVecRef:
+        return self._state.nzcv()
+
     def mem(self, addr, nbytes: int) -> z3.BitVecRef:
-        if isinstance(addr, int):
-            addr = z3.BitVecVal(addr, 64)
-        return self._state.load(addr, nbytes)
+        return self._state.load(self.value(addr), nbytes)
 
     def u64(self, addr) -> z3.BitVecRef:
         return self.mem(addr, 8)
@@ -127,6 +135,43 @@ class View:
 
     def sysreg(self, name: str) -> z3.BitVecRef:
         return self._state.sysreg_value(name)
+
+    def value(self, expr) -> z3.BitVecRef:
+        """An expression of the path (e.g. an address) in this view's terms."""
+        return z3.BitVecVal(expr, 64) if isinstance(expr, int) else expr
+
+
+class ConcreteView(View):
+    """The View API over one concrete state: the model's entry values, or a replay's end."""
+
+    def __init__(self, program, model: z3.ModelRef, regs: dict[str, int],
+                 read: Callable[[int, int], int], sysreg: Callable[[str], int]):
+        self._program, self._model = program, model
+        self._regs, self._read, self._sysreg = regs, read, sysreg
+
+    def x(self, n: int) -> z3.BitVecRef:
+        return z3.BitVecVal(self._regs[f"x{n}"], 64)
+
+    @property
+    def sp(self) -> z3.BitVecRef:
+        return z3.BitVecVal(self._regs["sp"], 64)
+
+    def q(self, n: int) -> z3.BitVecRef:
+        return z3.BitVecVal(self._regs[f"q{n}"], 128)
+
+    def nzcv(self) -> z3.BitVecRef:
+        return z3.BitVecVal(self._regs["nzcv"], 4)
+
+    def mem(self, addr, nbytes: int) -> z3.BitVecRef:
+        return z3.BitVecVal(self._read(self.value(addr).as_long(), nbytes), 8 * nbytes)
+
+    def sysreg(self, name: str) -> z3.BitVecRef:
+        return z3.BitVecVal(self._sysreg(name), 64)
+
+    def value(self, expr) -> z3.BitVecRef:
+        if isinstance(expr, int):
+            return z3.BitVecVal(expr, 64)
+        return self._model.eval(expr, model_completion=True)
 
 
 @dataclass(frozen=True)
