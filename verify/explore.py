@@ -70,7 +70,8 @@ class Path:
     trace: list[Effect] = field(default_factory=list)
     frames: tuple[int, ...] = ()
     snapshots: dict[tuple, Snapshot] = field(default_factory=dict)
-    stores: list[tuple[z3.BitVecRef, int]] = field(default_factory=list)
+    # (address, size, condition) of every write, for loop summaries
+    stores: list[tuple[z3.BitVecRef, int, z3.BoolRef | None]] = field(default_factory=list)
     unmodelled: list[tuple[int, AuditResult]] = field(default_factory=list)
     widened: list[z3.BitVecRef] = field(default_factory=list)
     rules: list[tuple[int, AuditResult]] = field(default_factory=list)  # overlay rules used
@@ -191,7 +192,7 @@ class Explorer:
                     p.rules.append((addr, verdict))
                 for acc in effect.accesses:
                     if acc.is_write:
-                        p.stores.append((acc.addr, acc.size))
+                        p.stores.append((acc.addr, acc.size, acc.cond))
                     if self.assume_access is not None:
                         assumption = self.assume_access(acc)
                         if assumption is not None:
@@ -275,7 +276,10 @@ class Explorer:
                    if slot not in state.regs or slot not in base.regs
                    or not z3.eq(state.regs[slot], base.regs[slot])}
         changed.discard(reg_offset("pc"))
-        new_stores = path.stores[snap.n_stores:]
+        # A conditional write (a store-exclusive, a CAS) whose condition this path has since
+        # ruled out (it branched on the failure) changed nothing.
+        new_stores = [(a, n) for a, n, cond in path.stores[snap.n_stores:]
+                      if cond is None or self.feasible(state.constraints + [cond])]
         known = list(snap.havoc_stores)
         unknown_stores = [(a, n) for a, n in new_stores
                           if not any(n == m and z3.eq(a, b) for b, m in known)]

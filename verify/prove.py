@@ -128,9 +128,8 @@ def _bytes_value(memory: InitialMemory, addr: int, nbytes: int) -> int:
 
 
 def _inside(addr, size, start, length) -> z3.BoolRef:
-    """[addr, addr+size) lies within [start, start+length), without wrap-around."""
-    return z3.And(z3.ULE(start, addr), z3.ULE(addr + size, start + length),
-                  z3.ULE(addr, addr + size))
+    """[addr, addr+size) lies within [start, start+length), on the circular address space."""
+    return z3.And(z3.ULE(size, length), z3.ULE(addr - start, length - size))
 
 
 _CONSTANTS: dict[str, int] = {}

@@ -48,6 +48,12 @@ def function_markdown(r: Result) -> str:
         out += ["", "## Assumed", ""] + [f"- {a}" for a in r.assumptions]
     if r.reasons:
         out += ["", "## Why not PROVED", ""] + [f"- {x}" for x in r.reasons]
+    if r.trusted_rules:
+        out += ["", "## Instructions with trusted overlay rules (verify/overlay.py)", ""]
+        out += [f"- {x}" for x in r.trusted_rules]
+    if r.depends_on:
+        out += ["", "## Code the proof covers (called functions included)", ""]
+        out += [f"- `{name}` sha256 `{h}`" for name, h in r.depends_on.items()]
     if r.unmodelled:
         out += ["", "## Unmodelled instructions", "",
                 "| line | instruction | why | exploration past it |", "|---|---|---|---|"]
@@ -56,9 +62,8 @@ def function_markdown(r: Result) -> str:
     cx = r.counterexample
     if cx is not None:
         replay = {"confirmed": "Confirmed by replay on unicorn",
-                  "not replayable": "Not replayable on unicorn (it cannot run this path's "
-                                    "firmware call); the violation holds whatever the call "
-                                    "returns",
+                  "not replayable": "Not replayable on unicorn; the violation holds on the "
+                                    "verifier's model",
                   }.get(cx.replay_status,
                         "NOT confirmed by replay on unicorn: the verifier's semantics and the "
                         "machine disagree here, a verifier defect to report")
