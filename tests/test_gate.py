@@ -39,6 +39,13 @@ def test_clobber_fails_gate_and_leaves_no_image(tmp_path, capsys):
     assert "# uart_puts: FAILED" in report and "## Counterexample" in report
     junit = (root / "reports" / "junit.xml").read_text()
     assert 'failures="1"' in junit
+    import json
+    sarif = json.loads((root / "reports" / "verify.sarif").read_text())
+    [error] = [f for f in sarif["runs"][0]["results"] if f["level"] == "error"]
+    assert error["ruleId"] == "contract-violation" and "uart_puts" in error["message"]["text"]
+    steps = error["codeFlows"][0]["threadFlows"][0]["locations"]
+    assert {"uri": "asm/uart.s"} == steps[-2]["location"]["physicalLocation"]["artifactLocation"]
+    assert steps[-2]["location"]["physicalLocation"]["region"]["startLine"] == line
 
 
 def test_global_function_without_type_is_an_error(tmp_path, capsys):

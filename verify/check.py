@@ -1,14 +1,17 @@
-"""Runs every function's check against its contract and applies the accepted results."""
+"""Runs every function's check against its contract, from the cache where nothing changed,
+in parallel where asked, and applies the accepted results."""
 
 from __future__ import annotations
 
+import concurrent.futures
 from pathlib import Path
 from typing import Callable
 
-from .prove import Proof, Result
 from .audit import audit
+from .cache import ProofCache
 from .program import Program
-from .spec import Acceptance, NotCallable, contracts_for, load_acceptances
+from .prove import Proof, Result
+from .spec import Acceptance, NotCallable, contracts_for, load_acceptances, spec_file
 
 UNMODELLED_REASON = "unmodelled instructions"
 
@@ -36,30 +39,67 @@ def accept(result: Result, acceptance: Acceptance | None) -> None:
     result.accepted = acceptance.reason
 
 
+# -- worker processes: each loads the ELF and the specs once --------------------------------
+_worker: dict = {}
+
+
+def _worker_init(elf: Path, root: Path) -> None:
+    program = Program(elf, root)
+    _worker.update(program=program, contracts=contracts_for(program, root))
+
+
+def _worker_prove(name: str) -> Result:
+    program = _worker["program"]
+    return Proof(program, program.functions[name], _worker["contracts"][name]).run()
+
+
 def check_all(program: Program, root: Path, only: list[str] | None = None,
-              progress: Callable[[Result], None] | None = None) -> tuple[list[Result], list[str]]:
+              progress: Callable[[Result], None] | None = None, jobs: int = 1,
+              cache: ProofCache | None = None) -> tuple[list[Result], list[str]]:
     """Results for every function (or those in `only`), and warnings about the acceptances."""
     contracts = contracts_for(program, root)
     acceptances = load_acceptances(root)
     names = list(program.functions) if not only else only
-    results, warnings = [], []
     for name in names:
         if name not in program.functions:
             raise KeyError(f"no function named {name} in {program.elf_path}")
-        contract = contracts[name]
-        if isinstance(contract, NotCallable):
-            result = _not_callable(program, name, contract)
-        else:
-            result = Proof(program, program.functions[name], contract).run()
-        accept(result, acceptances.get(name))
-        results.append(result)
+    results: dict[str, Result] = {}
+
+    def done(result: Result, fresh: bool) -> None:
+        accept(result, acceptances.get(result.function))
+        if fresh and cache is not None:
+            cache.put(result, spec_file(program, root, result.function))
+        results[result.function] = result
         if progress:
             progress(result)
-    by_name = {r.function: r for r in results}
+
+    to_prove = []
+    for name in names:
+        contract = contracts[name]
+        if isinstance(contract, NotCallable):
+            done(_not_callable(program, name, contract), fresh=False)
+            continue
+        hit = cache.get(name, spec_file(program, root, name)) if cache else None
+        if hit is not None:
+            hit.cached = True
+            done(hit, fresh=False)
+        else:
+            to_prove.append(name)
+    if jobs > 1 and len(to_prove) > 1:
+        with concurrent.futures.ProcessPoolExecutor(
+                jobs, initializer=_worker_init, initargs=(program.elf_path, root)) as pool:
+            for result in pool.map(_worker_prove, to_prove):
+                done(result, fresh=True)
+    else:
+        for name in to_prove:
+            done(Proof(program, program.functions[name], contracts[name]).run(), fresh=True)
+
+    ordered = [results[name] for name in names]
+    warnings = []
     for name, acc in acceptances.items():
-        r = by_name.get(name)
+        r = results.get(name)
         if r is None and not only and name not in program.functions:
             warnings.append(f"specs/accepted.toml: {name} is not a function any more; remove it")
         elif r is not None and r.verdict in ("PROVED", "NO CONTRACT"):
             warnings.append(f"specs/accepted.toml: {name} is {r.verdict} now; remove its entry")
-    return results, warnings
+    return ordered, warnings

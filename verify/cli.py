@@ -28,12 +28,13 @@ def _layout(args) -> Layout:
 
 
 def _progress(total: int):
-    count = [0]
+    count, start = [0], time.monotonic()
 
     def show(r: Result) -> None:
         count[0] += 1
-        print(f"[{count[0]}/{total}] {r.function:<28} {report.shown_verdict(r):<22} "
-              f"{r.seconds:6.2f}s", file=sys.stderr, flush=True)
+        took = "cached" if r.cached else f"{r.seconds:.2f}s"
+        print(f"[{count[0]}/{total} {time.monotonic() - start:5.1f}s] {r.function:<28} "
+              f"{report.shown_verdict(r):<22} {took}", file=sys.stderr, flush=True)
     return show
 
 
@@ -56,16 +57,19 @@ def _print_failures(results: list[Result], reports: Path) -> None:
             print(tabulate(rows, headers=["source", "instruction", "writes", "memory"]))
         for reason in r.reasons:
             print(f"  - {reason}")
-        print(f"  report: {reports / (r.function + '.md')}")
+        print(f"  report: reports/{r.function}.md")
 
 
-def _prove(layout: Layout, only: list[str] | None) -> tuple[list[Result], bool]:
+def _prove(layout: Layout, only: list[str] | None, jobs: int,
+           use_cache: bool) -> tuple[list[Result], bool]:
+    from .cache import ProofCache
     from .check import check_all
     from .program import Program
     program = Program(layout.elf, layout.root)
     total = len(only) if only else len(program.functions)
     start = time.monotonic()
-    results, warnings = check_all(program, layout.root, only, _progress(total))
+    cache = ProofCache(layout.build / "proof-cache", program, layout.root) if use_cache else None
+    results, warnings = check_all(program, layout.root, only, _progress(total), jobs, cache)
     reports = layout.root / "reports"
     report.write_reports(results, reports)
     print(report.summary_table(results))
@@ -77,7 +81,8 @@ def _prove(layout: Layout, only: list[str] | None) -> tuple[list[Result], bool]:
     for r in results:
         counts[report.shown_verdict(r)] = counts.get(report.shown_verdict(r), 0) + 1
     print("\n" + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) +
-          f" in {time.monotonic() - start:.1f}s; reports in {reports}")
+          f" in {time.monotonic() - start:.1f}s ({sum(r.cached for r in results)} from the "
+          f"cache); reports in {reports.relative_to(layout.root)}/")
     return results, ok
 
 
@@ -89,7 +94,7 @@ def cmd_build(args) -> int:
 
 def cmd_prove(args) -> int:
     layout = _layout(args)
-    _, ok = _prove(layout, args.functions or None)
+    _, ok = _prove(layout, args.functions or None, args.jobs, not args.no_cache)
     return 0 if ok else 1
 
 
@@ -97,7 +102,7 @@ def cmd_all(args) -> int:
     layout = _layout(args)
     build.remove_image(layout)  # a failed run must not leave an older image behind
     build.build_elf(layout)
-    _, ok = _prove(layout, None)
+    _, ok = _prove(layout, None, args.jobs, not args.no_cache)
     if not ok:
         print(f"\nverify all: FAILED; no image written ({layout.image.name} removed)")
         return 1
@@ -116,6 +121,12 @@ def cmd_boot(args) -> int:
     return result.exit_code
 
 
+def _proof_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-j", "--jobs", type=int, default=1, help="prove in N processes")
+    p.add_argument("--no-cache", action="store_true",
+                   help="prove every function again, ignoring build/proof-cache")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="verify", description=__doc__)
     parser.add_argument("--root", default=".", help="repository root (default: .)")
@@ -124,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("prove", help="check functions of build/actly.elf; writes reports only")
     p.add_argument("functions", nargs="*", help="only these functions")
     p.set_defaults(func=cmd_prove)
-    sub.add_parser("all", help="build, check everything, and only then write build/actly.img"
-                   ).set_defaults(func=cmd_all)
+    _proof_options(p)
+    p = sub.add_parser("all", help="build, check everything, and only then write build/actly.img")
+    p.set_defaults(func=cmd_all)
+    _proof_options(p)
     p = sub.add_parser("boot", help="boot build/actly.img on QEMU virt and show its output")
     p.add_argument("--cores", type=int, default=4, help="number of cores, 1 to 8 (default 4)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for power-off")

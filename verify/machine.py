@@ -282,6 +282,11 @@ class Step:
                 if stmt.event == "Imbe_CancelReservation":
                     s.monitor = None
             elif isinstance(stmt, pyvex.stmt.Exit):
+                if stmt.jumpkind == "Ijk_SigFPE_IntDiv":
+                    # VEX guards UDIV/SDIV with a divide-by-zero trap back to the same
+                    # instruction; AArch64 has no such trap: the quotient is 0 and execution
+                    # goes on (semantics._arm_udiv/_arm_sdiv), so this exit never happens.
+                    continue
                 guard = self.expr(stmt.guard)
                 taken = s.copy()
                 taken.constraints.append(guard == 1)

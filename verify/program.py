@@ -73,6 +73,7 @@ class Program:
             raise ProgramError(f"{elf_path} is {self.project.arch.name}, not AArch64")
         self.functions = self._functions()
         self.constants = self._absolute_symbols()
+        self.looked_up: dict[str, int] = {}   # symbols and constants specs asked for
         # The core count bounds MPIDR_EL1's Aff0; images without MAX_CORES get the default.
         self.config = MachineConfig(self.constants.get("MAX_CORES", MachineConfig.max_cores))
         self._lines = self._line_table()
@@ -127,16 +128,24 @@ class Program:
         return out
 
     def symbol(self, name: str) -> int:
-        """The address of a function or data symbol."""
-        sym = self.project.loader.main_object.get_symbol(name)
-        if sym is None:
+        """The address of a function or data symbol (noted in `looked_up`, so a proof knows
+        which parts of the layout it depends on)."""
+        addr = self.address_of(name)
+        if addr is None:
             raise ProgramError(f"{self.elf_path} has no symbol {name}")
-        return sym.rebased_addr
+        self.looked_up[name] = addr
+        return addr
+
+    def address_of(self, name: str) -> int | None:
+        """A symbol's address, or an absolute symbol's value; None if there is neither."""
+        sym = self.project.loader.main_object.get_symbol(name)
+        return sym.rebased_addr if sym is not None else self.constants.get(name)
 
     def constant(self, name: str) -> int:
         if name not in self.constants:
             raise ProgramError(f"{self.elf_path} has no absolute symbol {name}: define it with "
                                ".equ in asm/ (the verifier reads layout from the ELF)")
+        self.looked_up[name] = self.constants[name]
         return self.constants[name]
 
     # -- source lines -------------------------------------------------------------------

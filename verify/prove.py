@@ -84,6 +84,8 @@ class Result:
     counterexample: Counterexample | None = None
     accepted: str = ""           # reason, when an UNKNOWN or BOUNDED is accepted
     depends_on: dict[str, str] = field(default_factory=dict)   # function -> bytes hash
+    cached: bool = False         # taken from the proof cache, not proved in this run
+    layout: dict[str, int] = field(default_factory=dict)   # symbols/constants the spec read
 
 
 def entry_state(func: Function) -> State:
@@ -163,6 +165,7 @@ class Proof:
 
     def run(self) -> Result:
         start = time.monotonic()
+        self.program.looked_up.clear()
         func, contract = self.func, self.contract
         result = Result(func.name, "UNKNOWN", contract.summary, self.program.line(func.addr),
                         func.bytes_hash, assumptions=list(ASSUMPTIONS))
@@ -187,6 +190,7 @@ class Proof:
         self._decide(result, run)
         result.depends_on = {name: self.program.functions[name].bytes_hash
                              for name in sorted(run.functions)}
+        result.layout = dict(self.program.looked_up)
         result.seconds = time.monotonic() - start
         return result
 

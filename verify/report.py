@@ -1,4 +1,4 @@
-"""Proof reports: one Markdown and one JSON file per function, a summary, JUnit XML."""
+"""Proof reports: one Markdown and one JSON file per function, a summary, JUnit XML, SARIF."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def passes(r: Result) -> bool:
 
 
 def summary_rows(results: list[Result]) -> list[list[str]]:
-    return [[r.function, r.location, r.bytes_hash, shown_verdict(r), r.paths, f"{r.seconds:.2f}s"]
-            for r in results]
+    return [[r.function, r.location, r.bytes_hash, shown_verdict(r), r.paths,
+             f"{r.seconds:.2f}s" + (" (cached)" if r.cached else "")] for r in results]
 
 
 HEADERS = ["function", "source", "bytes (sha256)", "verdict", "paths", "time"]
@@ -109,6 +109,56 @@ def junit(results: list[Result]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _location(line: str) -> dict:
+    path, _, number = line.rpartition(":")
+    if not number.isdigit():  # an address with no source line
+        return {"physicalLocation": {"artifactLocation": {"uri": "build/actly.elf"}},
+                "message": {"text": line}}
+    return {"physicalLocation": {"artifactLocation": {"uri": path},
+                                 "region": {"startLine": int(number)}}}
+
+
+SARIF_RULES = {
+    "contract-violation": "The function breaks its contract on some path (counterexample).",
+    "not-proved": "The function's contract was not proved (UNKNOWN or BOUNDED).",
+    "unmodelled-instruction": "An instruction without trusted semantics.",
+}
+
+
+def sarif(results: list[Result]) -> str:
+    """SARIF 2.1.0 for code-scanning views: findings point at asm source lines."""
+    from . import __version__
+    findings = []
+    for r in results:
+        if r.verdict == "FAILED" and r.counterexample is not None:
+            cx = r.counterexample
+            flow = [{"location": dict(_location(t.line), message={"text": t.text})}
+                    for t in cx.trace]
+            findings.append({
+                "ruleId": "contract-violation", "level": "error",
+                "message": {"text": f"{r.function}: {cx.sentence} ({cx.replay_status})"},
+                "locations": [_location(cx.return_line)],
+                "codeFlows": [{"threadFlows": [{"locations": flow}]}] if flow else []})
+        elif r.verdict in ("UNKNOWN", "BOUNDED"):
+            findings.append({
+                "ruleId": "not-proved", "level": "note" if r.accepted else "warning",
+                "message": {"text": f"{r.function}: {shown_verdict(r)}: "
+                                    f"{'; '.join(r.reasons) or r.loops}"},
+                "locations": [_location(r.location)]})
+        for u in r.unmodelled:
+            findings.append({
+                "ruleId": "unmodelled-instruction", "level": "note",
+                "message": {"text": f"{u['instruction']}: {u['reason']}"},
+                "locations": [_location(u["line"])]})
+    run = {"tool": {"driver": {"name": "actly-verify", "version": __version__,
+                               "rules": [{"id": k, "shortDescription": {"text": v}}
+                                         for k, v in SARIF_RULES.items()]}},
+           "results": findings}
+    return json.dumps({"version": "2.1.0",
+                       "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+                       "runs": [run]}, indent=2) + "\n"
+
+
 def write_reports(results: list[Result], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for old in list(directory.glob("*.md")) + list(directory.glob("*.json")):
@@ -120,3 +170,4 @@ def write_reports(results: list[Result], directory: Path) -> None:
     (directory / "summary.md").write_text(
         "# Verification summary\n\n" + summary_table(results, "github") + "\n")
     (directory / "junit.xml").write_text(junit(results))
+    (directory / "verify.sarif").write_text(sarif(results))

@@ -204,12 +204,16 @@ def _load_module(path: Path) -> dict:
     return contracts
 
 
+def spec_file(program: Program, root: Path, name: str) -> Path:
+    """The spec module of a function: the one named after the asm file that defines it."""
+    return spec_path(root, program.line(program.functions[name].addr).rsplit(":", 1)[0])
+
+
 def contracts_for(program: Program, root: Path) -> dict[str, object]:
     """Every function's contract; an error for a spec naming a function that is not there."""
     by_file: dict[Path, list[str]] = {}
-    for name, func in program.functions.items():
-        source = program.line(func.addr).rsplit(":", 1)[0]
-        by_file.setdefault(spec_path(root, source), []).append(name)
+    for name in program.functions:
+        by_file.setdefault(spec_file(program, root, name), []).append(name)
     result: dict[str, object] = {}
     for path, names in by_file.items():
         declared = _load_module(path) if path.is_file() else {}

@@ -1,0 +1,41 @@
+"""The proof cache: unchanged proofs are reused; any change they depend on re-proves them."""
+
+from __future__ import annotations
+
+import json
+
+from verify.cli import main
+
+from conftest import copy_tree
+
+FUNCTIONS = ["uart_newline", "board_putc", "print_unlock"]
+
+
+def prove(root):
+    assert main(["--root", str(root), "build"]) == 0
+    assert main(["--root", str(root), "prove", *FUNCTIONS]) == 0
+    return {f: json.loads((root / "reports" / f"{f}.json").read_text())["cached"]
+            for f in FUNCTIONS}
+
+
+def test_unchanged_run_is_all_cached_and_changes_invalidate(tmp_path):
+    root = copy_tree(tmp_path)
+    assert prove(root) == {f: False for f in FUNCTIONS}
+    assert prove(root) == {f: True for f in FUNCTIONS}
+
+    # board_putc's bytes change: it and uart_newline (which calls it) are proved again.
+    board = root / "asm" / "board" / "virt" / "board.s"
+    board.write_text(board.read_text().replace("FUNC board_putc\n", "FUNC board_putc\n    nop\n"))
+    assert prove(root) == {"uart_newline": False, "board_putc": False, "print_unlock": True}
+
+    # A spec module changes: the functions it specifies are proved again.
+    spec = root / "specs" / "uart.py"
+    spec.write_text('"""Contracts of asm/uart.s."""\n\nCONTRACTS = {}\n')
+    assert prove(root) == {"uart_newline": False, "board_putc": True, "print_unlock": False}
+
+
+def test_no_cache_proves_again(tmp_path):
+    root = copy_tree(tmp_path)
+    prove(root)
+    assert main(["--root", str(root), "prove", "--no-cache", *FUNCTIONS]) == 0
+    assert not json.loads((root / "reports" / "board_putc.json").read_text())["cached"]

@@ -1,0 +1,82 @@
+"""Proof cache: an unchanged function under an unchanged spec and verifier is not re-proved.
+
+A result is reused only when all of these are as they were: the bytes and address of the
+function and of every function its proof ran through (`Result.depends_on`), the symbols and
+constants its spec read (`Result.layout`), the machine configuration, the source of its spec
+module and of the acceptance file, and the verifier's own source. Anything else is a miss,
+and the function is proved again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from functools import lru_cache
+from pathlib import Path
+
+from .program import Program
+from .prove import Counterexample, Result, TraceRow
+
+VERIFY_DIR = Path(__file__).resolve().parent
+
+
+@lru_cache(maxsize=1)
+def verifier_hash() -> str:
+    h = hashlib.sha256()
+    for path in sorted(VERIFY_DIR.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
+
+
+class ProofCache:
+    def __init__(self, directory: Path, program: Program, root: Path):
+        self.directory = directory
+        self.program = program
+        self.root = root
+
+    def _code(self, name: str) -> str | None:
+        f = self.program.functions.get(name)
+        return f"{f.addr:x}:{f.bytes_hash}" if f else None
+
+    def key(self, name: str, spec_file: Path, depends_on: list[str], layout: list[str]) -> str:
+        parts = [verifier_hash(), repr(self.program.config), _file_hash(spec_file),
+                 _file_hash(self.root / "specs" / "accepted.toml"), name]
+        parts += [f"{dep}={self._code(dep)}" for dep in sorted(set(depends_on) | {name})]
+        parts += [f"{sym}@{self.program.address_of(sym)}" for sym in sorted(layout)]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def _path(self, name: str) -> Path:
+        return self.directory / f"{name}.json"
+
+    def get(self, name: str, spec_file: Path) -> Result | None:
+        path = self._path(name)
+        if not path.is_file():
+            return None
+        try:
+            entry = json.loads(path.read_text())
+            result = entry["result"]
+            if entry["key"] != self.key(name, spec_file, list(result["depends_on"]),
+                                        list(result["layout"])):
+                return None
+            return _result_from(entry["result"])
+        except (ValueError, KeyError, TypeError):
+            return None  # an unreadable entry is a miss, never a result
+
+    def put(self, result: Result, spec_file: Path) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        key = self.key(result.function, spec_file, list(result.depends_on), list(result.layout))
+        self._path(result.function).write_text(json.dumps({"key": key, "result": asdict(result)}))
+
+
+def _result_from(data: dict) -> Result:
+    cx = data.get("counterexample")
+    if cx is not None:
+        cx = Counterexample(**dict(cx, trace=[TraceRow(**row) for row in cx["trace"]],
+                                   memory=[tuple(m) for m in cx["memory"]]))
+    return Result(**dict(data, counterexample=cx))
