@@ -121,6 +121,17 @@ def cmd_boot(args) -> int:
     return result.exit_code
 
 
+def cmd_difftest(args) -> int:
+    """Differential test of the semantics against unicorn on build/actly.elf (not rebuilt)."""
+    from .difftest import format_report, run_difftest
+    from .program import Program
+    layout = _layout(args)
+    result = run_difftest(Program(layout.elf, layout.root), args.states, args.seed,
+                          args.budget)
+    print(format_report(result))
+    return 1 if result.mismatches or result.errors or result.cut_short else 0
+
+
 def _proof_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-j", "--jobs", type=int, default=1, help="prove in N processes")
     p.add_argument("--no-cache", action="store_true",
@@ -144,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for power-off")
     p.add_argument("--el2", action="store_true", help="enter at EL2 (virtualization=on)")
     p.set_defaults(func=cmd_boot)
+    p = sub.add_parser("difftest", help="compare the verifier's instruction semantics with "
+                       "unicorn on random states, for every encoding in build/actly.elf")
+    p.add_argument("--states", type=int, default=1000, help="random states per encoding")
+    p.add_argument("--seed", type=int, default=0, help="random seed (runs are reproducible)")
+    p.add_argument("--budget", type=float, default=None, help="stop after SECONDS "
+                   "(the run is then reported as cut short and fails)")
+    p.set_defaults(func=cmd_difftest)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

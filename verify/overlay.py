@@ -86,8 +86,10 @@ SYSREGS: dict[tuple[int, int, int, int, int], tuple[str, Kind]] = {
     (3, 0, 12, 12, 5): ("ICC_SRE_EL1", Kind.STORAGE),
     (3, 0, 12, 12, 7): ("ICC_IGRPEN1_EL1", Kind.STORAGE),
     (3, 0, 12, 11, 5): ("ICC_SGI1R_EL1", Kind.WRITE_ONLY),
-    (3, 3, 9, 12, 0): ("PMCR_EL0", Kind.STORAGE),
-    (3, 3, 9, 12, 1): ("PMCNTENSET_EL0", Kind.STORAGE),
+    # Not storage: PMCR_EL0.P/C are write-only (read as 0) and N, IDCODE, IMP read-only;
+    # PMCNTENSET_EL0 is write-1-to-set (writing 0 leaves a counter enabled).
+    (3, 3, 9, 12, 0): ("PMCR_EL0", Kind.VOLATILE),
+    (3, 3, 9, 12, 1): ("PMCNTENSET_EL0", Kind.VOLATILE),
     (3, 3, 9, 13, 0): ("PMCCNTR_EL0", Kind.COUNTER),
     (3, 3, 9, 14, 0): ("PMUSERENR_EL0", Kind.STORAGE),
     (3, 3, 14, 8, 0): ("PMEVCNTR0_EL0", Kind.COUNTER),
@@ -290,7 +292,10 @@ def _mrs(name: str, kind: Kind):
 
 def _msr(name: str):
     def run(ex: Exec) -> None:
-        ex.set_sysreg(name, ex.x(ex.field(0, 5)))
+        value = ex.x(ex.field(0, 5))
+        if name == "DAIF":  # PSTATE.{D,A,I,F} = Xt<9:6>; MRS DAIF reads the other bits as 0
+            value = value & 0x3C0
+        ex.set_sysreg(name, value)
     return run
 
 
@@ -444,7 +449,8 @@ def rule_for(word: int) -> Rule | None:
                 return None
             return Rule("system register", f"mrs {name}: {kind.value}", _mrs(name, kind),
                         replayable=kind not in (Kind.VOLATILE, Kind.COUNTER))
-        if kind in (Kind.CONSTANT, Kind.CORE_ID, Kind.CURRENT_EL, Kind.COUNTER):
+        if kind in (Kind.CONSTANT, Kind.CORE_ID, Kind.CURRENT_EL, Kind.COUNTER) or \
+                name == "ICC_IAR1_EL1":  # read-only: an MSR to it is UNDEFINED
             return None
         return Rule("system register", f"msr {name}: {kind.value}", _msr(name))
     if word & 0xFFE0001F in (0xD4000002, 0xD4000003):  # HVC, SMC
