@@ -11,6 +11,8 @@ from verify import build
 from verify.program import Program
 
 ROOT = Path(__file__).resolve().parent.parent
+# `verify all` in tests: the semantics check with few states (tests/test_difftest.py covers it)
+QUICK_ALL = ["--difftest-states", "20"]
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
@@ -40,5 +42,5 @@ def verified_image(tmp_path_factory) -> Path:
     """Run `verify all` on a copy of the tree once; the image it writes."""
     from verify.cli import main
     root = copy_tree(tmp_path_factory.mktemp("tree"))
-    assert main(["--root", str(root), "all"]) == 0
+    assert main(["--root", str(root), "all", *QUICK_ALL]) == 0
     return root / "build" / "actly.img"

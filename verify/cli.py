@@ -98,11 +98,35 @@ def cmd_prove(args) -> int:
     return 0 if ok else 1
 
 
+def _difftest(layout: Layout, args) -> bool:
+    """The semantics the proofs trusted, checked against unicorn on this image's encodings."""
+    from .difftest import format_report, validate_image
+    from .program import Program
+    program = Program(layout.elf, layout.root)
+    cache = layout.build / "difftest-cache.json"
+    if args.no_cache:
+        cache.unlink(missing_ok=True)
+    print(f"\ndifftest: {args.difftest_states} random states per encoding "
+          f"(budget {args.difftest_budget:.0f}s)", flush=True)
+    result = validate_image(program, cache, args.difftest_states, 0, args.difftest_budget)
+    if result is None:
+        print("difftest: every encoding of the image was validated before by this verifier")
+        return True
+    text = format_report(result)
+    (layout.root / "reports" / "difftest.txt").write_text(text + "\n")
+    print(text.splitlines()[0])
+    for line in text.splitlines()[1:]:
+        if "mismatch" in line.lower() or "error" in line.lower():
+            print(line)
+    return not (result.mismatches or result.errors or result.cut_short)
+
+
 def cmd_all(args) -> int:
     layout = _layout(args)
     build.remove_image(layout)  # a failed run must not leave an older image behind
     build.build_elf(layout)
     _, ok = _prove(layout, None, args.jobs, not args.no_cache)
+    ok = _difftest(layout, args) and ok
     if not ok:
         print(f"\nverify all: FAILED; no image written ({layout.image.name} removed)")
         return 1
@@ -150,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("all", help="build, check everything, and only then write build/actly.img")
     p.set_defaults(func=cmd_all)
     _proof_options(p)
+    p.add_argument("--difftest-states", type=int, default=1000,
+                   help="random states per encoding for the semantics check (default 1000)")
+    p.add_argument("--difftest-budget", type=float, default=600.0,
+                   help="seconds the semantics check may take; a run cut short fails")
     p = sub.add_parser("boot", help="boot build/actly.img on QEMU virt and show its output")
     p.add_argument("--cores", type=int, default=4, help="number of cores, 1 to 8 (default 4)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for power-off")

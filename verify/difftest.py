@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import json
 import multiprocessing
 import os
 import random
 import struct
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable
 
 import capstone
@@ -479,6 +481,8 @@ class Compiled:
             return "False"
         if k == z3.Z3_OP_UNINTERPRETED:
             n = e.decl().name()
+            if n == "mem0" and e.num_args() == 1:   # a read of initial memory
+                return f"M({a[0]})"
             if n in self.inputs:
                 return f"I[{self.inputs[n]}]"
             if n in self.free:
@@ -1339,7 +1343,7 @@ class Runner:
         array = z3.K(z3.BitVecSort(64), z3.BitVecVal(0, 8))
         for a in sorted(reads):
             array = z3.Store(array, z3.BitVecVal(a, 64), z3.BitVecVal(mem.byte(a), 8))
-        values["mem0"] = (initial_memory(), array)
+        values["mem0"] = (initial_memory(), z3.Select(array, z3.Var(0, z3.BitVecSort(64))))
         return values
 
     def _cross_check(self, plan: Plan, si: int, inputs, f, mem, res) -> None:
@@ -1361,8 +1365,7 @@ class Runner:
                 if val.as_long() != got:
                     raise AssertionError(f"difftest evaluator reads {e} wrongly")
                 continue
-            pairs = [values[n] for n in _variables([e]) if n in values]
-            v = z3.simplify(z3.substitute(e, *pairs)) if pairs else z3.simplify(e)
+            v = z3.simplify(_substitute(e, values.values()))
             want = z3.is_true(v) if z3.is_bool(v) else (v.as_long() if z3.is_bv_value(v)
                                                          else None)
             if want is None or want != got:
@@ -1384,16 +1387,16 @@ class Runner:
                 pass
             subst = list(self._z3_values(plan, inputs, [], mem, reads).values())
             s = z3.Solver()
-            s.add(z3.substitute(succ.guard, *subst))
+            s.add(_substitute(succ.guard, subst))
             for name, value in succ.outputs:
-                s.add(z3.substitute(value, *subst) == unicorn[name])
+                s.add(_substitute(value, subst) == unicorn[name])
             final: dict[int, z3.ExprRef] = {}
             for addr, size, value, cond in succ.stores:
-                a = z3.simplify(z3.substitute(addr, *subst))
+                a = z3.simplify(_substitute(addr, subst))
                 if not z3.is_bv_value(a):
                     return False
-                v = z3.substitute(value, *subst)
-                c = z3.substitute(cond, *subst) if cond is not None else None
+                v = _substitute(value, subst)
+                c = _substitute(cond, subst) if cond is not None else None
                 for k in range(size):
                     byte_addr = (a.as_long() + k) & MASK64
                     old = final.get(byte_addr, z3.BitVecVal(mem.byte(byte_addr), 8))
@@ -1547,3 +1550,40 @@ def format_report(report: DiffReport) -> str:
         for mm in report.mismatches:
             lines.append("  " + mm.describe())
     return "\n".join(lines)
+
+
+def _substitute(e: z3.ExprRef, values) -> z3.ExprRef:
+    """Replace variables by values, and the initial-memory function by its definition."""
+    consts = [(var, val) for var, val in values if isinstance(var, z3.ExprRef)]
+    funs = [(f, body) for f, body in values if isinstance(f, z3.FuncDeclRef)]
+    if consts:
+        e = z3.substitute(e, *consts)
+    return z3.substitute_funs(e, *funs) if funs else e
+
+
+# -- inside `verify all`: validate what the image uses, once per verifier version -----------
+def validate_image(program: Program, cache_file: Path, states: int, seed: int,
+                   budget: float | None) -> DiffReport | None:
+    """Difftest the image's encodings and the overlay's families that this verifier has not
+    validated yet with as many states; None when everything was validated before."""
+    from .cache import verifier_hash
+    stamp = f"{verifier_hash()}:{states}:{seed}"
+    try:
+        done = set(json.loads(cache_file.read_text()).get(stamp, []))
+    except (OSError, ValueError):
+        done = set()
+    image = {insn.word for func in program.functions.values()
+             for insn in program.instructions(func)}
+    todo = sorted(w for w in image if w not in done)
+    families = "generated" not in done
+    if not todo and not families:
+        return None
+    words = todo + (generated_encodings() if families else [])
+    report = run_difftest(program, states, seed, budget, words=words)
+    if report.complete and not report.mismatches and not report.errors:
+        done.update(todo)
+        if families:
+            done.add("generated")
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps({stamp: sorted(done, key=str)}))
+    return report

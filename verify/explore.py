@@ -28,7 +28,7 @@ import z3
 
 from . import overlay
 from .audit import AuditResult, Recovery, audit
-from .machine import Effect, MemAccess, State, Step, fresh, initial_memory, reg_offset
+from .machine import Effect, MemAccess, State, Step, fresh, initial_memory, reg_offset, solver
 from .program import Function, Program
 from .semantics import Unmodelled
 
@@ -114,7 +114,7 @@ class Explorer:
     # -- solver helpers -----------------------------------------------------------------
     @staticmethod
     def feasible(constraints: list[z3.BoolRef]) -> bool:
-        s = z3.Solver()
+        s = solver()
         s.add(*constraints)
         return s.check() != z3.unsat
 
@@ -123,7 +123,7 @@ class Explorer:
         expr = z3.simplify(expr)
         if z3.is_bv_value(expr):
             return expr.as_long()
-        s = z3.Solver()
+        s = solver()
         s.add(*state.constraints)
         if s.check() != z3.sat:
             return None
@@ -217,7 +217,7 @@ class Explorer:
         state = path.state
         target = z3.simplify(target)
         if path.frames == () and not z3.is_bv_value(target):
-            s = z3.Solver()
+            s = solver()
             s.add(*state.constraints)
             s.add(target == self.ret)
             if s.check() != z3.unsat:

@@ -22,7 +22,7 @@ from typing import Callable
 
 import z3
 
-from .machine import Effect, MemAccess, State, fresh, reg_offset
+from .machine import Effect, MemAccess, State, fresh, reg_offset, solver
 from .ordering import access_class
 
 MASK64 = 2 ** 64 - 1
@@ -358,7 +358,7 @@ def _single(state: State, expr: z3.BitVecRef) -> int | None:
     expr = z3.simplify(expr)
     if z3.is_bv_value(expr):
         return expr.as_long()
-    s = z3.Solver()
+    s = solver()
     s.add(*state.constraints)
     if s.check() != z3.sat:
         return None

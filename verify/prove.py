@@ -22,7 +22,7 @@ import z3
 
 from .audit import audit
 from .explore import EndKind, Explorer, Limits, Mode, PathEnd
-from .machine import MemAccess, State, initial_memory, reg_offset
+from .machine import MemAccess, State, initial_memory, reg_offset, solver
 from .overlay import SYSREG_KINDS, Kind
 from .program import Function, Program
 from .replay import SENTINEL, InitialMemory, ReplayStart, Schedule, machine_constants, replay
@@ -345,7 +345,7 @@ class Proof:
         conditions = [("returns to an address other than x30 on entry", end.target != ret, None)]
         conditions += [(c.sentence, z3.And(returning, c.broken(entry, exit_)), c)
                        for c in self._checks(end)]
-        quick = z3.Solver()  # one query for the common case: nothing can go wrong
+        quick = solver()  # one query for the common case: nothing can go wrong
         quick.add(*state.constraints)
         quick.add(z3.Or(*[bad for _, bad, _ in conditions]))
         if quick.check() == z3.unsat:
@@ -375,11 +375,11 @@ class Proof:
         pins = [z3.BitVec("x30", 64) == SENTINEL] + [
             z3.BitVec(f"{name}_0", 64) == value for name, value in _machine_constants().items()]
         attempts = []
-        if opaque:
+        if opaque and all(z3.is_const(o) for o in opaque):  # no quantifying over memories
             attempts.append(([z3.ForAll(opaque, z3.And(*constraints))] + pins, True, True))
         attempts += [(constraints + pins, not opaque, True), (constraints, not opaque, False)]
         for attempt, universal, replayable in attempts:
-            s = z3.Solver()
+            s = z3.Solver() if universal and opaque else solver()
             s.add(*attempt)
             if s.check() == z3.sat:
                 return s.model(), universal, replayable

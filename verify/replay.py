@@ -56,9 +56,17 @@ class ReplayResult:
     detail: str              # why it stopped, for people
     stopped_by_exception: bool = False
     machine: Uc | None = None
+    initial: "InitialMemory | None" = None
 
     def read(self, addr: int, nbytes: int) -> int:
-        return int.from_bytes(self.machine.mem_read(addr, nbytes), "little")
+        """Memory at the end; bytes the replay never mapped still hold their initial value."""
+        out = bytearray()
+        for a in range(addr, addr + nbytes):
+            try:
+                out += self.machine.mem_read(a, 1)
+            except UcError:
+                out.append(self.initial.byte(a))
+        return int.from_bytes(out, "little")
 
     def sysreg(self, name: str) -> int:
         fields = next(f for f, (n, _) in SYSREGS.items() if n == name)
@@ -68,29 +76,24 @@ class ReplayResult:
 class InitialMemory:
     """The model's initial memory: explicit bytes plus a default for every other byte."""
 
-    def __init__(self, model: z3.ModelRef, array: z3.ArrayRef):
+    def __init__(self, model: z3.ModelRef, memory: z3.FuncDeclRef):
         self.bytes: dict[int, int] = {}
-        self.default = 0
-        value = model.eval(array, model_completion=True)
-        while True:
-            if z3.is_store(value):
-                arr, idx, val = value.children()
-                self.bytes.setdefault(idx.as_long(), val.as_long())
-                value = arr
-            elif z3.is_const_array(value):
-                self.default = value.children()[0].as_long()
-                break
-            else:  # e.g. an as-array lambda: fall back to evaluating byte by byte
-                self._eval = lambda a: model.eval(z3.Select(array, a), model_completion=True)
-                self.default = None
-                break
+        self.default: int | None = 0
+        self._eval = lambda a: model.eval(memory(z3.BitVecVal(a, 64)),
+                                          model_completion=True).as_long()
+        interp = model[memory] if memory in model.decls() else None
+        if interp is None:
+            return
+        for i in range(interp.num_entries()):
+            entry = interp.entry(i)
+            self.bytes[entry.arg_value(0).as_long()] = entry.value().as_long()
+        other = interp.else_value()
+        self.default = other.as_long() if other is not None and z3.is_bv_value(other) else None
 
     def byte(self, addr: int) -> int:
         if addr in self.bytes:
             return self.bytes[addr]
-        if self.default is None:
-            return self._eval(addr).as_long()
-        return self.default
+        return self.default if self.default is not None else self._eval(addr)
 
     def page(self, base: int) -> bytes:
         if self.default is not None and not any(base <= a < base + PAGE for a in self.bytes):
@@ -207,4 +210,4 @@ def replay(program: Program, func: Function, start: ReplayStart) -> ReplayResult
     returned = pc == SENTINEL and not stop["why"]
     detail = stop["why"] or ("returned" if returned else
                              f"did not return within {MAX_INSNS} instructions (pc 0x{pc:x})")
-    return ReplayResult(returned, final, detail, stop["exception"], mu)
+    return ReplayResult(returned, final, detail, stop["exception"], mu, start.memory)

@@ -174,6 +174,61 @@ class ConcreteView(View):
         return self._model.eval(expr, model_completion=True)
 
 
+@dataclass
+class GhostList:
+    """A linked list in memory seen as a list of node addresses, up to `bound` nodes.
+
+    `nodes[i]` is the i-th node's address; `length` the number of nodes (a Z3 value); and
+    `within_bound` says the list really ends within the bound. Specs state their bound in the
+    precondition (`within_bound`) and reason about `length` and `nodes` below it."""
+    nodes: list[z3.BitVecRef]
+    length: z3.BitVecRef
+    within_bound: z3.BoolRef
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def distinct_and_apart(self, size: int, *others: z3.BitVecRef) -> z3.BoolRef:
+        """The listed nodes are `size`-byte objects that overlap neither each other nor the
+        objects at `others`: the separation a list's pre- and postconditions need."""
+        conds = []
+        objects = [(i, n) for i, n in enumerate(self.nodes)]
+        for i, a in objects:
+            in_list = z3.ULT(z3.BitVecVal(i, 64), self.length)
+            for j, b in objects[i + 1:]:
+                both = z3.ULT(z3.BitVecVal(j, 64), self.length)
+                conds.append(z3.Implies(both, _apart(a, b, size)))
+            conds += [z3.Implies(in_list, _apart(a, o, size)) for o in others]
+        return z3.And(*conds) if conds else z3.BoolVal(True)
+
+    def equals(self, items: list[z3.BitVecRef]) -> z3.BoolRef:
+        """This list holds exactly `items`, in order."""
+        same = [self.length == len(items)]
+        same += [self.nodes[i] == item for i, item in enumerate(items) if i < len(self.nodes)]
+        return z3.And(*same) if len(items) <= len(self.nodes) else z3.BoolVal(False)
+
+
+def _apart(a, b, size: int) -> z3.BoolRef:
+    """[a, a+size) and [b, b+size) do not overlap, on the circular address space."""
+    return z3.And(z3.UGE(a - b, size), z3.UGE(b - a, size))
+
+
+def ghost_list(view: "View", head: z3.BitVecRef, next_offset: int, bound: int) -> GhostList:
+    """Follow `next` pointers (at `next_offset` in each node) from `head` for up to `bound`
+    nodes; a null pointer ends the list."""
+    nodes, node = [], head
+    length = z3.BitVecVal(bound, 64)
+    ended = []
+    for i in range(bound + 1):
+        ended.append(node == 0)
+        if i < bound:
+            nodes.append(node)
+            node = view.u64(node + next_offset)
+    for i in range(bound - 1, -1, -1):  # the first null decides the length
+        length = z3.If(ended[i], z3.BitVecVal(i, 64), length)
+    return GhostList(nodes, length, z3.Or(*ended))
+
+
 @dataclass(frozen=True)
 class Acceptance:
     function: str
