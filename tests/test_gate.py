@@ -152,3 +152,17 @@ def test_clobber_in_every_exported_callable_function_is_caught(tmp_path, capsys)
         assert cx["sentence"].startswith("x19 on return differs"), name
         mov_rows = [row["line"] for row in cx["trace"] if row["text"] == "mov x19, xzr"]
         assert mov_rows and mov_rows[-1] in {f"{src}:{n}" for n in lines}, (name, mov_rows)
+
+
+def test_store_outside_the_frame_of_a_runtime_function_is_caught(tmp_path, capsys):
+    root = copy_tree(tmp_path)
+    uart = root / "asm" / "uart.s"
+    text = uart.read_text()
+    unlock = "    stlr    wzr, [x0]"
+    assert unlock in text
+    uart.write_text(text.replace(unlock, unlock + "\n    str     wzr, [x0, #4]", 1))
+    assert main(["--root", str(root), "build"]) == 0
+    assert main(["--root", str(root), "prove", "print_unlock"]) == 1
+    out = capsys.readouterr().out
+    assert "changes memory outside the MAYCHANGE frame" in out
+    assert "confirmed by replay on unicorn" in out

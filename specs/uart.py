@@ -1,0 +1,28 @@
+"""Contracts of asm/uart.s: printing (which writes only the UART) and the print lock."""
+
+import z3
+
+from verify.spec import AAPCS64_SCRATCH, Contract, Region
+
+UART = Region(lambda e: z3.BitVecVal(e.const("BOARD_UART_BASE"), 64), 0x1000)
+LOCK = Region("uart_print_lock_word", 4)
+PRINTS = AAPCS64_SCRATCH + (UART,)
+
+
+def lock_word(view):
+    return view.u32(view.symbol("uart_print_lock_word"))
+
+
+CONTRACTS = {
+    "uart_puts": Contract("prints a NUL-terminated string", maychange=PRINTS),
+    "uart_put_hex": Contract("prints x0 as 0x and 16 hex digits", maychange=PRINTS),
+    "uart_put_dec": Contract("prints x0 in decimal", maychange=PRINTS),
+    "uart_newline": Contract("prints a line feed", maychange=PRINTS),
+    "print_lock": Contract(
+        "takes the print lock: it returns holding it",
+        maychange=AAPCS64_SCRATCH + (LOCK,),
+        post=lambda e, x: lock_word(x) == e.const("LOCK_HELD")),
+    "print_unlock": Contract(
+        "releases the print lock", maychange=AAPCS64_SCRATCH + (LOCK,),
+        post=lambda e, x: lock_word(x) == e.const("LOCK_FREE")),
+}
