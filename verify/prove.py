@@ -86,6 +86,7 @@ class Result:
     depends_on: dict[str, str] = field(default_factory=dict)   # function -> bytes hash
     cached: bool = False         # taken from the proof cache, not proved in this run
     layout: dict[str, int] = field(default_factory=dict)   # symbols/constants the spec read
+    ordering: list[str] = field(default_factory=list)   # ordered accesses and barriers on paths
 
 
 def entry_state(func: Function) -> State:
@@ -190,6 +191,7 @@ class Proof:
         self._decide(result, run)
         result.depends_on = {name: self.program.functions[name].bytes_hash
                              for name in sorted(run.functions)}
+        result.ordering = [text for _, text in sorted(run.ordering)]
         result.layout = dict(self.program.looked_up)
         result.seconds = time.monotonic() - start
         return result
@@ -245,6 +247,7 @@ class Proof:
             run.cut_other.append(f"more than {explorer.limits.max_paths} paths; not all explored")
         for end in ends:
             run.functions.update(self._functions_on(end))
+            run.ordering.update(self._ordering_on(end))
             if end.kind == EndKind.RETURN:
                 run.returns += 1
                 self._check_return(end, run)
@@ -271,6 +274,20 @@ class Proof:
         run.cut_other = sorted(set(run.cut_other))
         run.possible = sorted(set(run.possible))
         return run
+
+    def _ordering_on(self, end: PathEnd) -> set[tuple[int, str]]:
+        """Barriers and non-plain accesses on the path, by address, for the report."""
+        out = set()
+        for effect in end.path.trace:
+            text = self.program.instruction(effect.addr).text
+            if effect.barrier:
+                out.add((effect.addr, f"`{self.program.line(effect.addr)}` `{text}`: "
+                                      f"{effect.barrier}"))
+            for acc in effect.accesses:
+                if acc.order.describe() != "plain":
+                    out.add((effect.addr, f"`{self.program.line(effect.addr)}` `{text}`: "
+                                          f"{acc.kind}, {acc.order.describe()}"))
+        return out
 
     def _functions_on(self, end: PathEnd) -> set[str]:
         names = set()
@@ -470,3 +487,4 @@ class _Run:
     summarised: int = 0
     returns: int = 0
     functions: set[str] = field(default_factory=set)
+    ordering: set[tuple[int, str]] = field(default_factory=set)

@@ -51,6 +51,9 @@ def function_markdown(r: Result) -> str:
     if r.trusted_rules:
         out += ["", "## Instructions with trusted overlay rules (verify/overlay.py)", ""]
         out += [f"- {x}" for x in r.trusted_rules]
+    if r.ordering:
+        out += ["", "## Memory ordering on the explored paths (decoded from the encodings)", ""]
+        out += [f"- {x}" for x in r.ordering]
     if r.depends_on:
         out += ["", "## Code the proof covers (called functions included)", ""]
         out += [f"- `{name}` sha256 `{h}`" for name, h in r.depends_on.items()]
