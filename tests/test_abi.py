@@ -74,12 +74,6 @@ def test_instruction_without_any_rule_is_unknown_and_named(abi_cases):
     assert any("mrs x0, s3_0_c15_c2_0" in r for r in result.reasons)
 
 
-def test_store_exclusive_failure_path_is_explored(abi_cases):
-    result = prove(abi_cases, "llsc_increment")
-    assert result.verdict == "PROVED"
-    assert result.paths > 1
-
-
 def test_violation_after_a_loop_is_found_by_unrolling(abi_cases):
     result = prove(abi_cases, "clobbers_after_loop")
     assert result.verdict == "FAILED"

@@ -118,19 +118,6 @@ class Explorer:
         s.add(*constraints)
         return s.check() != z3.unsat
 
-    @staticmethod
-    def single_value(state: State, expr: z3.BitVecRef) -> int | None:
-        expr = z3.simplify(expr)
-        if z3.is_bv_value(expr):
-            return expr.as_long()
-        s = solver()
-        s.add(*state.constraints)
-        if s.check() != z3.sat:
-            return None
-        value = s.model().eval(expr, model_completion=True)
-        s.add(expr != value)
-        return value.as_long() if s.check() == z3.unsat else None
-
     # -- exploration --------------------------------------------------------------------
     def run(self, entry: State) -> list[PathEnd]:
         self.ends: list[PathEnd] = []
@@ -222,7 +209,7 @@ class Explorer:
             s.add(target == self.ret)
             if s.check() != z3.unsat:
                 return PathEnd(EndKind.RETURN, path, at, target=target)
-        value = self.single_value(state, target)
+        value = state.single_value(target)
         if value is None:
             return PathEnd(EndKind.INDIRECT, path, at, target=target,
                            detail=f"branch target {target} has more than one value")

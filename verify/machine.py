@@ -123,6 +123,34 @@ class State:
             self.sysregs[name] = z3.BitVec(f"{name}_0", 64)
         return self.sysregs[name]
 
+    def store_exclusive_outcome(self, addr: z3.BitVecRef, nbytes: int) -> z3.BitVecRef:
+        """A store-exclusive's success bit. The hardware may fail it at any time (another
+        core's store, an interrupt, or no reason at all), so it is a fresh bit and both
+        outcomes are explored; it can only succeed on the address and size the
+        load-exclusive armed. Either way the monitor is cleared."""
+        ok = fresh("stxr_ok", 1)
+        if self.monitor is None:
+            self.constraints.append(ok == 0)
+        else:
+            mon_addr, mon_size = self.monitor
+            self.constraints.append(z3.Implies(ok == 1, z3.And(mon_addr == addr,
+                                                              z3.BoolVal(mon_size == nbytes))))
+        self.monitor = None
+        return ok
+
+    def single_value(self, expr: z3.BitVecRef) -> int | None:
+        """The value expr must have on this path, or None if it can have several."""
+        expr = z3.simplify(expr)
+        if z3.is_bv_value(expr):
+            return expr.as_long()
+        s = solver()
+        s.add(*self.constraints)
+        if s.check() != z3.sat:
+            return None
+        value = s.model().eval(expr, model_completion=True)
+        s.add(expr != value)
+        return value.as_long() if s.check() == z3.unsat else None
+
     def reg(self, name: str) -> z3.BitVecRef:
         offset, size = ARCH.registers[name]
         return self.get(offset, size * 8)
@@ -319,19 +347,9 @@ class Step:
             self.tmps[stmt.result] = self.load(addr, bits, "load-exclusive")
             s.monitor = (addr, bits // 8)
             return
-        # Store-exclusive. The hardware may fail it at any time (another core's store, an
-        # interrupt, or no reason at all), so success is a fresh bit and both outcomes are
-        # explored. It can only succeed on the address and size its load-exclusive armed.
         data = self.expr(stmt.storedata)
-        ok = fresh("stxr_ok", 1)
-        if s.monitor is None:
-            s.constraints.append(ok == 0)
-        else:
-            mon_addr, mon_size = s.monitor
-            s.constraints.append(z3.Implies(ok == 1, z3.And(mon_addr == addr,
-                                                           mon_size == data.size() // 8)))
+        ok = s.store_exclusive_outcome(addr, data.size() // 8)
         s.store(addr, data, cond=ok == 1)
-        s.monitor = None  # a store-exclusive clears the monitor whether or not it succeeds
         self.effect.accesses.append(MemAccess("store-exclusive", addr, data.size() // 8, data,
                                               self.order, ok == 1))
         self.tmps[stmt.result] = ok

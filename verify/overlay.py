@@ -265,16 +265,9 @@ def _exclusive_pair(ex: Exec) -> None:
         state.monitor = (z3.simplify(addr), 2 * esize)
         return
     # STXP / STLXP: succeeds only on the armed address and size; may fail at any time
-    ok = fresh("stxp_ok", 1)
-    if state.monitor is None:
-        state.constraints.append(ok == 0)
-    else:
-        mon_addr, mon_size = state.monitor
-        state.constraints.append(z3.Implies(ok == 1, z3.And(mon_addr == addr,
-                                                           z3.BoolVal(mon_size == 2 * esize))))
+    ok = state.store_exclusive_outcome(z3.simplify(addr), 2 * esize)
     pair = z3.Concat(ex.x(rt2, 8 * esize), ex.x(rt, 8 * esize))
     ex.store(addr, pair, "store-exclusive", cond=ok == 1)
-    state.monitor = None
     ex.set_x(rs, z3.ZeroExt(31, ~ok))  # status: 0 on success, 1 on failure
 
 
@@ -327,12 +320,12 @@ def _firmware_call(ex: Exec) -> None:
 
 def _eret(ex: Exec) -> None:
     el_now = z3.simplify(ex.sysreg("CurrentEL", Kind.CURRENT_EL))
-    el = _single(ex.state, el_now)
+    el = ex.state.single_value(el_now)
     if el not in (1 << 2, 2 << 2):
         raise Unruled("eret from an exception level the path does not pin down")
     el >>= 2
     spsr = ex.sysreg(f"SPSR_EL{el}", Kind.STORAGE)
-    mode = _single(ex.state, z3.Extract(4, 0, spsr))
+    mode = ex.state.single_value(z3.Extract(4, 0, spsr))
     if mode is None or mode & 0b10000:
         raise Unruled("eret with a target mode the path does not pin down, or to AArch32")
     target_el, use_sp_elx = mode >> 2, mode & 1
@@ -352,19 +345,6 @@ def _eret(ex: Exec) -> None:
 
 class Unruled(Exception):
     """The rule applies to this encoding, but not in this state; the path ends UNKNOWN."""
-
-
-def _single(state: State, expr: z3.BitVecRef) -> int | None:
-    expr = z3.simplify(expr)
-    if z3.is_bv_value(expr):
-        return expr.as_long()
-    s = solver()
-    s.add(*state.constraints)
-    if s.check() != z3.sat:
-        return None
-    value = s.model().eval(expr, model_completion=True)
-    s.add(expr != value)
-    return value.as_long() if s.check() == z3.unsat else None
 
 
 # -- decoding ------------------------------------------------------------------------------------
