@@ -93,3 +93,15 @@ def test_function_that_never_returns_is_not_proved(abi_cases):
     result = prove(abi_cases, "never_returns")
     assert result.verdict == "UNKNOWN"
     assert any("vacuous" in r for r in result.reasons)
+
+
+def test_frame_assumption_covers_caller_pointers_only():
+    import z3
+    from verify.machine import MemAccess, fresh
+    from verify.prove import frame_assumption
+    x0, sp = z3.BitVec("x0", 64), z3.BitVec("sp", 64)
+    assert frame_assumption(MemAccess("store", x0 + 8, 8, z3.BitVecVal(0, 64))) is not None
+    assert frame_assumption(MemAccess("store", sp - 16, 8, z3.BitVecVal(0, 64))) is None
+    # A loop summary's pointer may have come from sp: no assumption may restrict it.
+    widened = fresh("loop_16", 64)
+    assert frame_assumption(MemAccess("store", widened, 8, z3.BitVecVal(0, 64))) is None

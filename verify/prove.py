@@ -35,8 +35,9 @@ UNCHECKED_SYSREGS = (Kind.VOLATILE, Kind.COUNTER)
 
 ASSUMPTIONS = [
     "sp is 16-byte aligned on entry",
-    f"memory reached through a pointer not derived from sp lies outside the "
-    f"{FRAME_BYTES // 1024} KiB below sp on entry (the callee's own frame, AAPCS64)",
+    f"memory reached through a pointer the caller provided (entry registers other than sp, "
+    f"memory as on entry) lies outside the {FRAME_BYTES // 1024} KiB below sp on entry (the "
+    f"callee's own frame, AAPCS64)",
 ]
 
 
@@ -105,21 +106,28 @@ def entry_state(func: Function) -> State:
     return state
 
 
-def _mentions(expr: z3.ExprRef, name: str) -> bool:
+def _from_caller(expr: z3.ExprRef) -> bool:
+    """The value comes from the caller alone: entry registers other than sp, and memory as it
+    was on entry. Values the function computed from sp, or that a loop summary or an
+    unmodelled instruction made unknown (their names carry a `!`), do not qualify."""
     todo, seen = [expr], set()
     while todo:
         e = todo.pop()
         if e.get_id() in seen:
             continue
         seen.add(e.get_id())
-        if z3.is_const(e) and e.decl().name() == name:
-            return True
+        if z3.is_app(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            name = e.decl().name()
+            if name == "sp" or "!" in name:
+                return False
         todo.extend(e.children())
-    return False
+    return True
 
 
 def frame_assumption(acc: MemAccess) -> z3.BoolRef | None:
-    if _mentions(acc.addr, "sp"):
+    """AAPCS64: a pointer the caller provided cannot point into the callee's own frame (the
+    stack below sp on entry, not yet allocated when the call was made)."""
+    if not _from_caller(acc.addr):
         return None
     sp = z3.BitVec("sp", 64)
     end = acc.addr + acc.size
