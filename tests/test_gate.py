@@ -166,3 +166,19 @@ def test_store_outside_the_frame_of_a_runtime_function_is_caught(tmp_path, capsy
     out = capsys.readouterr().out
     assert "changes memory outside the MAYCHANGE frame" in out
     assert "confirmed by replay on unicorn" in out
+
+
+def test_semantics_mismatch_fails_the_gate(tmp_path, monkeypatch, capsys):
+    """A difftest mismatch fails `verify all` like a failed proof: no image is written."""
+    from verify import cli, difftest
+    root = copy_tree(tmp_path)
+
+    def one_mismatch(*args, **kwargs):
+        report = difftest.DiffReport(states_per_encoding=1)
+        report.mismatches.append(object())
+        return report
+    monkeypatch.setattr(difftest, "validate_image", one_mismatch)
+    monkeypatch.setattr(difftest, "format_report", lambda r: "difftest: 1 mismatches")
+    assert cli.main(["--root", str(root), "all"]) == 1
+    assert not (root / "build" / "actly.img").exists()
+    assert "no image written" in capsys.readouterr().out
