@@ -108,7 +108,13 @@ def _difftest(layout: Layout, args) -> bool:
         cache.unlink(missing_ok=True)
     print(f"\ndifftest: {args.difftest_states} random states per encoding "
           f"(budget {args.difftest_budget:.0f}s)", flush=True)
-    result = validate_image(program, cache, args.difftest_states, 0, args.difftest_budget)
+    start = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        if done % 100 == 0:
+            print(f"[difftest {done} cases of about {total} encodings, "
+                  f"{time.monotonic() - start:.0f}s]", file=sys.stderr, flush=True)
+    result = validate_image(program, cache, args.difftest_states, 0, args.difftest_budget, show)
     if result is None:
         print("difftest: every encoding of the image was validated before by this verifier")
         return True

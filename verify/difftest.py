@@ -1563,7 +1563,8 @@ def _substitute(e: z3.ExprRef, values) -> z3.ExprRef:
 
 # -- inside `verify all`: validate what the image uses, once per verifier version -----------
 def validate_image(program: Program, cache_file: Path, states: int, seed: int,
-                   budget: float | None) -> DiffReport | None:
+                   budget: float | None,
+                   progress: Callable[[int, int], None] | None = None) -> DiffReport | None:
     """Difftest the image's encodings and the overlay's families that this verifier has not
     validated yet with as many states; None when everything was validated before."""
     from .cache import verifier_hash
@@ -1579,7 +1580,13 @@ def validate_image(program: Program, cache_file: Path, states: int, seed: int,
     if not todo and not families:
         return None
     words = todo + (generated_encodings() if families else [])
-    report = run_difftest(program, states, seed, budget, words=words)
+    done_cases = [0]
+
+    def count(_case) -> None:
+        done_cases[0] += 1
+        if progress:
+            progress(done_cases[0], len(words))
+    report = run_difftest(program, states, seed, budget, words=words, progress=count)
     if report.complete and not report.mismatches and not report.errors:
         done.update(todo)
         if families:
