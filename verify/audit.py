@@ -113,6 +113,12 @@ def audit(insn: Instruction) -> AuditResult:
             return MODELLED
         if not _has_effect(insn.irsb):
             return AuditResult(False, f"{kind}: VEX lifts it to nothing", recovery)
+    exits = {insn.irsb.jumpkind} | {stmt.jumpkind for stmt in insn.irsb.statements
+                                    if isinstance(stmt, pyvex.stmt.Exit)}
+    odd = sorted(exits - {"Ijk_Boring", "Ijk_Call", "Ijk_Ret", "Ijk_SigFPE_IntDiv"})
+    if odd:  # VEX's divide-by-zero exit is dropped by Step: AArch64 has no such trap
+        return AuditResult(False, f"VEX gives it a {', '.join(odd)} exit (a trap or an "
+                           "emulator exit), not ordinary control flow", Recovery.STOP)
     try:  # run it once on an unconstrained state: every piece of its IR must be modelled
         Step(_scratch_state(insn.addr), insn.irsb, word).run()
     except Unmodelled as exc:

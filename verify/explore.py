@@ -33,6 +33,7 @@ from .program import Function, Program
 from .semantics import Unmodelled
 
 MAX_WIDENINGS = 3
+ORDINARY_JUMPS = ("Ijk_Boring", "Ijk_Call", "Ijk_Ret")
 
 
 class Mode(enum.Enum):
@@ -202,6 +203,10 @@ class Explorer:
         """Set the path's next pc. Returns True if it got there by a jump, False if it fell
         through, or a PathEnd."""
         state = path.state
+        if jumpkind not in ORDINARY_JUMPS:
+            # A trap, a system call, a VEX emulation exit: control does not simply go on.
+            return PathEnd(EndKind.UNMODELLED, path, at,
+                           detail=f"control leaves the code through a {jumpkind} exit")
         target = z3.simplify(target)
         if path.frames == () and not z3.is_bv_value(target):
             s = solver()
