@@ -28,6 +28,11 @@
 .Lruntime_str_elr:          .asciz " elr="
 .Lruntime_str_far:          .asciz " far="
 
+/* scenario_main's address in a scenario image, 0 in the product image (a weak symbol). */
+LOBJECT runtime_scenario_entry, U64_BYTES
+    .quad   scenario_main
+ENDOBJECT runtime_scenario_entry
+
     .text
 
 /*
@@ -43,6 +48,8 @@
  * arrival is counted, so core 0's closing lines come after all core lines.
  * Not callable: never returns.
  */
+    .weak   scenario_main
+
 FUNC runtime_main
     PUSH2   x29, x30
     mov     x29, sp
@@ -90,6 +97,18 @@ FUNC runtime_main
     LOAD_ADDR x0, .Lruntime_str_cores
     bl      uart_puts
     bl      uart_newline
+    bl      print_unlock
+
+    /* A scenario image (asm/scenarios/, built by `verify build --scenario`) runs its
+       scenario_main here on core 0; the product image has none, and the pointer is 0.
+       (An absolute pointer, because the linker turns adrp of a missing weak symbol into
+       the current page rather than 0.) */
+    LOAD_ADDR x0, runtime_scenario_entry
+    ldr     x0, [x0]
+    cbz     x0, .Lruntime_main_off
+    blr     x0
+.Lruntime_main_off:
+    bl      print_lock
     LOAD_ADDR x0, .Lruntime_str_off
     bl      uart_puts
     bl      uart_newline

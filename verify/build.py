@@ -27,9 +27,13 @@ class BuildError(Exception):
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a build's inputs and outputs live, relative to the repository root."""
+    """Where a build's inputs and outputs live, relative to the repository root.
+
+    With a scenario, the image also holds `asm/scenarios/<scenario>.s` (a test program that
+    runtime_main runs on core 0) and is built under `build/scenarios/<scenario>/`."""
     root: Path
     board: str = "virt"
+    scenario: str | None = None
 
     @property
     def asm(self) -> Path:
@@ -41,6 +45,8 @@ class Layout:
 
     @property
     def build(self) -> Path:
+        if self.scenario:
+            return self.root / "build" / "scenarios" / self.scenario
         return self.root / "build"
 
     @property
@@ -52,7 +58,13 @@ class Layout:
         return self.build / "actly.img"
 
     def sources(self) -> list[Path]:
-        return sorted(self.asm.glob("*.s")) + sorted(self.board_dir.glob("*.s"))
+        sources = sorted(self.asm.glob("*.s")) + sorted(self.board_dir.glob("*.s"))
+        if self.scenario:
+            program = self.asm / "scenarios" / f"{self.scenario}.s"
+            if not program.is_file():
+                raise BuildError(f"no scenario {self.scenario}: {program} does not exist")
+            sources.append(program)
+        return sources
 
 
 def require_tool(name: str) -> str:

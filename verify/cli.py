@@ -24,7 +24,7 @@ def _layout(args) -> Layout:
     root = Path(args.root).resolve()
     if not (root / "asm").is_dir():
         raise UsageError(f"{root} has no asm/ folder: run from the repository root or pass --root")
-    return Layout(root)
+    return Layout(root, scenario=getattr(args, "scenario", None))
 
 
 def _progress(total: int):
@@ -143,7 +143,9 @@ def cmd_all(args) -> int:
 
 def cmd_boot(args) -> int:
     layout = _layout(args)
-    result = qemu.boot(layout.image, args.cores, args.timeout, args.el2)
+    # A scenario is a test program: its ELF boots as built; only the product image is gated.
+    image = layout.elf if layout.scenario else layout.image
+    result = qemu.boot(image, args.cores, args.timeout, args.el2)
     sys.stdout.write(result.output)
     if result.exit_code is None:
         print(f"verify boot: no power-off within {args.timeout:.0f}s", file=sys.stderr)
@@ -172,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="verify", description=__doc__)
     parser.add_argument("--root", default=".", help="repository root (default: .)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("build", help="assemble and link build/actly.elf").set_defaults(func=cmd_build)
+    p = sub.add_parser("build", help="assemble and link build/actly.elf")
+    p.add_argument("--scenario", help="also link asm/scenarios/NAME.s (a test program) into "
+                   "build/scenarios/NAME/actly.elf")
+    p.set_defaults(func=cmd_build)
     p = sub.add_parser("prove", help="check functions of build/actly.elf; writes reports only")
     p.add_argument("functions", nargs="*", help="only these functions")
     p.set_defaults(func=cmd_prove)
@@ -188,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cores", type=int, default=4, help="number of cores, 1 to 8 (default 4)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for power-off")
     p.add_argument("--el2", action="store_true", help="enter at EL2 (virtualization=on)")
+    p.add_argument("--scenario", help="boot the scenario image built by "
+                   "`verify build --scenario NAME` instead of the product image")
     p.set_defaults(func=cmd_boot)
     p = sub.add_parser("difftest", help="compare the verifier's instruction semantics with "
                        "unicorn on random states, for every encoding in build/actly.elf")

@@ -24,6 +24,16 @@ class Boot:
         return self.exit_code == 0
 
 
+def results(output: str) -> list[dict[str, str]]:
+    """The `actly: result key=value ...` lines a scenario printed, in order."""
+    found = []
+    for line in output.splitlines():
+        if line.startswith("actly: result "):
+            found.append(dict(field.split("=", 1) for field in line.split()[2:]
+                              if "=" in field))
+    return found
+
+
 def qemu_command(image: Path, cores: int, el2: bool = False) -> list[str]:
     machine = "virt,gic-version=3" + (",virtualization=on" if el2 else "")
     return [QEMU, "-M", machine, "-cpu", "max", "-smp", str(cores), "-m", "1G",
@@ -34,7 +44,8 @@ def boot(image: Path, cores: int = 4, timeout: float = 30.0, el2: bool = False) 
     if shutil.which(QEMU) is None:
         raise QemuError(f"{QEMU} not found: install Debian's qemu-system-arm (`make setup`)")
     if not image.is_file():
-        raise QemuError(f"{image} does not exist: `verify all` writes it once every check passed")
+        raise QemuError(f"{image} does not exist: `verify all` writes the product image once "
+                        "every check passed; `verify build --scenario NAME` builds a scenario")
     try:
         proc = subprocess.run(qemu_command(image, cores, el2), capture_output=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
