@@ -164,6 +164,15 @@ def cmd_difftest(args) -> int:
     return 1 if result.mismatches or result.errors or result.cut_short else 0
 
 
+def cmd_bench(args) -> int:
+    """Instruction counts under QEMU -icount shift=0, beside BEAM's figures."""
+    from .bench import table
+    layout = _layout(args)
+    print(tabulate(table(layout.root), headers=["benchmark", "Actly instructions/op", "runs",
+                                                "BEAM metric", "BEAM instructions/op"]))
+    return 0
+
+
 def _proof_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-j", "--jobs", type=int, default=1, help="prove in N processes")
     p.add_argument("--no-cache", action="store_true",
@@ -196,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", help="boot the scenario image built by "
                    "`verify build --scenario NAME` instead of the product image")
     p.set_defaults(func=cmd_boot)
+    sub.add_parser("bench", help="instruction counts of runtime operations under QEMU "
+                   "-icount, beside BEAM's").set_defaults(func=cmd_bench)
     p = sub.add_parser("difftest", help="compare the verifier's instruction semantics with "
                        "unicorn on random states, for every encoding in build/actly.elf")
     p.add_argument("--states", type=int, default=1000, help="random states per encoding")

@@ -34,20 +34,22 @@ def results(output: str) -> list[dict[str, str]]:
     return found
 
 
-def qemu_command(image: Path, cores: int, el2: bool = False) -> list[str]:
+def qemu_command(image: Path, cores: int, el2: bool = False,
+                 extra: list[str] | None = None) -> list[str]:
     machine = "virt,gic-version=3" + (",virtualization=on" if el2 else "")
     return [QEMU, "-M", machine, "-cpu", "max", "-smp", str(cores), "-m", "1G",
-            "-nographic", "-no-reboot", "-kernel", str(image)]
+            "-nographic", "-no-reboot", *(extra or []), "-kernel", str(image)]
 
 
-def boot(image: Path, cores: int = 4, timeout: float = 30.0, el2: bool = False) -> Boot:
+def boot(image: Path, cores: int = 4, timeout: float = 30.0, el2: bool = False,
+         extra: list[str] | None = None) -> Boot:
     if shutil.which(QEMU) is None:
         raise QemuError(f"{QEMU} not found: install Debian's qemu-system-arm (`make setup`)")
     if not image.is_file():
         raise QemuError(f"{image} does not exist: `verify all` writes the product image once "
                         "every check passed; `verify build --scenario NAME` builds a scenario")
     try:
-        proc = subprocess.run(qemu_command(image, cores, el2), capture_output=True,
+        proc = subprocess.run(qemu_command(image, cores, el2, extra), capture_output=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
         return Boot(proc.returncode, proc.stdout.decode(errors="replace"))
     except subprocess.TimeoutExpired as exc:
