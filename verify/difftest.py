@@ -1384,7 +1384,9 @@ class Runner:
             try:
                 plan.compiled.fn(inputs, [0] * len(plan.free), tracking)
             except Exception:
-                pass
+                # Without the compiled run the memory this state reads is unknown, and
+                # guessing it could make a wrong rule match: count it as no match.
+                return False
             subst = list(self._z3_values(plan, inputs, [], mem, reads).values())
             s = z3.Solver()
             s.add(_substitute(succ.guard, subst))
