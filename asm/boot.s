@@ -11,6 +11,8 @@
  */
     .include "macros.inc"
     .include "board.inc"
+    .include "scheduler.inc"
+    .include "process.inc"
 
     NO_EXEC_STACK
 
@@ -96,6 +98,20 @@
 .equ PTE_DEVICE_BLOCK,      (PTE_TYPE_BLOCK | (MT_DEVICE_IDX << PTE_ATTRINDX_SHIFT) | PTE_AP_EL1_RW | PTE_AF | PTE_PXN | PTE_UXN)
 .equ PTE_NORMAL_BLOCK,      (PTE_TYPE_BLOCK | (MT_NORMAL_IDX << PTE_ATTRINDX_SHIFT) | PTE_AP_EL1_RW | PTE_SH_INNER | PTE_AF | PTE_UXN)
 
+/* Level-2 blocks (2 MiB) and level-3 pages, for the process stack pool only:
+   its guard pages must be unmapped, which 1 GiB blocks cannot express. */
+.equ L2_BLOCK_SHIFT,        21
+.equ L2_BLOCK_SIZE,         (1 << L2_BLOCK_SHIFT)
+.equ TABLE_ENTRIES,         512
+.equ TABLE_INDEX_BITS,      9
+.equ PTE_TYPE_TABLE,        0x3             /* valid, next-level table */
+.equ PTE_TYPE_PAGE,         0x3             /* valid, level-3 page */
+.equ PTE_NORMAL_PAGE,       ((PTE_NORMAL_BLOCK & ~PTE_TYPE_BLOCK) | PTE_TYPE_PAGE)
+.equ POOL_L3_TABLES,        (PROC_STACK_POOL_SIZE >> L2_BLOCK_SHIFT)
+.if (PROC_STACK_POOL_SIZE & (L2_BLOCK_SIZE - 1)) || (PROC_STACK_SLOT & (PAGE_SIZE - 1))
+    .error "the stack pool must be whole 2 MiB blocks of whole-page slots"
+.endif
+
 .equ DEVICE_FIRST_BLOCK,    (BOARD_DEVICE_BASE >> L1_BLOCK_SHIFT)
 .equ DEVICE_BLOCKS,         (BOARD_DEVICE_SIZE >> L1_BLOCK_SHIFT)
 .equ RAM_FIRST_BLOCK,       (BOARD_RAM_BASE >> L1_BLOCK_SHIFT)
@@ -111,7 +127,6 @@
 .equ U64_BYTES,             8
 
 /* ---- Cores, stacks, PSCI ---- */
-.equ MAX_CORES,             8
 .equ STACK_SIZE,            16384           /* per core */
 .equ STACK_ALIGN,           16
 .equ BOOT_CORE_INDEX,       0
@@ -200,6 +215,7 @@ LFUNC boot_primary_entry
     str     x1, [x0]
 
     bl      boot_build_tables
+    bl      boot_map_stack_pool
 
     /* Everything in .bss was written with caches off; drop any stale lines
      * an earlier loader may have left so the cached view matches memory. */
@@ -289,6 +305,8 @@ LFUNC boot_drop_to_el1
     msr     vmpidr_el2, x9
     MOV64   x9, CPTR_EL2_RES1
     msr     cptr_el2, x9
+    mov     x9, #ICC_SRE_EL2_VALUE          /* EL1 may use the GIC's system registers */
+    msr     icc_sre_el2, x9
     MOV64   x9, SCTLR_EL1_MMU_OFF
     msr     sctlr_el1, x9
     MOV64   x9, SPSR_EL2_TO_EL1
@@ -331,6 +349,56 @@ LFUNC boot_build_tables
     b.ne    .Lboot_build_tables_ram
     ret
 ENDLFUNC boot_build_tables
+
+/*
+ * boot_map_stack_pool - remap the 1 GiB block holding proc_stack_pool
+ * (process.s) through a level-2 table of 2 MiB blocks, and the pool itself
+ * through level-3 tables of pages, leaving each slot's guard page
+ * unmapped: a process that overflows its stack faults instead of writing
+ * into its neighbour.  After boot_build_tables, MMU off; the tables are in
+ * zeroed .bss.  Stackless leaf.  Clobbers: x0-x13, flags.
+ */
+LFUNC boot_map_stack_pool
+    LOAD_ADDR x0, proc_stack_pool
+    LOAD_ADDR x1, boot_l1_table
+    LOAD_ADDR x2, boot_l2_table
+    lsr     x3, x0, #L1_BLOCK_SHIFT
+    orr     x4, x2, #PTE_TYPE_TABLE
+    str     x4, [x1, x3, lsl #PTE_BYTES_SHIFT]
+    lsl     x4, x3, #L1_BLOCK_SHIFT         /* the same GiB, now in 2 MiB blocks */
+    MOV64   x5, PTE_NORMAL_BLOCK
+    orr     x4, x4, x5
+    mov     x5, x2
+    mov     x6, #TABLE_ENTRIES
+.Lboot_map_stack_pool_l2:
+    str     x4, [x5], #PTE_BYTES
+    add     x4, x4, #L2_BLOCK_SIZE
+    subs    x6, x6, #1
+    b.ne    .Lboot_map_stack_pool_l2
+    ubfx    x6, x0, #L2_BLOCK_SHIFT, #TABLE_INDEX_BITS
+    add     x5, x2, x6, lsl #PTE_BYTES_SHIFT /* the pool's first level-2 entry */
+    LOAD_ADDR x7, boot_l3_tables
+    mov     x8, x0                          /* page address */
+    MOV64   x9, PTE_NORMAL_PAGE
+    mov     x10, #(POOL_L3_TABLES * TABLE_ENTRIES)
+.Lboot_map_stack_pool_page:
+    tst     x8, #(L2_BLOCK_SIZE - 1)
+    b.ne    .Lboot_map_stack_pool_same_table
+    orr     x11, x7, #PTE_TYPE_TABLE        /* a new 2 MiB: its level-3 table */
+    str     x11, [x5], #PTE_BYTES
+.Lboot_map_stack_pool_same_table:
+    and     x11, x8, #(PROC_STACK_SLOT - 1)
+    cmp     x11, #PROC_GUARD_SIZE
+    b.lo    .Lboot_map_stack_pool_next      /* guard page: left invalid */
+    orr     x11, x8, x9
+    str     x11, [x7]
+.Lboot_map_stack_pool_next:
+    add     x7, x7, #PTE_BYTES
+    add     x8, x8, #PAGE_SIZE
+    subs    x10, x10, #1
+    b.ne    .Lboot_map_stack_pool_page
+    ret
+ENDLFUNC boot_map_stack_pool
 
 /*
  * boot_inval_dcache_range - invalidate data cache lines covering [x0, x1)
@@ -461,14 +529,20 @@ ENDFUNC psci_call
 /*
  * vectors - VBAR_EL1 exception vector table: 16 entries of 0x80 bytes
  * (current EL with SP_EL0, current EL with SP_ELx, lower EL AArch64, lower
- * EL AArch32; each sync, IRQ, FIQ, SError).  Nothing here is expected, so
- * every entry goes to runtime_exception, which reports and halts the core.
+ * EL AArch32; each sync, IRQ, FIQ, SError).  Processes and the scheduler
+ * run at EL1t: their faults go to fault_entry and their IRQs to irq_entry
+ * (yield.s).  Everything else is unexpected and goes to runtime_exception,
+ * which reports and halts the core.
  * Not callable: entered by the hardware on an exception.
  * Own section, so its 2 KiB alignment pads only in front of the table.
  */
     .section .text.vectors, "ax"
 FUNC vectors, VECTOR_TABLE_ALIGN
-    .rept VECTOR_ENTRIES
+    b       fault_entry                     /* current EL, SP_EL0 (EL1t): synchronous */
+    .balign VECTOR_ENTRY_SIZE
+    b       irq_entry                       /* current EL, SP_EL0: IRQ */
+    .balign VECTOR_ENTRY_SIZE
+    .rept VECTOR_ENTRIES - 2
     b       runtime_exception
     .balign VECTOR_ENTRY_SIZE
     .endr
@@ -483,7 +557,17 @@ LOBJECT boot_l1_table, PAGE_SIZE
     .space  L1_ENTRIES * PTE_BYTES
 ENDOBJECT boot_l1_table
 
-/* One STACK_SIZE stack per core, indexed by core index. */
+/* The level-2 table of the stack pool's GiB, and the pool's level-3 tables. */
+LOBJECT boot_l2_table, PAGE_SIZE
+    .space  TABLE_ENTRIES * PTE_BYTES
+ENDOBJECT boot_l2_table
+
+LOBJECT boot_l3_tables, PAGE_SIZE
+    .space  POOL_L3_TABLES * TABLE_ENTRIES * PTE_BYTES
+ENDOBJECT boot_l3_tables
+
+/* One STACK_SIZE stack per core, indexed by core index: the exception stack
+   (SP_EL1) once the scheduler runs. */
 LOBJECT boot_stacks, STACK_ALIGN
     .space  MAX_CORES * STACK_SIZE
 ENDOBJECT boot_stacks

@@ -77,11 +77,21 @@ FUNC runtime_main
     bl      uart_newline
     bl      print_unlock
 
+    /* Each core's scheduler block, interrupt controller and tick; core 0
+       first sets up what is shared.  All before this core counts itself
+       arrived, so after the rendezvous every scheduler is ready. */
+    cbnz    x19, .Lruntime_main_core_init
+    bl      proc_table_init
+    bl      board_gic_init
+.Lruntime_main_core_init:
+    mov     x0, x19
+    bl      sched_core_init
+
     LOAD_ADDR x0, runtime_arrived
     bl      runtime_count_up
     bl      runtime_wait_rendezvous         /* x0 = arrived, x1 = started */
     cmp     x19, #BOOT_CORE_INDEX
-    b.ne    .Lruntime_main_park
+    b.ne    .Lruntime_main_secondary
 
     mov     x19, x0
     mov     x20, x1
@@ -100,14 +110,48 @@ FUNC runtime_main
     bl      print_unlock
 
     /* A scenario image (asm/scenarios/, built by `verify build --scenario`) runs its
-       scenario_main here on core 0; the product image has none, and the pointer is 0.
-       (An absolute pointer, because the linker turns adrp of a missing weak symbol into
-       the current page rather than 0.) */
+       scenario_main as the first process, on core 0, and every core schedules; the
+       product image has none (the pointer is 0) and powers off.  (An absolute pointer,
+       because the linker turns adrp of a missing weak symbol into the current page
+       rather than 0.) */
     LOAD_ADDR x0, runtime_scenario_entry
     ldr     x0, [x0]
     cbz     x0, .Lruntime_main_off
-    blr     x0
+    LOAD_ADDR x0, runtime_first_process
+    mov     x1, #0
+    mov     x2, #0
+    bl      spawn
+    b       sched_start
 .Lruntime_main_off:
+    bl      runtime_power_off
+.Lruntime_main_secondary:
+    LOAD_ADDR x0, runtime_scenario_entry
+    ldr     x0, [x0]
+    cbnz    x0, sched_start                 /* a scenario: schedule */
+.Lruntime_main_park:
+    wfe                                     /* park: sleep between events, forever */
+    b       .Lruntime_main_park
+ENDFUNC runtime_main
+
+/*
+ * runtime_first_process - the scenario image's first process: runs
+ * scenario_main, then powers the system off.
+ * Not callable: the entry of a spawned process; never returns.
+ */
+FUNC runtime_first_process
+    LOAD_ADDR x0, runtime_scenario_entry
+    ldr     x0, [x0]
+    blr     x0
+    bl      runtime_power_off
+ENDFUNC runtime_first_process
+
+/*
+ * runtime_power_off - print "actly: system off", drain the UART and power
+ * off with PSCI SYSTEM_OFF; if that fails, say so and park this core.
+ * Not callable: never returns.
+ */
+FUNC runtime_power_off
+    msr     daifset, #2                     /* nothing may interrupt the last line */
     bl      print_lock
     LOAD_ADDR x0, .Lruntime_str_off
     bl      uart_puts
@@ -119,10 +163,10 @@ FUNC runtime_main
     bl      uart_puts
     bl      uart_newline
     bl      print_unlock
-.Lruntime_main_park:
+.Lruntime_power_off_park:
     wfe                                     /* park: sleep between events, forever */
-    b       .Lruntime_main_park
-ENDFUNC runtime_main
+    b       .Lruntime_power_off_park
+ENDFUNC runtime_power_off
 
 /*
  * runtime_count_up - atomically add 1 to the 64-bit counter at x0 and wake

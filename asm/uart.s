@@ -170,6 +170,31 @@ FUNC print_unlock
     ret
 ENDFUNC print_unlock
 
+/*
+ * console_lock - the print lock for a process: IRQs are masked while it is
+ * held, so no process is ever preempted holding it (the scheduler and the
+ * fault report print with IRQs masked too, and would wait on it forever).
+ * In: none.  Out: none.  Clobbers: x0-x2, flags.  Callable (AAPCS64) by a
+ * process, which runs with IRQs unmasked.
+ */
+FUNC console_lock
+    msr     daifset, #2
+    b       print_lock
+ENDFUNC console_lock
+
+/*
+ * console_unlock - release the print lock taken by console_lock and unmask
+ * IRQs again.  Clobbers: x0.  Callable (AAPCS64) by a process.
+ */
+FUNC console_unlock
+    PUSH2   x29, x30
+    mov     x29, sp
+    bl      print_unlock
+    msr     daifclr, #2
+    POP2    x29, x30
+    ret
+ENDFUNC console_unlock
+
     .bss
 
 /* LOCK_FREE or LOCK_HELD. */

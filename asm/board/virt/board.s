@@ -69,3 +69,104 @@ FUNC board_uart_flush
     tbnz    w1, #PL011_FR_BUSY_BIT, .Lboard_uart_flush_wait
     ret
 ENDFUNC board_uart_flush
+
+/*
+ * board_gic_init - enable the GICv3 distributor with affinity routing.
+ * Once, on core 0, before any core enables its interrupts.
+ * In: none.  Out: none.  Clobbers: x0, x1, flags.  Callable (AAPCS64 leaf).
+ */
+FUNC board_gic_init
+    MOV64   x0, BOARD_GICD_BASE
+    mov     w1, #GICD_CTLR_ARE
+    str     w1, [x0, #GICD_CTLR]            /* routing first, then the groups */
+    mov     w1, #(GICD_CTLR_ARE | GICD_CTLR_ENABLE_GRP0 | GICD_CTLR_ENABLE_GRP1)
+    str     w1, [x0, #GICD_CTLR]
+.Lboard_gic_init_wait:
+    ldr     w1, [x0, #GICD_CTLR]
+    tbnz    w1, #GICD_CTLR_RWP_BIT, .Lboard_gic_init_wait
+    ret
+ENDFUNC board_gic_init
+
+/*
+ * board_irq_init_core - wake this core's redistributor, route the timer PPI
+ * to it as a group 1 interrupt, and open the CPU interface.  IRQs stay
+ * masked in PSTATE; the caller unmasks them.
+ * In: none.  Out: x0 = 1, or 0 if no redistributor matches this core.
+ * Clobbers: x0-x5, flags.  Callable (AAPCS64 leaf).
+ */
+FUNC board_irq_init_core
+    mrs     x1, mpidr_el1
+    and     x2, x1, #MPIDR_AFF_MASK_LOW
+    lsr     x1, x1, #MPIDR_AFF3_SHIFT
+    and     x1, x1, #0xff
+    orr     x2, x2, x1, lsl #24             /* Aff3.Aff2.Aff1.Aff0, as GICR_TYPER holds it */
+    MOV64   x0, BOARD_GICR_BASE
+.Lboard_irq_init_core_find:
+    ldr     x3, [x0, #GICR_TYPER]
+    lsr     x4, x3, #GICR_TYPER_AFF_SHIFT
+    cmp     x4, x2
+    b.eq    .Lboard_irq_init_core_found
+    tbnz    x3, #GICR_TYPER_LAST_BIT, .Lboard_irq_init_core_none
+    add     x0, x0, #GICR_STRIDE
+    b       .Lboard_irq_init_core_find
+.Lboard_irq_init_core_none:
+    mov     x0, #0
+    ret
+.Lboard_irq_init_core_found:
+    ldr     w3, [x0, #GICR_WAKER]
+    bic     w3, w3, #GICR_WAKER_SLEEP
+    str     w3, [x0, #GICR_WAKER]
+.Lboard_irq_init_core_wake:
+    ldr     w3, [x0, #GICR_WAKER]
+    tbnz    w3, #GICR_WAKER_ASLEEP_BIT, .Lboard_irq_init_core_wake
+    add     x0, x0, #GICR_SGI_OFFSET
+    mov     w3, #GIC_ALL_GROUP1
+    str     w3, [x0, #GICR_IGROUPR0]
+    mov     w3, #GIC_PRIO_TIMER
+    strb    w3, [x0, #(GICR_IPRIORITYR + BOARD_TIMER_INTID)]
+    mov     w3, #(1 << BOARD_TIMER_INTID)
+    str     w3, [x0, #GICR_ISENABLER0]
+    mrs     x3, icc_sre_el1
+    orr     x3, x3, #ICC_SRE_SRE
+    msr     icc_sre_el1, x3
+    isb                                     /* the system-register interface is on before its use */
+    mov     x3, #ICC_PMR_ALL
+    msr     icc_pmr_el1, x3
+    msr     icc_bpr1_el1, xzr
+    mov     x3, #ICC_IGRPEN1_ON
+    msr     icc_igrpen1_el1, x3
+    isb
+    mov     x0, #1
+    ret
+ENDFUNC board_irq_init_core
+
+/*
+ * board_timer_set - arm this core's tick: interrupt when CNTPCT_EL0 >= x0.
+ * In: x0 = compare value.  Out: none.  Clobbers: x1.
+ * Callable (AAPCS64 leaf).
+ */
+FUNC board_timer_set
+    msr     cntp_cval_el0, x0
+    mov     x1, #CNTP_CTL_ENABLE
+    msr     cntp_ctl_el0, x1
+    isb                                     /* the new compare value applies before we go on */
+    ret
+ENDFUNC board_timer_set
+
+/*
+ * board_irq_ack - acknowledge the highest-priority pending IRQ.
+ * Out: x0 = its INTID (GIC_INTID_SPURIOUS if none).  Callable (AAPCS64 leaf).
+ */
+FUNC board_irq_ack
+    mrs     x0, icc_iar1_el1
+    ret
+ENDFUNC board_irq_ack
+
+/*
+ * board_irq_eoi - end of interrupt for the INTID in x0 (from board_irq_ack).
+ * Callable (AAPCS64 leaf).
+ */
+FUNC board_irq_eoi
+    msr     icc_eoir1_el1, x0
+    ret
+ENDFUNC board_irq_eoi
