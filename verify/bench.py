@@ -3,6 +3,10 @@
 With -icount shift=0 QEMU retires one instruction per virtual time unit, and PMU event 0x08
 (instructions retired) counts exactly, so every figure is the same on every run. Each is
 printed beside BEAM's measured instructions per operation (`benchmarks/beam-baseline.tsv`).
+How each is measured, and how the 1 ms tick is kept out of it, is in asm/scenarios/bench.s;
+the runs column says which: N calls with IRQs masked, N ops per batch x B tick-free batches
+(the fewest), or N samples, one per tick.  A spread is shown when the kept batches or samples
+did not all count the same.
 """
 
 from __future__ import annotations
@@ -31,12 +35,25 @@ def baseline(root: Path) -> dict[str, tuple[str, str]]:
             for r in csv.DictReader(rows, delimiter="\t")}
 
 
+def runs(result: dict[str, str]) -> str:
+    """The runs column: how many operations the figure comes from, and how."""
+    if "batches" in result:
+        text = f"{result['runs']} x {result['batches']} batches"
+    elif "spread" in result:
+        text = f"{result['runs']} samples"
+    else:
+        text = result["runs"]
+    if result.get("spread", "0") != "0":
+        text += f" (spread {result['spread']})"
+    return text
+
+
 def table(root: Path) -> list[list[str]]:
     beam = baseline(root)
     rows = []
     for r in run_benchmarks(root):
         metric, count = beam.get(r["bench"], ("", ""))
-        rows.append([r["bench"], r["instructions"], r["runs"], metric, count or "-"])
+        rows.append([r["bench"], r["instructions"], runs(r), metric, count or "-"])
     measured = {row[0] for row in rows}
     for name, (metric, count) in beam.items():
         if name not in measured:
