@@ -116,6 +116,9 @@
 .equ DEVICE_BLOCKS,         (BOARD_DEVICE_SIZE >> L1_BLOCK_SHIFT)
 .equ RAM_FIRST_BLOCK,       (BOARD_RAM_BASE >> L1_BLOCK_SHIFT)
 .equ RAM_BLOCKS,            (BOARD_RAM_MAP_SIZE >> L1_BLOCK_SHIFT)
+.if (DEVICE_BLOCKS != 1) || (BOARD_MMIO_START & (L2_BLOCK_SIZE - 1))
+    .error "boot maps one device GiB, from a 2 MiB aligned BOARD_MMIO_START"
+.endif
 .if (DEVICE_FIRST_BLOCK + DEVICE_BLOCKS > L1_ENTRIES) || (RAM_FIRST_BLOCK + RAM_BLOCKS > L1_ENTRIES)
     .error "board memory map does not fit the VA_BITS identity map"
 .endif
@@ -322,20 +325,26 @@ ENDLFUNC boot_drop_to_el1
 
 /*
  * boot_build_tables - fill boot_l1_table (already zeroed) with the identity
- * map: the board's MMIO window as Device-nGnRE blocks, its RAM as Normal
- * write-back inner-shareable blocks; every other entry stays invalid.
+ * map: the board's MMIO window as Device-nGnRE 2 MiB blocks from
+ * BOARD_MMIO_START, its RAM as Normal write-back inner-shareable 1 GiB
+ * blocks; every other entry stays invalid.
  * Stackless leaf, MMU off.  Clobbers: x0-x4, flags.
  */
 LFUNC boot_build_tables
     LOAD_ADDR x0, boot_l1_table
     mov     x4, #L1_BLOCK_SIZE
 
-    add     x1, x0, #(DEVICE_FIRST_BLOCK << PTE_BYTES_SHIFT)
-    MOV64   x2, ((DEVICE_FIRST_BLOCK << L1_BLOCK_SHIFT) | PTE_DEVICE_BLOCK)
-    mov     x3, #DEVICE_BLOCKS
+    /* The device GiB in 2 MiB blocks from BOARD_MMIO_START: below it (the flash, and
+       address 0) stays unmapped, so a null pointer faults. */
+    LOAD_ADDR x1, boot_device_l2_table
+    orr     x2, x1, #PTE_TYPE_TABLE
+    str     x2, [x0, #(DEVICE_FIRST_BLOCK << PTE_BYTES_SHIFT)]
+    add     x1, x1, #((BOARD_MMIO_START >> L2_BLOCK_SHIFT) << PTE_BYTES_SHIFT)
+    MOV64   x2, (BOARD_MMIO_START | PTE_DEVICE_BLOCK)
+    mov     x3, #((BOARD_DEVICE_BASE + L1_BLOCK_SIZE - BOARD_MMIO_START) >> L2_BLOCK_SHIFT)
 .Lboot_build_tables_device:
     str     x2, [x1], #PTE_BYTES
-    add     x2, x2, x4
+    add     x2, x2, #L2_BLOCK_SIZE
     subs    x3, x3, #1
     b.ne    .Lboot_build_tables_device
 
@@ -556,6 +565,11 @@ ENDFUNC vectors
 LOBJECT boot_l1_table, PAGE_SIZE
     .space  L1_ENTRIES * PTE_BYTES
 ENDOBJECT boot_l1_table
+
+/* The level-2 table of the device GiB (boot_build_tables). */
+LOBJECT boot_device_l2_table, PAGE_SIZE
+    .space  TABLE_ENTRIES * PTE_BYTES
+ENDOBJECT boot_device_l2_table
 
 /* The level-2 table of the stack pool's GiB, and the pool's level-3 tables. */
 LOBJECT boot_l2_table, PAGE_SIZE

@@ -7,7 +7,8 @@
  * The scheduler runs at EL1t on its own per-core stack with IRQs masked.
  * It holds no context of its own: every switch out of a process ends in a
  * branch to sched_enter on a fresh scheduler stack, and every switch in
- * leaves it for good (frame_resume_voluntary or frame_resume_full).
+ * leaves it for good (frame_resume_voluntary or frame_resume_full).  An
+ * idle core waits in WFI; the tick and other cores' wake-up SGIs end it.
  * TPIDRRO_EL0 holds the core's block address.
  */
     .include "macros.inc"
@@ -125,11 +126,11 @@ ENDFUNC sched_core
  * sched_enqueue - make the runnable PCB x1 (IN_RUNQ already set by its
  * state transition) wait in core x0's run queue for its priority.  A low
  * process gets RESCHEDULE_LOW passes, any other 1.  An enqueue on another
- * core wakes that core if it idles.
+ * core interrupts that core with the wake-up SGI (it may idle in WFI).
  * In: x0 = core block, x1 = PCB.  Out: none.  Clobbers: x0-x17, flags.
  * IRQs are masked inside and restored.  Callable (AAPCS64).
- * Ordering: the queue is written under the core's lock; the wake store is
- * a release after the unlock, so an idle owner that sees it sees the queue.
+ * Ordering: the queue is written under the core's lock; board_send_wake's
+ * DSB puts the unlock before the interrupt, so the woken owner sees the queue.
  */
 FUNC sched_enqueue
     PUSH2   x29, x30
@@ -175,9 +176,8 @@ FUNC sched_enqueue
     mrs     x0, tpidrro_el0
     cmp     x0, x19
     b.eq    .Lsched_enqueue_done
-    add     x0, x19, #CORE_WAKE
-    stlr    x20, [x0]                       /* clears the idle owner's monitor: its WFE ends */
-    sev
+    ldr     x0, [x19, #CORE_MPIDR]
+    bl      board_send_wake                 /* an idle owner sleeps in WFI: interrupt it */
 .Lsched_enqueue_done:
     msr     daif, x21
     POP2    x21, x22
@@ -277,6 +277,8 @@ FUNC sched_core_init
     mov     x19, x0
     msr     tpidrro_el0, x19
     str     x20, [x19, #CORE_INDEX]
+    mrs     x0, mpidr_el1
+    str     x0, [x19, #CORE_MPIDR]
     add     x0, x19, #CORE_IDLE_FRAME
     str     x0, [x19, #CORE_FRAME]
     LOAD_ADDR x0, sched_stacks
@@ -374,18 +376,18 @@ FUNC sched_enter
     msr     spsel, #1                       /* the exception stack: SP_EL0 is restored below */
     b       frame_resume_full
 .Lsched_enter_idle:
-    /* Arm the monitor on the wake word, then look at the queues: an enqueue
-       after the look stores to the wake word and ends the WFE. */
+    /* With IRQs still masked, look at the queues, then WFI: an interrupt that
+       arrives after the look (the tick, or another core's wake-up SGI after an
+       enqueue) is pending and ends the WFI at once, so no wake-up is lost.
+       Then open IRQs for a moment to take it. */
     mrs     x21, cntpct_el0
-    add     x0, x19, #CORE_WAKE
-    ldaxr   x1, [x0]
     ldr     w1, [x19, #CORE_MASK]
     cbnz    w1, .Lsched_enter_woken
-    msr     daifclr, #2                     /* the tick may come in while we wait */
-    wfe
+    wfi
+    msr     daifclr, #2
+    isb                                     /* the pending IRQ is taken here */
     msr     daifset, #2
 .Lsched_enter_woken:
-    clrex
     mrs     x0, cntpct_el0
     sub     x0, x0, x21
     ldr     x1, [x19, #STAT_IDLE]

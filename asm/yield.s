@@ -308,7 +308,7 @@ FUNC irq_handle
     cmp     x0, #GIC_INTID_SPURIOUS
     b.eq    .Lirq_handle_resume
     cmp     x0, #BOARD_TIMER_INTID
-    b.ne    .Lirq_handle_eoi
+    b.ne    .Lirq_handle_eoi                /* the wake-up SGI: only ends a WFI */
     bl      timer_tick
     mov     x0, x20
     bl      board_irq_eoi
@@ -336,9 +336,8 @@ FUNC irq_handle
     mov     x0, #0
     b       .Lirq_handle_done
 .Lirq_handle_eoi:
-    bl      board_irq_eoi                   /* not ours: acknowledge and go on */
+    bl      board_irq_eoi
 .Lirq_handle_resume:
-    sevl                                    /* an interrupted WFE re-checks what it waits for */
     mov     x0, x19
 .Lirq_handle_done:
     POP2    x19, x20

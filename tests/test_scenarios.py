@@ -195,8 +195,6 @@ def test_faulting_processes_are_killed_and_the_others_finish(scenario_elf, cores
     assert len(overflows) == cores and all(f % STACK_SLOT < GUARD_SIZE for f in overflows), out
 
 
-@pytest.mark.xfail(strict=True, reason="runtime: page 0 is mapped (the first GiB is one Device "
-                   "block), so a null load reads QEMU's flash instead of faulting")
 def test_a_null_load_kills_the_process(scenario_elf):
     r, _, out = run_scenario(scenario_elf, "null_load", 1)
     assert (r["killed"], r["returned"]) == (1, 0), out

@@ -11,7 +11,8 @@ from .audit import audit
 from .cache import ProofCache
 from .program import Program
 from .prove import Proof, Result
-from .spec import Acceptance, NotCallable, contracts_for, load_acceptances, spec_file
+from .roundtrip import RoundTripProof
+from .spec import Acceptance, NotCallable, RoundTrip, contracts_for, load_acceptances, spec_file
 
 UNMODELLED_REASON = "unmodelled instructions"
 
@@ -49,8 +50,21 @@ def _worker_init(elf: Path, root: Path) -> None:
 
 
 def _worker_prove(name: str) -> Result:
-    program = _worker["program"]
-    return Proof(program, program.functions[name], _worker["contracts"][name]).run()
+    return prove_one(_worker["program"], name, _worker["contracts"])
+
+
+def switch_entries(program: Program, contracts: dict) -> dict[int, str]:
+    """Entries of the voluntary switches: calls to them are summarised by their round trip."""
+    return {program.functions[name].addr: name for name, c in contracts.items()
+            if isinstance(c, RoundTrip) and c.kind == "voluntary"}
+
+
+def prove_one(program: Program, name: str, contracts: dict) -> Result:
+    contract = contracts[name]
+    if isinstance(contract, RoundTrip):
+        return RoundTripProof(program, name, contract).run()
+    return Proof(program, program.functions[name], contract,
+                 switches=switch_entries(program, contracts)).run()
 
 
 def check_all(program: Program, root: Path, only: list[str] | None = None,
@@ -92,7 +106,7 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
                 done(result, fresh=True)
     else:
         for name in to_prove:
-            done(Proof(program, program.functions[name], contracts[name]).run(), fresh=True)
+            done(prove_one(program, name, contracts), fresh=True)
 
     ordered = [results[name] for name in names]
     warnings = []

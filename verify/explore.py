@@ -50,6 +50,8 @@ class EndKind(enum.Enum):
     ESCAPE = "left the known code"
     INDIRECT = "indirect branch to an unknown target"
     TOO_LONG = "path too long"
+    STOP = "reached a stop address"          # a segment of a round trip ends here
+    SWITCH = "entered a context switch"      # e.g. a tail call of yield: see prove.py
 
 
 @dataclass
@@ -76,11 +78,13 @@ class Path:
     unmodelled: list[tuple[int, AuditResult]] = field(default_factory=list)
     widened: list[z3.BitVecRef] = field(default_factory=list)
     rules: list[tuple[int, AuditResult]] = field(default_factory=list)  # overlay rules used
+    switched: list[int] = field(default_factory=list)   # switch entries passed through
 
     def fork(self, state: State) -> "Path":
         return Path(state, list(self.trace), self.frames,
                     {k: replace(v) for k, v in self.snapshots.items()}, list(self.stores),
-                    list(self.unmodelled), list(self.widened), list(self.rules))
+                    list(self.unmodelled), list(self.widened), list(self.rules),
+                    list(self.switched))
 
 
 @dataclass
@@ -103,12 +107,16 @@ class Limits:
 class Explorer:
     def __init__(self, program: Program, func: Function, limits: Limits,
                  return_symbol: z3.BitVecRef,
-                 assume_access: Callable[[MemAccess], z3.BoolRef | None] | None = None):
+                 assume_access: Callable[[MemAccess], z3.BoolRef | None] | None = None,
+                 stops: frozenset[int] = frozenset(),
+                 switches: dict[int, str] | None = None):
         self.program = program
         self.func = func
         self.limits = limits
         self.ret = return_symbol
         self.assume_access = assume_access  # a spec's assumption about each memory access
+        self.stops = stops                  # addresses where a path ends as STOP
+        self.switches = switches or {}      # entries of switch paths: a path ends as SWITCH
         self.paths_explored = 0
         self.incomplete = False   # max_paths was hit
 
@@ -140,6 +148,14 @@ class Explorer:
             addr = state.pc
             if self.program.function_at(addr) is None:
                 return PathEnd(EndKind.ESCAPE, path, addr, detail=f"jump to 0x{addr:x}")
+            if path.trace and addr in self.stops:
+                return PathEnd(EndKind.STOP, path, addr)
+            if path.trace and addr in self.switches:
+                resolved = self._through_switch(path, addr)
+                if isinstance(resolved, PathEnd):
+                    return resolved
+                arrived_by_jump = True
+                continue
             if arrived_by_jump:
                 end = self._at_jump_target(path, addr)
                 if end is not None:
@@ -224,6 +240,37 @@ class Explorer:
             path.frames = path.frames[:-1]
         state.pc = value
         return value != at + 4 or jumpkind != "Ijk_Boring"
+
+    def _through_switch(self, path: Path, addr: int):
+        """A call or tail call of a voluntary switch (yield): its round-trip proof says it
+        comes back to x30 with x19-x29, sp and d8-d15 as they were, x0 = 1 and IRQs
+        unmasked. Meanwhile other processes and cores run, so every other register and all
+        of memory are unknown afterwards."""
+        state = path.state
+        path.switched.append(addr)
+        ret = state.reg("x30")
+        for i in range(19):
+            state.set_reg(f"x{i}", z3.BitVecVal(1, 64) if i == 0 else self._unknown(path, f"x{i}"))
+        for i in range(32):
+            q = state.reg(f"q{i}")
+            low = z3.Extract(63, 0, q) if 8 <= i < 16 else self._unknown(path, f"d{i}")
+            state.set_reg(f"q{i}", z3.Concat(self._unknown(path, f"q{i}.hi"), low))
+        state.set_reg("cc_op", z3.BitVecVal(0, 64))
+        state.set_reg("cc_dep1", z3.ZeroExt(32, z3.Concat(
+            z3.Extract(3, 0, self._unknown(path, "nzcv")), z3.BitVecVal(0, 28))))
+        state.set_reg("cc_dep2", z3.BitVecVal(0, 64))
+        state.set_reg("cc_ndep", z3.BitVecVal(0, 64))
+        daif = state.sysreg_value("DAIF")
+        state.sysregs["DAIF"] = z3.simplify(daif & ~z3.BitVecVal(0x80, 64))
+        state.mem, state.base = None, initial_memory(fresh("after_switch", 1).decl().name())
+        state.monitor = None
+        return self._resolve(path, "Ijk_Ret", ret, addr)
+
+    @staticmethod
+    def _unknown(path: Path, name: str) -> z3.BitVecRef:
+        value = fresh(f"after_switch_{name}", 64)
+        path.widened.append(value)
+        return value
 
     def _step_past(self, path: Path, word: int, verdict: AuditResult) -> bool:
         """Continue past an unmodelled instruction where the audit gives a sound way."""

@@ -75,10 +75,18 @@ class State:
     # Values the verifier could not compute (e.g. an unmodelled system register read).
     opaque: list[z3.BitVecRef] = field(default_factory=list)
     sysregs: dict[str, z3.BitVecRef] = field(default_factory=dict)
+    # Ask the solver, at each load, whether a store at a symbolic distance can overlap it,
+    # and drop the stores that cannot: slower per load, but it keeps values small where
+    # many stores go through unrelated symbolic pointers (the round-trip proofs).
+    resolve_aliases: bool = False
+    # Objects known apart from each other, as (base, low offset, high offset): an access at
+    # base + c, low <= c < high, cannot overlap one in another object (no solver needed).
+    objects: tuple[tuple[z3.BitVecRef, int, int], ...] = ()
 
     def copy(self) -> "State":
         return State(dict(self.regs), self.mem, list(self.constraints), self.pc,
-                     self.base, self.monitor, list(self.opaque), dict(self.sysregs))
+                     self.base, self.monitor, list(self.opaque), dict(self.sysregs),
+                     self.resolve_aliases, self.objects)
 
     # -- registers --------------------------------------------------------------------
     def _slot(self, slot: int) -> z3.BitVecRef:
@@ -160,7 +168,25 @@ class State:
 
     # -- memory -----------------------------------------------------------------------
     def load(self, addr: z3.BitVecRef, nbytes: int) -> z3.BitVecRef:
-        return z3.simplify(_read(self.mem, self.base, addr, nbytes))
+        return z3.simplify(_read(self.mem, self.base, addr, nbytes,
+                                 self._may_overlap if self.resolve_aliases else None))
+
+    def _object_of(self, addr: z3.BitVecRef, nbytes: int) -> int | None:
+        base, off = _split(addr)
+        for i, (obj, lo, hi) in enumerate(self.objects):
+            if base is not None and z3.eq(base, obj) and lo <= off and off + nbytes <= hi:
+                return i
+        return None
+
+    def _may_overlap(self, overlap: z3.BoolRef, a=None, asize=0, b=None, bsize=0) -> bool:
+        if a is not None and self.objects:
+            i, j = self._object_of(a, asize), self._object_of(b, bsize)
+            if i is not None and j is not None and i != j:
+                return False
+        s = solver()
+        s.add(*self.constraints)
+        s.add(overlap)
+        return s.check() != z3.unsat
 
     def store(self, addr: z3.BitVecRef, value: z3.BitVecRef,
               cond: z3.BoolRef | None = None) -> None:
@@ -185,7 +211,7 @@ def initial_memory(name: str = "mem0") -> z3.FuncDeclRef:
 
 
 def _read(node: MemStore | None, base: z3.FuncDeclRef, addr: z3.BitVecRef,
-          nbytes: int) -> z3.BitVecRef:
+          nbytes: int, may_overlap=None) -> z3.BitVecRef:
     """The nbytes little-endian value at addr after the stores in node.
 
     Stores at a constant distance from the load are resolved here (the common case: the
@@ -198,17 +224,40 @@ def _read(node: MemStore | None, base: z3.FuncDeclRef, addr: z3.BitVecRef,
     if z3.is_bv_value(dist):
         off = dist.as_signed_long()
         if off >= node.size or off + nbytes <= 0:
-            return _read(node.older, base, addr, nbytes)
+            return _read(node.older, base, addr, nbytes, may_overlap)
         if off == 0 and nbytes == node.size and node.cond is None:
             return node.value
-    older = _read(node.older, base, addr, nbytes)
-    newer = _overlay(node, addr, nbytes, older)
+    overlap = None
     if not z3.is_bv_value(dist):
         overlap = z3.Or(z3.ULT(dist, node.size), z3.ULT(node.addr - addr, nbytes))
+        if may_overlap is not None and not may_overlap(overlap, addr, nbytes, node.addr,
+                                                       node.size):
+            return _read(node.older, base, addr, nbytes, may_overlap)
+    older = _read(node.older, base, addr, nbytes, may_overlap)
+    newer = _overlay(node, addr, nbytes, older)
+    if overlap is not None:
         newer = z3.If(overlap, newer, older)
     if node.cond is not None:
         newer = z3.If(node.cond, newer, older)
     return newer
+
+
+def _split(addr: z3.BitVecRef) -> tuple[z3.BitVecRef | None, int]:
+    """addr as (symbolic base, constant signed offset); base None for a constant."""
+    addr = z3.simplify(addr)
+    if z3.is_bv_value(addr):
+        return None, addr.as_long()
+    if z3.is_app_of(addr, z3.Z3_OP_BADD):
+        const, rest = 0, []
+        for child in addr.children():
+            if z3.is_bv_value(child):
+                const += child.as_long()
+            else:
+                rest.append(child)
+        if len(rest) == 1:
+            const %= 2 ** 64
+            return rest[0], const - 2 ** 64 if const >= 2 ** 63 else const
+    return addr, 0
 
 
 def _overlay(node: MemStore, addr: z3.BitVecRef, nbytes: int,

@@ -58,6 +58,9 @@ SYSREGS: dict[tuple[int, int, int, int, int], tuple[str, Kind]] = {
     (3, 0, 2, 0, 2): ("TCR_EL1", Kind.STORAGE),
     (3, 0, 10, 2, 0): ("MAIR_EL1", Kind.STORAGE),
     (3, 0, 13, 0, 4): ("TPIDR_EL1", Kind.STORAGE),
+    (3, 3, 13, 0, 3): ("TPIDRRO_EL0", Kind.STORAGE),
+    # FPSR: VEX keeps only its QC bit (as `qcflag`); the rule keeps the rest (_fpsr_*).
+    (3, 3, 4, 4, 1): ("FPSR", Kind.STORAGE),
     (3, 4, 0, 0, 0): ("VPIDR_EL2", Kind.STORAGE),
     (3, 4, 0, 0, 5): ("VMPIDR_EL2", Kind.STORAGE),
     (3, 4, 1, 0, 0): ("SCTLR_EL2", Kind.STORAGE),
@@ -279,13 +282,28 @@ def _sysreg_fields(word: int) -> tuple[int, int, int, int, int]:
 
 def _mrs(name: str, kind: Kind):
     def run(ex: Exec) -> None:
-        ex.set_x(ex.field(0, 5), ex.sysreg(name, kind))
+        value = _fpsr_read(ex) if name == "FPSR" else ex.sysreg(name, kind)
+        ex.set_x(ex.field(0, 5), value)
     return run
+
+
+FPSR_QC = 1 << 27
+
+
+def _fpsr_read(ex: Exec) -> z3.BitVecRef:
+    """FPSR as the rule keeps it, with QC from VEX's `qcflag` (which VEX's saturating SIMD
+    instructions set), so both views stay one register."""
+    qc = ex.state.reg("qcflag")
+    qc_set = z3.If(qc != 0, z3.BitVecVal(FPSR_QC, 64), z3.BitVecVal(0, 64))
+    return (ex.sysreg("FPSR", Kind.STORAGE) & ~z3.BitVecVal(FPSR_QC, 64)) | qc_set
 
 
 def _msr(name: str):
     def run(ex: Exec) -> None:
         value = ex.x(ex.field(0, 5))
+        if name == "FPSR":
+            bit = z3.LShR(value, 27) & 1
+            ex.state.set_reg("qcflag", z3.Concat(bit, bit))
         if name == "DAIF":  # PSTATE.{D,A,I,F} = Xt<9:6>; MRS DAIF reads the other bits as 0
             value = value & 0x3C0
         ex.set_sysreg(name, value)

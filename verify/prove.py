@@ -163,10 +163,14 @@ class Check:
 
 
 class Proof:
-    def __init__(self, program: Program, func: Function, contract: Contract):
+    def __init__(self, program: Program, func: Function, contract: Contract,
+                 switches: dict[int, str] | None = None):
         self.program = program
         self.func = func
         self.contract = contract
+        # Entries of voluntary switches (yield): a path that calls one continues after it as
+        # its round-trip proof (verify/roundtrip.py) says, instead of into the scheduler.
+        self.switches = switches or {}
         self.entry = entry_state(func)
         if contract.pre is not None:
             self.entry.constraints.append(contract.pre(View(self.entry, program)))
@@ -196,6 +200,10 @@ class Proof:
                         f"found with loops unrolled {self.bound} times")
                 elif not bounded.cut_other and not bounded.possible:
                     run = bounded
+        for name in sorted(run.switches):
+            result.assumptions.append(
+                f"a call of {name} returns as its round-trip proof says (x19-x29, sp, d8-d15 "
+                "and the return address kept; other registers and all memory unknown)")
         self._decide(result, run)
         result.depends_on = {name: self.program.functions[name].bytes_hash
                              for name in sorted(run.functions)}
@@ -248,7 +256,7 @@ class Proof:
     def _explore(self, mode: Mode) -> "_Run":
         ret = z3.BitVec("x30", 64)
         explorer = Explorer(self.program, self.func, Limits(mode=mode, bound=self.bound), ret,
-                            assume_access=frame_assumption)
+                            assume_access=frame_assumption, switches=self.switches)
         ends = explorer.run(self.entry.copy())
         run = _Run(mode, explorer.paths_explored)
         if explorer.incomplete:
@@ -256,6 +264,14 @@ class Proof:
         for end in ends:
             run.functions.update(self._functions_on(end))
             run.ordering.update(self._ordering_on(end))
+            for addr in end.path.switched:
+                name = self.switches[addr]
+                run.functions.add(name)
+                run.switches.add(name)
+                if MEMORY not in self.contract.maychange:
+                    run.cut_other.append(f"the path switches context through {name}, and other "
+                                         "processes may change any memory meanwhile: the "
+                                         "contract must allow MEMORY")
             if end.kind == EndKind.RETURN:
                 run.returns += 1
                 self._check_return(end, run)
@@ -496,3 +512,4 @@ class _Run:
     returns: int = 0
     functions: set[str] = field(default_factory=set)
     ordering: set[tuple[int, str]] = field(default_factory=set)
+    switches: set[str] = field(default_factory=set)

@@ -32,6 +32,25 @@ class NotCallable:
 
 
 @dataclass(frozen=True)
+class RoundTrip:
+    """A context switch, proved as a round trip (verify/roundtrip.py): process A is saved
+    by the code from `save` up to `saved_at`, process B restored by `restore`, B saved
+    again, A restored; A must get back exactly the state the switch promises to keep.
+
+    - kind "voluntary": the save is a call (yield); A keeps x19-x29, sp, d8-d15, DAIF and
+      returns to its x30.
+    - kind "involuntary": the save is an IRQ taken from EL1t; A gets back every GPR, SP_EL0,
+      NZCV, DAIF, q0-q31, FPCR, FPSR and its pc.
+    The function this is attached to is the save's entry; `restore` is reported as covered.
+    """
+    summary: str
+    kind: str
+    save: str
+    saved_at: str
+    restore: str
+
+
+@dataclass(frozen=True)
 class Region:
     """Memory a function may change: `size` bytes at an ELF symbol or at an address that a
     function of the entry view computes (e.g. `lambda e: e.x(0)`)."""
@@ -278,7 +297,7 @@ def contracts_for(program: Program, root: Path) -> dict[str, object]:
                             "not define as a function; remove or rename the entry")
         for name in names:
             contract = declared.get(name) or aapcs64()
-            if not isinstance(contract, (NotCallable, Contract)):
+            if not isinstance(contract, (NotCallable, Contract, RoundTrip)):
                 raise SpecError(f"{path}: {name}: unknown contract {contract!r}")
             result[name] = contract
     return result

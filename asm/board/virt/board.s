@@ -88,8 +88,8 @@ FUNC board_gic_init
 ENDFUNC board_gic_init
 
 /*
- * board_irq_init_core - wake this core's redistributor, route the timer PPI
- * to it as a group 1 interrupt, and open the CPU interface.  IRQs stay
+ * board_irq_init_core - wake this core's redistributor, enable the timer PPI
+ * and the wake-up SGI as group 1 interrupts, and open the CPU interface.  IRQs stay
  * masked in PSTATE; the caller unmasks them.
  * In: none.  Out: x0 = 1, or 0 if no redistributor matches this core.
  * Clobbers: x0-x5, flags.  Callable (AAPCS64 leaf).
@@ -124,7 +124,10 @@ FUNC board_irq_init_core
     str     w3, [x0, #GICR_IGROUPR0]
     mov     w3, #GIC_PRIO_TIMER
     strb    w3, [x0, #(GICR_IPRIORITYR + BOARD_TIMER_INTID)]
+    mov     w3, #GIC_PRIO_WAKE
+    strb    w3, [x0, #(GICR_IPRIORITYR + BOARD_WAKE_INTID)]
     mov     w3, #(1 << BOARD_TIMER_INTID)
+    orr     w3, w3, #(1 << BOARD_WAKE_INTID)
     str     w3, [x0, #GICR_ISENABLER0]
     mrs     x3, icc_sre_el1
     orr     x3, x3, #ICC_SRE_SRE
@@ -139,6 +142,34 @@ FUNC board_irq_init_core
     mov     x0, #1
     ret
 ENDFUNC board_irq_init_core
+
+/*
+ * board_send_wake - interrupt the core whose MPIDR_EL1 is x0 with the
+ * wake-up SGI (BOARD_WAKE_INTID), ending its WFI.
+ * Clobbers: x1, x2.  Callable (AAPCS64 leaf).
+ * Ordering: DSB first, so the core sees every earlier store (the enqueue)
+ * once it takes the interrupt; a system register write is not ordered by
+ * the memory barriers alone.
+ */
+FUNC board_send_wake
+    and     x1, x0, #SGI1R_TARGETS_MASK
+    mov     x2, #1
+    lsl     x2, x2, x1                      /* TargetList bit for Aff0 mod 16 */
+    ubfx    x1, x0, #4, #4
+    orr     x2, x2, x1, lsl #SGI1R_RS_SHIFT
+    ubfx    x1, x0, #MPIDR_AFF1_SHIFT, #8
+    orr     x2, x2, x1, lsl #SGI1R_AFF1_SHIFT
+    ubfx    x1, x0, #MPIDR_AFF2_SHIFT, #8
+    orr     x2, x2, x1, lsl #SGI1R_AFF2_SHIFT
+    ubfx    x1, x0, #MPIDR_AFF3_SHIFT, #8
+    orr     x2, x2, x1, lsl #SGI1R_AFF3_SHIFT
+    mov     x1, #BOARD_WAKE_INTID
+    orr     x2, x2, x1, lsl #SGI1R_INTID_SHIFT
+    dsb     ish
+    msr     icc_sgi1r_el1, x2
+    isb
+    ret
+ENDFUNC board_send_wake
 
 /*
  * board_timer_set - arm this core's tick: interrupt when CNTPCT_EL0 >= x0.
