@@ -108,8 +108,8 @@
 .equ PTE_TYPE_PAGE,         0x3             /* valid, level-3 page */
 .equ PTE_NORMAL_PAGE,       ((PTE_NORMAL_BLOCK & ~PTE_TYPE_BLOCK) | PTE_TYPE_PAGE)
 .equ POOL_L3_TABLES,        (PROC_STACK_POOL_SIZE >> L2_BLOCK_SHIFT)
-.if (PROC_STACK_POOL_SIZE & (L2_BLOCK_SIZE - 1)) || (PROC_STACK_SLOT & (PAGE_SIZE - 1))
-    .error "the stack pool must be whole 2 MiB blocks of whole-page slots"
+.if (PROC_STACK_POOL_SIZE & (L2_BLOCK_SIZE - 1)) || (PROC_GUARD_SIZE != PAGE_SIZE) || (PROC_STACK_SIZE != PAGE_SIZE)
+    .error "boot_map_stack_pool maps whole 2 MiB blocks of slots of one guard page and one stack page"
 .endif
 
 .equ DEVICE_FIRST_BLOCK,    (BOARD_DEVICE_BASE >> L1_BLOCK_SHIFT)
@@ -387,25 +387,24 @@ LFUNC boot_map_stack_pool
     ubfx    x6, x0, #L2_BLOCK_SHIFT, #TABLE_INDEX_BITS
     add     x5, x2, x6, lsl #PTE_BYTES_SHIFT /* the pool's first level-2 entry */
     LOAD_ADDR x7, boot_l3_tables
-    mov     x8, x0                          /* page address */
-    MOV64   x9, PTE_NORMAL_PAGE
-    mov     x10, #(POOL_L3_TABLES * TABLE_ENTRIES)
-.Lboot_map_stack_pool_page:
-    tst     x8, #(L2_BLOCK_SIZE - 1)
-    b.ne    .Lboot_map_stack_pool_same_table
-    orr     x11, x7, #PTE_TYPE_TABLE        /* a new 2 MiB: its level-3 table */
+    mov     x8, x7
+    mov     x10, #POOL_L3_TABLES
+.Lboot_map_stack_pool_table:
+    orr     x11, x8, #PTE_TYPE_TABLE        /* each 2 MiB of the pool: its level-3 table */
     str     x11, [x5], #PTE_BYTES
-.Lboot_map_stack_pool_same_table:
-    and     x11, x8, #(PROC_STACK_SLOT - 1)
-    cmp     x11, #PROC_GUARD_SIZE
-    b.lo    .Lboot_map_stack_pool_next      /* guard page: left invalid */
-    orr     x11, x8, x9
-    str     x11, [x7]
-.Lboot_map_stack_pool_next:
-    add     x7, x7, #PTE_BYTES
     add     x8, x8, #PAGE_SIZE
     subs    x10, x10, #1
-    b.ne    .Lboot_map_stack_pool_page
+    b.ne    .Lboot_map_stack_pool_table
+    add     x8, x0, #PROC_GUARD_SIZE        /* the first stack page */
+    MOV64   x9, PTE_NORMAL_PAGE
+    mov     x10, #MAX_PROCS
+.Lboot_map_stack_pool_slot:
+    str     xzr, [x7], #PTE_BYTES           /* the guard page: invalid */
+    orr     x11, x8, x9
+    str     x11, [x7], #PTE_BYTES           /* the stack page */
+    add     x8, x8, #PROC_STACK_SLOT
+    subs    x10, x10, #1
+    b.ne    .Lboot_map_stack_pool_slot
     ret
 ENDLFUNC boot_map_stack_pool
 

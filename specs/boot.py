@@ -15,7 +15,7 @@ CONTRACTS = {
 
 # System registers the EL2-to-EL1 drop programs before its ERET.
 EL2_SETUP = ("HCR_EL2", "CNTHCTL_EL2", "CNTVOFF_EL2", "VPIDR_EL2", "VMPIDR_EL2", "CPTR_EL2",
-             "SCTLR_EL1", "SPSR_EL2", "ELR_EL2")
+             "SCTLR_EL1", "SPSR_EL2", "ELR_EL2", "ICC_SRE_EL2")
 
 CONTRACTS.update({
     "boot_drop_to_el1": Contract(

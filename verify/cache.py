@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .program import Program
 from .prove import Counterexample, Result, TraceRow
+from .spec import spec_file
 
 VERIFY_DIR = Path(__file__).resolve().parent
 
@@ -47,7 +48,11 @@ class ProofCache:
     def key(self, name: str, spec_file: Path, depends_on: list[str], layout: list[str]) -> str:
         parts = [verifier_hash(), repr(self.program.config), _file_hash(spec_file),
                  _file_hash(self.root / "specs" / "accepted.toml"), name]
-        parts += [f"{dep}={self._code(dep)}" for dep in sorted(set(depends_on) | {name})]
+        for dep in sorted(set(depends_on) | {name}):
+            # Its code, and its contract: a caller may have taken a call of it by contract.
+            parts.append(f"{dep}={self._code(dep)}")
+            if dep in self.program.functions:
+                parts.append(f"{dep} spec={_file_hash(spec_file(self.program, self.root, dep))}")
         parts += [f"{sym}@{self.program.address_of(sym)}" for sym in sorted(layout)]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

@@ -186,6 +186,8 @@ class Exec:
         if first_use and kind == Kind.CORE_ID:
             self.state.constraints.append(z3.ULT(z3.Extract(7, 0, value),
                                                  self.config.max_cores))
+        if first_use and name == "DAIF":  # only D, A, I, F (bits 9:6) exist
+            self.state.constraints.append(value & ~z3.BitVecVal(0x3C0, 64) == 0)
         if first_use and kind == Kind.CURRENT_EL:
             self.state.constraints.append(z3.Or(value == 1 << 2, value == 2 << 2))
         return value

@@ -88,6 +88,7 @@ class Result:
     cached: bool = False         # taken from the proof cache, not proved in this run
     layout: dict[str, int] = field(default_factory=dict)   # symbols/constants the spec read
     ordering: list[str] = field(default_factory=list)   # ordered accesses and barriers on paths
+    depends_on_contracts: list[str] = field(default_factory=list)   # callees taken by contract
 
 
 def entry_state(func: Function) -> State:
@@ -164,13 +165,16 @@ class Check:
 
 class Proof:
     def __init__(self, program: Program, func: Function, contract: Contract,
-                 switches: dict[int, str] | None = None):
+                 switches: dict[int, str] | None = None,
+                 summaries: dict[int, tuple[str, Contract]] | None = None):
         self.program = program
         self.func = func
         self.contract = contract
         # Entries of voluntary switches (yield): a path that calls one continues after it as
         # its round-trip proof (verify/roundtrip.py) says, instead of into the scheduler.
         self.switches = switches or {}
+        # Callees with explicit contracts: a call is taken as its contract says.
+        self.summaries = {a: v for a, v in (summaries or {}).items() if v[0] != func.name}
         self.entry = entry_state(func)
         if contract.pre is not None:
             self.entry.constraints.append(contract.pre(View(self.entry, program)))
@@ -200,6 +204,10 @@ class Proof:
                         f"found with loops unrolled {self.bound} times")
                 elif not bounded.cut_other and not bounded.possible:
                     run = bounded
+        for name in sorted(run.callee_contracts):
+            result.assumptions.append(f"calls of {name} are taken as its contract says (its "
+                                      "own proof in this run)")
+        result.depends_on_contracts = sorted(run.callee_contracts)
         for name in sorted(run.switches):
             result.assumptions.append(
                 f"a call of {name} returns as its round-trip proof says (x19-x29, sp, d8-d15 "
@@ -256,7 +264,8 @@ class Proof:
     def _explore(self, mode: Mode) -> "_Run":
         ret = z3.BitVec("x30", 64)
         explorer = Explorer(self.program, self.func, Limits(mode=mode, bound=self.bound), ret,
-                            assume_access=frame_assumption, switches=self.switches)
+                            assume_access=frame_assumption, switches=self.switches,
+                            summaries=self.summaries)
         ends = explorer.run(self.entry.copy())
         run = _Run(mode, explorer.paths_explored)
         if explorer.incomplete:
@@ -264,6 +273,8 @@ class Proof:
         for end in ends:
             run.functions.update(self._functions_on(end))
             run.ordering.update(self._ordering_on(end))
+            run.callee_contracts.update(end.path.summarised)
+            run.functions.update(end.path.summarised)
             for addr in end.path.switched:
                 name = self.switches[addr]
                 run.functions.add(name)
@@ -513,3 +524,4 @@ class _Run:
     functions: set[str] = field(default_factory=set)
     ordering: set[tuple[int, str]] = field(default_factory=set)
     switches: set[str] = field(default_factory=set)
+    callee_contracts: set[str] = field(default_factory=set)

@@ -1,0 +1,127 @@
+"""Contracts of asm/scheduler.s.
+
+Run queues: runq_push and runq_pop keep a queue's invariant, stated over its ghost list (the
+PCBs reached from the head through PCB_NEXT): the length field equals the list's length,
+the tail is the last node, and the queue is empty (head 0, tail 0) exactly when its length
+is 0. Push appends, pop removes the head, each in FIFO order.
+
+The ghost view is bounded: queues of up to BOUND nodes. Why that suffices: both functions are
+loop-free and read only the queue header, the head node's link (pop) and the tail node's
+link (push); a node further in is never read or written, so a longer queue behaves as one of
+these with its middle nodes left out.
+
+runq_choose is BEAM's pick order: max before high before normal and low (which share the
+normal queue).
+"""
+
+import z3
+
+from verify.spec import Contract, NotCallable, Region, ghost_list
+
+BOUND = 3
+
+
+def layout(e):
+    c = e.const
+    return c("RUNQ_HEAD"), c("RUNQ_TAIL"), c("RUNQ_LEN"), c("PCB_NEXT")
+
+
+def queue(view, q, bound=BOUND):
+    head, _, _, nxt = layout(view)
+    return ghost_list(view, view.u64(q + head), nxt, bound)
+
+
+def last_of(nodes, length):
+    tail = z3.BitVecVal(0, 64)
+    for i, node in enumerate(nodes):
+        tail = z3.If(length == i + 1, node, tail)
+    return tail
+
+
+def invariant(view, q, ghost):
+    """The queue's invariant over its ghost list."""
+    _, tail, length, _ = layout(view)
+    return z3.And(ghost.within_bound, view.u64(q + length) == ghost.length,
+                  view.u64(q + tail) == last_of(ghost.nodes, ghost.length),
+                  (view.u64(q + layout(view)[0]) == 0) == (view.u64(q + length) == 0))
+
+
+def separate(e, q, ghost, *extra):
+    """Queue header and nodes are distinct, aligned objects (as the runtime allocates them)."""
+    c = e.const
+    size = c("PCB_SIZE")
+    aligned = [q & 7 == 0] + [n & (c("PCB_ALIGN") - 1) == 0 for n in ghost.nodes] + \
+        [x & (c("PCB_ALIGN") - 1) == 0 for x in extra]
+    apart = [z3.UGE(x - q, c("RUNQ_SIZE")) for x in extra]
+    apart += [z3.UGE(q - x, size) for x in extra]
+    return z3.And(*aligned, *apart, ghost.distinct_and_apart(size, q, *extra),
+                  *[z3.UGE(q - n, size) for n in ghost.nodes],
+                  *[z3.UGE(n - q, c("RUNQ_SIZE")) for n in ghost.nodes],
+                  *[z3.ULT(n, 2 ** 48) for n in ghost.nodes], z3.ULT(q, 2 ** 48),
+                  *[z3.ULT(x, 2 ** 48) for x in extra])
+
+
+def push_pre(e):
+    q, pcb = e.x(0), e.x(1)
+    before = queue(e, q)
+    return z3.And(invariant(e, q, before), z3.ULT(before.length, BOUND), pcb != 0,
+                  separate(e, q, before, pcb))
+
+
+def push_post(e, x):
+    q, pcb = e.x(0), e.x(1)
+    before, after = queue(e, q), queue(x, q)
+    appended = [z3.Implies(before.length == k, after.equals(before.nodes[:k] + [pcb]))
+                for k in range(BOUND)]
+    return z3.And(*appended, invariant(x, q, after))
+
+
+def pop_pre(e):
+    q = e.x(0)
+    before = queue(e, q)
+    return z3.And(invariant(e, q, before), separate(e, q, before))
+
+
+def pop_post(e, x):
+    q = e.x(0)
+    before, after = queue(e, q), queue(x, q)
+    empty = before.length == 0
+    removed = [z3.Implies(before.length == k, after.equals(before.nodes[1:k]))
+               for k in range(1, BOUND + 1)]
+    return z3.And(z3.Implies(empty, z3.And(x.x(0) == 0, after.length == 0)),
+                  z3.Implies(z3.Not(empty), z3.And(x.x(0) == before.nodes[0], *removed)),
+                  invariant(x, q, after))
+
+
+QUEUE = Region(lambda e: e.x(0), 24)
+PUSH_NEXT = Region(lambda e: e.x(1) + e.const("PCB_NEXT"), 8)
+TAIL_NEXT = Region(lambda e: e.u64(e.x(0) + e.const("RUNQ_TAIL")) + e.const("PCB_NEXT"), 8)
+
+
+def choose_post(e, x):
+    mask = e.w(0)
+    c = e.const
+    k = lambda name: z3.BitVecVal(c(name), 32)
+    pick = z3.If(mask & c("MASK_MAX") != 0, k("PRIO_MAX"),
+                 z3.If(mask & c("MASK_HIGH") != 0, k("PRIO_HIGH"),
+                       z3.If(mask & (c("MASK_NORMAL") | c("MASK_LOW")) != 0, k("RUNQ_NORMAL"),
+                             k("RUNQ_NONE"))))
+    return x.w(0) == pick
+
+
+CONTRACTS = {
+    "runq_push": Contract(
+        f"appends PCB x1 to the run queue x0, keeping its invariant (ghost list, bound {BOUND})",
+        maychange=("x2", "nzcv", QUEUE, PUSH_NEXT, TAIL_NEXT), pre=push_pre, post=push_post),
+    "runq_pop": Contract(
+        f"removes and returns the head of the run queue x0 (0 if empty), keeping its "
+        f"invariant (ghost list, bound {BOUND})",
+        maychange=("x0", "x1", "x2", "nzcv", QUEUE), pre=pop_pre, post=pop_post),
+    "runq_choose": Contract(
+        "BEAM's pick order over the non-empty mask: max, then high, then normal or low (one "
+        "queue); RUNQ_NONE if all are empty",
+        maychange=("x0", "x1", "nzcv"), post=choose_post),
+    "sched_start": NotCallable("leaves the boot stack for the scheduler; never returns"),
+    "sched_enter": NotCallable("the scheduling loop, entered by a branch from a switch-out "
+                               "path on a fresh scheduler stack; never returns"),
+}

@@ -1,0 +1,57 @@
+"""The runtime's own proofs catch planted bugs: each breaks `verify all` with a counterexample.
+
+- skip saving x21 in the voluntary switch: the round trip gives A a wrong x21;
+- drop the tail update in runq_push: the queue's invariant breaks (the tail is not the last
+  node of the ghost list);
+- pick normal before high in runq_choose: BEAM's pick order breaks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from verify.cli import main
+
+from conftest import QUICK_ALL, copy_tree
+
+PLANTS = {
+    # (file, text, replacement)
+    "yield": ("asm/yield.s", "    stp     x21, x22, [x11, #(FRAME_X19 + 16)]\n",
+              "    str     x22, [x11, #(FRAME_X19 + 24)]\n"),
+    "runq_push": ("asm/scheduler.s", "    str     x1, [x0, #RUNQ_TAIL]\n    ldr     x2, [x0, #RUNQ_LEN]",
+                  "    ldr     x2, [x0, #RUNQ_LEN]"),
+    "runq_choose": ("asm/scheduler.s", "    rbit    w0, w0\n    clz     w0, w0",
+                    "    tst     w0, #MASK_NORMAL\n    b.ne    .Lrunq_choose_normal\n"
+                    "    rbit    w0, w0\n    clz     w0, w0"),
+}
+CHOOSE_NORMAL = """.Lrunq_choose_none:"""
+CHOOSE_NORMAL_PLANT = """.Lrunq_choose_normal:
+    mov     w0, #RUNQ_NORMAL
+    ret
+.Lrunq_choose_none:"""
+
+
+def plant(root):
+    for name, (source, text, replacement) in PLANTS.items():
+        path = root / source
+        body = path.read_text()
+        assert body.count(text) == 1, f"the plant for {name} no longer matches {source}"
+        body = body.replace(text, replacement)
+        if name == "runq_choose":
+            body = body.replace(CHOOSE_NORMAL, CHOOSE_NORMAL_PLANT)
+        path.write_text(body)
+
+
+def test_planted_bugs_fail_verify_all_with_counterexamples(tmp_path, capsys):
+    root = copy_tree(tmp_path)
+    plant(root)
+    assert main(["--root", str(root), "all", *QUICK_ALL]) == 1
+    out = capsys.readouterr().out
+    assert not (root / "build" / "actly.img").exists()
+    for name in PLANTS:
+        assert re.search(rf"{name} \(asm/\w+\.s:\d+\): FAILED", out), (name, out)
+        report = (root / "reports" / f"{name}.md").read_text()
+        assert f"# {name}: FAILED" in report and "## Counterexample" in report, report
+    assert "round trip: x21 differs from A on entry" in (root / "reports" / "yield.md").read_text()
+    for name in ("runq_push", "runq_choose"):
+        assert "postcondition does not hold" in (root / "reports" / f"{name}.md").read_text()
