@@ -8,7 +8,7 @@ suspend count in 16-31 and the slot's generation in 32-63.
 
 import z3
 
-from verify.spec import Contract, NotCallable, Region
+from verify.spec import AAPCS64_SCRATCH, Contract, NotCallable, Region
 
 STATE = Region(lambda e: e.x(0), 8)          # the state word, at PCB_STATE = 0
 LEAF = tuple(f"x{i}" for i in range(6)) + ("nzcv",)
@@ -133,7 +133,11 @@ def _lookup_post(e, x):
     return x.x(0) == z3.If(current, pcb, z3.BitVecVal(0, 64))
 
 
+FREE_LIST = (Region("proc_free_lock", 4), Region("proc_free_head", 8))
+
 CONTRACTS = {
+    "proc_alloc": Contract("takes the first slot off the free list (0 if none); writes only "
+                           "the free list", maychange=AAPCS64_SCRATCH + FREE_LIST),
     "proc_state_spawn": transition("FREE -> ACTIVE|IN_RUNQ, same generation; else refused",
                                    _spawn),
     "proc_state_wake": transition("sets ACTIVE; also IN_RUNQ (enqueue) unless queued, running, "

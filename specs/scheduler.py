@@ -18,7 +18,7 @@ import z3
 
 from verify.spec import Contract, NotCallable, Region, ghost_list
 
-BOUND = 3
+BOUND = 2
 
 
 def layout(e):

@@ -25,11 +25,26 @@ def build_fixture(name: str, out_dir: Path) -> Program:
     return Program(elf, ROOT)
 
 
-def copy_tree(dest: Path) -> Path:
-    """A private copy of the sources and specs, for tests that change them."""
+def copy_tree(dest: Path, proof_cache: Path | None = None) -> Path:
+    """A private copy of the sources and specs, for tests that change them; with
+    `proof_cache`, also a copy of a proof cache, so only what the test changes is proved again
+    (the cache keys every proof by the code, specs and verifier it depends on)."""
     for part in ("asm", "specs"):
         shutil.copytree(ROOT / part, dest / part)
+    if proof_cache is not None and proof_cache.is_dir():
+        shutil.copytree(proof_cache, dest / "build" / "proof-cache")
     return dest
+
+
+@pytest.fixture(scope="session")
+def proof_cache(tmp_path_factory) -> Path:
+    """Every function proved once, on an untouched copy of the tree: the cache later trees
+    start from."""
+    from verify.cli import main
+    root = copy_tree(tmp_path_factory.mktemp("cache"))
+    assert main(["--root", str(root), "build"]) == 0
+    main(["--root", str(root), "prove", "-j", "2"])
+    return root / "build" / "proof-cache"
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +53,9 @@ def abi_cases(tmp_path_factory) -> Program:
 
 
 @pytest.fixture(scope="session")
-def verified_image(tmp_path_factory) -> Path:
+def verified_image(tmp_path_factory, proof_cache) -> Path:
     """Run `verify all` on a copy of the tree once; the image it writes."""
     from verify.cli import main
-    root = copy_tree(tmp_path_factory.mktemp("tree"))
+    root = copy_tree(tmp_path_factory.mktemp("tree"), proof_cache)
     assert main(["--root", str(root), "all", *QUICK_ALL]) == 0
     return root / "build" / "actly.img"

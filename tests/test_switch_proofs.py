@@ -42,8 +42,8 @@ def plant(root):
         path.write_text(body)
 
 
-def test_planted_bugs_fail_verify_all_with_counterexamples(tmp_path, capsys):
-    root = copy_tree(tmp_path)
+def test_planted_bugs_fail_verify_all_with_counterexamples(tmp_path, capsys, proof_cache):
+    root = copy_tree(tmp_path, proof_cache)
     plant(root)
     assert main(["--root", str(root), "all", *QUICK_ALL]) == 1
     out = capsys.readouterr().out

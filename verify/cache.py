@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .program import Program
 from .prove import Counterexample, Result, TraceRow
-from .spec import spec_file
+from .spec import spec_file as spec_of
 
 VERIFY_DIR = Path(__file__).resolve().parent
 
@@ -52,7 +52,7 @@ class ProofCache:
             # Its code, and its contract: a caller may have taken a call of it by contract.
             parts.append(f"{dep}={self._code(dep)}")
             if dep in self.program.functions:
-                parts.append(f"{dep} spec={_file_hash(spec_file(self.program, self.root, dep))}")
+                parts.append(f"{dep} spec={_file_hash(spec_of(self.program, self.root, dep))}")
         parts += [f"{sym}@{self.program.address_of(sym)}" for sym in sorted(layout)]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

@@ -10,7 +10,7 @@ from typing import Callable
 from .audit import audit
 from .cache import ProofCache
 from .program import Program
-from .prove import Proof, Result
+from .prove import BUDGET_REASON, Proof, Result
 from .roundtrip import RoundTripProof
 from .spec import Acceptance, NotCallable, RoundTrip, contracts_for, load_acceptances, spec_file
 
@@ -35,8 +35,9 @@ def accept(result: Result, acceptance: Acceptance | None) -> None:
     if acceptance is None or acceptance.verdict != result.verdict:
         return
     if result.verdict == "UNKNOWN" and not all(
-            r.startswith(UNMODELLED_REASON) for r in result.reasons):
-        return  # accepted for unmodelled instructions only, not for what else it found
+            r.startswith((UNMODELLED_REASON, BUDGET_REASON)) for r in result.reasons):
+        return  # accepted for unmodelled instructions or a spent budget only, never for a
+        # possible violation
     result.accepted = acceptance.reason
 
 
@@ -73,8 +74,7 @@ def call_summaries(program: Program, contracts: dict) -> dict[int, tuple[str, ob
     code at a call. Each is proved on its own; a caller's report names the ones it relied on."""
     from .spec import MEMORY, Contract
     return {program.functions[name].addr: (name, c) for name, c in contracts.items()
-            if isinstance(c, Contract) and MEMORY not in c.maychange
-            and c.post is not None and c.loop_bound is None}
+            if isinstance(c, Contract) and MEMORY not in c.maychange and c.loop_bound is None}
 
 
 def check_all(program: Program, root: Path, only: list[str] | None = None,

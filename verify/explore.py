@@ -21,6 +21,8 @@ sound way past them, continue with fresh "opaque" values; either way the path re
 from __future__ import annotations
 
 import enum
+import itertools
+import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -33,6 +35,9 @@ from .program import Function, Program
 from .semantics import Unmodelled
 
 MAX_WIDENINGS = 3
+PRE_CHECK_MS = 2000     # how long to try a callee's precondition before running its code
+FEASIBLE_MS = 3000      # how long to try to rule out a branch before exploring it anyway
+_summary_ids = itertools.count()
 ORDINARY_JUMPS = ("Ijk_Boring", "Ijk_Call", "Ijk_Ret")
 
 
@@ -103,6 +108,7 @@ class Limits:
     bound: int = 8            # arrivals at one jump target per path, in bounded mode
     max_steps: int = 20000    # instructions per path
     max_paths: int = 4096
+    seconds: float | None = None   # wall-clock budget; past it the exploration stops, incomplete
 
 
 class Explorer:
@@ -122,12 +128,17 @@ class Explorer:
         # Callees whose own contract stands in for their code (see _summarise_call).
         self.summaries = summaries or {}
         self.paths_explored = 0
-        self.incomplete = False   # max_paths was hit
+        self.deadline: float | None = None
+        self.incomplete = False   # max_paths or the time budget was hit
+        self.out_of_time = False
 
     # -- solver helpers -----------------------------------------------------------------
     @staticmethod
     def feasible(constraints: list[z3.BoolRef]) -> bool:
+        """Whether a path may go on; undecided within FEASIBLE_MS counts as yes (sound: the
+        path is explored)."""
         s = solver()
+        s.set("timeout", FEASIBLE_MS)
         s.add(*constraints)
         return s.check() != z3.unsat
 
@@ -135,9 +146,14 @@ class Explorer:
     def run(self, entry: State) -> list[PathEnd]:
         self.ends: list[PathEnd] = []
         work = [Path(entry)]
+        deadline = None if self.limits.seconds is None else time.monotonic() + self.limits.seconds
+        self.deadline = deadline
         while work:
             if self.paths_explored >= self.limits.max_paths:
                 self.incomplete = True
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                self.incomplete = self.out_of_time = True
                 break
             path = work.pop()
             self.paths_explored += 1
@@ -173,6 +189,9 @@ class Explorer:
                     return end
                 state = path.state  # a loop summary replaces the state
             steps += 1
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                self.incomplete = self.out_of_time = True
+                return PathEnd(EndKind.TOO_LONG, path, addr, detail="out of time")
             if steps > self.limits.max_steps:
                 return PathEnd(EndKind.TOO_LONG, path, addr,
                                detail=f"more than {self.limits.max_steps} instructions")
@@ -289,6 +308,7 @@ class Explorer:
         entry_view = View(entry, self.program)
         if contract.pre is not None:
             s = solver()
+            s.set("timeout", PRE_CHECK_MS)   # unknown counts as "may not hold": run the code
             s.add(*state.constraints)
             s.add(z3.Not(contract.pre(entry_view)))
             if s.check() != z3.unsat:
@@ -305,7 +325,11 @@ class Explorer:
                 return None
         for item in contract.maychange:
             if isinstance(item, str) and item.startswith("x") and item[1:].isdigit():
-                state.set_reg(item, self._unknown(path, f"{name}_{item}"))
+                # Like its memory writes, a callee's results count as caller-provided values
+                # for the frame assumption: no `!` in the name.
+                value = z3.BitVec(f"{name}_{item}#{next(_summary_ids)}", 64)
+                path.widened.append(value)
+                state.set_reg(item, value)
             elif item == "nzcv":
                 state.set_reg("cc_op", z3.BitVecVal(0, 64))
                 state.set_reg("cc_dep1", z3.ZeroExt(32, z3.Concat(
@@ -320,7 +344,9 @@ class Explorer:
             elif isinstance(item, str) and item not in ("sp",):
                 state.sysregs[item] = self._unknown(path, f"{name}_{item}")
         for start, size in regions:
-            value = fresh(f"{name}_writes", 8 * size)
+            # No `!` in the name: what a callee wrote into memory its caller gave it counts,
+            # for the frame assumption, as memory the caller provided (prove._from_caller).
+            value = z3.BitVec(f"{name}_writes#{next(_summary_ids)}", 8 * size)
             path.widened.append(value)
             state.store(start, value)
             path.stores.append((start, size, None))

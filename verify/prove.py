@@ -31,13 +31,21 @@ from .spec import MEMORY, ConcreteView, Contract, View
 INPUT_REGS = [f"x{i}" for i in range(31)] + ["sp"]
 FRAME_BYTES = 64 * 1024
 DEFAULT_BOUND = 8
+# Wall-clock budget of one proof (exploring and checking): past it the verdict is UNKNOWN
+# with BUDGET_REASON, never PROVED.
+PROOF_BUDGET = 60.0
+BUDGET_REASON = "proof budget"
+CHECK_MS = 60000   # one solver query about a returning path; undecided is never "holds"
+UNDECIDED = "undecided"
+
 UNCHECKED_SYSREGS = (Kind.VOLATILE, Kind.COUNTER)
 
 ASSUMPTIONS = [
     "sp is 16-byte aligned on entry",
     f"memory reached through a pointer the caller provided (entry registers other than sp, "
-    f"memory as on entry) lies outside the {FRAME_BYTES // 1024} KiB below sp on entry (the "
-    f"callee's own frame, AAPCS64)",
+    f"memory as on entry, and what a callee taken by its contract returned or wrote) lies "
+    f"outside the "
+    f"{FRAME_BYTES // 1024} KiB below sp on entry (the callee's own frame, AAPCS64)",
 ]
 
 
@@ -182,6 +190,7 @@ class Proof:
 
     def run(self) -> Result:
         start = time.monotonic()
+        self.deadline = start + PROOF_BUDGET
         self.program.looked_up.clear()
         func, contract = self.func, self.contract
         result = Result(func.name, "UNKNOWN", contract.summary, self.program.line(func.addr),
@@ -263,12 +272,17 @@ class Proof:
 
     def _explore(self, mode: Mode) -> "_Run":
         ret = z3.BitVec("x30", 64)
-        explorer = Explorer(self.program, self.func, Limits(mode=mode, bound=self.bound), ret,
+        limits = Limits(mode=mode, bound=self.bound,
+                        seconds=max(0.0, self.deadline - time.monotonic()))
+        explorer = Explorer(self.program, self.func, limits, ret,
                             assume_access=frame_assumption, switches=self.switches,
                             summaries=self.summaries)
         ends = explorer.run(self.entry.copy())
         run = _Run(mode, explorer.paths_explored)
-        if explorer.incomplete:
+        if explorer.out_of_time:
+            run.cut_other.append(f"{BUDGET_REASON} of {PROOF_BUDGET:.0f} s spent before every "
+                                 "path was explored")
+        elif explorer.incomplete:
             run.cut_other.append(f"more than {explorer.limits.max_paths} paths; not all explored")
         for end in ends:
             run.functions.update(self._functions_on(end))
@@ -296,6 +310,8 @@ class Proof:
                 run.cut_other.append(f"loop at {self.program.line(end.addr)}: {end.detail}")
             elif end.kind == EndKind.UNMODELLED and not end.path.unmodelled[-1][1].modelled:
                 pass  # the audit lists it already
+            elif end.kind == EndKind.TOO_LONG and explorer.out_of_time:
+                pass  # reported once, below
             else:
                 run.cut_other.append(f"{end.kind.value} at {self.program.line(end.addr)}: "
                                      f"{end.detail}")
@@ -390,6 +406,10 @@ class Proof:
                                     "the MAYCHANGE frame", broken))
 
     def _check_return(self, end: PathEnd, run: "_Run") -> None:
+        if time.monotonic() > self.deadline:
+            run.cut_other.append(f"{BUDGET_REASON} of {PROOF_BUDGET:.0f} s spent before every "
+                                 "returning path was checked")
+            return
         state = end.path.state
         ret = z3.BitVec("x30", 64)
         entry, exit_ = View(self.entry, self.program), View(state, self.program)
@@ -398,14 +418,26 @@ class Proof:
         conditions += [(c.sentence, z3.And(returning, c.broken(entry, exit_)), c)
                        for c in self._checks(end)]
         quick = solver()  # one query for the common case: nothing can go wrong
+        quick.set("timeout", CHECK_MS)
         quick.add(*state.constraints)
         quick.add(z3.Or(*[bad for _, bad, _ in conditions]))
-        if quick.check() == z3.unsat:
+        verdict = quick.check()
+        if verdict == z3.unsat:
+            return
+        if verdict == z3.unknown:
+            run.cut_other.append(f"{BUDGET_REASON}: the solver did not decide within "
+                                 f"{CHECK_MS // 1000} s whether the contract holds on the path "
+                                 f"returning at {self.program.line(end.addr)}")
             return
         opaque = list(state.opaque) + list(end.path.widened)
         for sentence, bad, check in conditions:
             found = self._model(state.constraints + [bad], opaque)
             if found is None:
+                continue
+            if found == UNDECIDED:
+                run.cut_other.append(f"{BUDGET_REASON}: the solver did not decide within "
+                                    f"{CHECK_MS // 1000} s whether {sentence} at "
+                                    f"{self.program.line(end.addr)}")
                 continue
             model, whatever_opaque, pinned = found
             cx = self._counterexample(end, model, sentence)
@@ -430,12 +462,16 @@ class Proof:
         if opaque and all(z3.is_const(o) for o in opaque):  # no quantifying over memories
             attempts.append(([z3.ForAll(opaque, z3.And(*constraints))] + pins, True, True))
         attempts += [(constraints + pins, not opaque, True), (constraints, not opaque, False)]
+        verdict = z3.unsat
         for attempt, universal, replayable in attempts:
             s = z3.Solver() if universal and opaque else solver()
+            s.set("timeout", CHECK_MS)
             s.add(*attempt)
-            if s.check() == z3.sat:
+            verdict = s.check()
+            if verdict == z3.sat:
                 return s.model(), universal, replayable
-        return None
+        # The last attempt has every condition and nothing else: its "unsat" is the answer.
+        return UNDECIDED if verdict == z3.unknown else None
 
     def _replay_into(self, cx: Counterexample, end: PathEnd, model: z3.ModelRef,
                      check: Check | None, pinned: bool) -> None:

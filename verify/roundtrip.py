@@ -178,9 +178,12 @@ class RoundTripProof:
             s = solver()
             s.add(*state.constraints)
             s.add(z3.Not(goal))
-            if s.check() == z3.sat:
+            verdict = s.check()
+            if verdict == z3.sat:
                 return sentence, s.model()
-        return None
+            if verdict == z3.unknown:
+                raise _Unknown(f"the solver did not decide whether {sentence}")
+        raise _Unknown("the solver found the round trip may break, but no single way")
 
     def run(self) -> Result:
         start = time.monotonic()
