@@ -16,7 +16,7 @@ normal queue).
 
 import z3
 
-from verify.spec import Contract, NotCallable, Region, ghost_list
+from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, NotCallable, Region, ghost_list
 
 BOUND = 2
 
@@ -121,6 +121,10 @@ CONTRACTS = {
         "BEAM's pick order over the non-empty mask: max, then high, then normal or low (one "
         "queue); RUNQ_NONE if all are empty",
         maychange=("x0", "x1", "nzcv"), post=choose_post),
+    "sched_core_init": Contract(
+        "sets up this core's block, TPIDRRO_EL0, its GIC CPU interface and its tick",
+        maychange=AAPCS64_SCRATCH + (MEMORY, "TPIDRRO_EL0", "CNTP_CVAL_EL0", "ICC_SRE_EL1",
+                                     "ICC_PMR_EL1", "ICC_BPR1_EL1", "ICC_IGRPEN1_EL1")),
     "sched_start": NotCallable("leaves the boot stack for the scheduler; never returns"),
     "sched_enter": NotCallable("the scheduling loop, entered by a branch from a switch-out "
                                "path on a fresh scheduler stack; never returns"),

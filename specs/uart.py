@@ -22,6 +22,16 @@ CONTRACTS = {
         "takes the print lock: it returns holding it",
         maychange=AAPCS64_SCRATCH + (LOCK,),
         post=lambda e, x: lock_word(x) == e.const("LOCK_HELD")),
+    "console_lock": Contract(
+        "masks IRQs and takes the print lock (for processes)",
+        maychange=AAPCS64_SCRATCH + (LOCK, "DAIF"),
+        post=lambda e, x: z3.And(lock_word(x) == e.const("LOCK_HELD"),
+                                 x.sysreg("DAIF") & 0x80 != 0)),
+    "console_unlock": Contract(
+        "releases the print lock and unmasks IRQs (for processes)",
+        maychange=AAPCS64_SCRATCH + (LOCK, "DAIF"),
+        post=lambda e, x: z3.And(lock_word(x) == e.const("LOCK_FREE"),
+                                 x.sysreg("DAIF") & 0x80 == 0)),
     "print_unlock": Contract(
         "releases the print lock", maychange=AAPCS64_SCRATCH + (LOCK,),
         post=lambda e, x: lock_word(x) == e.const("LOCK_FREE")),

@@ -31,6 +31,8 @@ CONTRACTS = {
         "process and enters the scheduler; never returns"),
     "consume_reductions": Contract(
         "charges x0 reductions to the slice; yields when it is spent", maychange=SWITCHING),
+    "irq_handle": Contract("the IRQ's work: acknowledges, runs the tick, decides preemption",
+                           maychange=AAPCS64_SCRATCH + (MEMORY, "CNTP_CVAL_EL0")),
     "suspend": Contract("suspends a pid; a process suspending itself switches out",
                         maychange=SWITCHING),
 }

@@ -339,8 +339,13 @@ class Explorer:
                 state.set_reg("cc_ndep", z3.BitVecVal(0, 64))
             elif isinstance(item, str) and item[0] in "qd" and item[1].isdigit():
                 n = int(item[1:].split(".")[0])
-                state.set_reg(f"q{n}", z3.Concat(self._unknown(path, f"{name}_{item}_hi"),
-                                                 self._unknown(path, f"{name}_{item}_lo")))
+                q = state.reg(f"q{n}")
+                hi, lo = z3.Extract(127, 64, q), z3.Extract(63, 0, q)
+                if item[0] == "q":                      # q<n>.hi, or all of q<n>
+                    hi = self._unknown(path, f"{name}_{item}_hi")
+                if item[0] == "d" or not item.endswith(".hi"):
+                    lo = self._unknown(path, f"{name}_{item}_lo")
+                state.set_reg(f"q{n}", z3.Concat(hi, lo))
             elif isinstance(item, str) and item not in ("sp",):
                 state.sysregs[item] = self._unknown(path, f"{name}_{item}")
         for start, size in regions:

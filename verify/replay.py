@@ -125,8 +125,11 @@ def _load_sysregs(mu: Uc, sysregs: dict[str, int]) -> list[str]:
     for fields, (name, kind) in SYSREGS.items():
         if kind != Kind.STORAGE or name not in sysregs:
             continue
-        mu.cpr_write(*fields, sysregs[name])
-        if mu.cpr_read(*fields) != sysregs[name]:
+        try:
+            mu.cpr_write(*fields, sysregs[name])
+            if mu.cpr_read(*fields) != sysregs[name]:
+                refused.append(name)
+        except UcError:   # a register unicorn does not have (e.g. TPIDRRO_EL0 on its model)
             refused.append(name)
     return refused
 

@@ -1,8 +1,9 @@
-"""Contracts of asm/board/virt/board.s: the PL011 console of QEMU's virt board."""
+"""Contracts of asm/board/virt/board.s: the PL011 console, the GICv3 and the EL1 physical
+timer of QEMU's virt board."""
 
 import z3
 
-from verify.spec import AAPCS64_SCRATCH, Contract, Region
+from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, Region
 
 # The UART's MMIO page: the only memory the console functions may write.
 UART = Region(lambda e: z3.BitVecVal(e.const("BOARD_UART_BASE"), 64), 0x1000)
@@ -12,7 +13,19 @@ def uart_reg(e, name):
     return z3.BitVecVal(e.const("BOARD_UART_BASE") + e.const(name), 64)
 
 
+# The CPU interface registers board_irq_init_core programs, and the tick's comparator.
+GIC_CPU = ("ICC_SRE_EL1", "ICC_PMR_EL1", "ICC_BPR1_EL1", "ICC_IGRPEN1_EL1")
+TIMER = ("CNTP_CVAL_EL0",)
+
 CONTRACTS = {
+    "board_gic_init": Contract("enables the distributor (writes only the GIC's MMIO)",
+                               maychange=AAPCS64_SCRATCH + (MEMORY,)),
+    "board_irq_init_core": Contract("wakes this core's redistributor, enables the tick and the "
+                                    "wake-up SGI, opens the CPU interface",
+                                    maychange=AAPCS64_SCRATCH + (MEMORY,) + GIC_CPU),
+    "board_timer_set": Contract("arms the tick for the compare value x0",
+                                maychange=("x1",) + TIMER,
+                                post=lambda e, x: x.sysreg("CNTP_CVAL_EL0") == e.x(0)),
     "board_uart_init": Contract("enables the UART: 8-bit words, FIFOs, transmit and receive",
                                 maychange=AAPCS64_SCRATCH + (UART,)),
     "board_putc": Contract(
