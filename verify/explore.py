@@ -260,7 +260,11 @@ class Explorer:
             s.add(target == self.ret)
             if s.check() != z3.unsat:
                 return PathEnd(EndKind.RETURN, path, at, target=target)
-        value = state.single_value(target)
+        value, decided = state.decided_single_value(target)
+        if value is None and not decided:
+            self.incomplete = self.out_of_time = True   # reported as the proof budget
+            return PathEnd(EndKind.TOO_LONG, path, at, target=target,
+                           detail="the solver did not decide the branch target in time")
         if value is None:
             return PathEnd(EndKind.INDIRECT, path, at, target=target,
                            detail=f"branch target {target} has more than one value")

@@ -153,6 +153,21 @@ class State:
         self.monitor = None
         return ok
 
+    def decided_single_value(self, expr: z3.BitVecRef) -> tuple[int | None, bool]:
+        """single_value, and whether the solver decided (False: it ran out of time)."""
+        expr = z3.simplify(expr)
+        if z3.is_bv_value(expr):
+            return expr.as_long(), True
+        s = solver()
+        s.add(*self.constraints)
+        first = s.check()
+        if first != z3.sat:
+            return None, first == z3.unsat
+        value = s.model().eval(expr, model_completion=True)
+        s.add(expr != value)
+        verdict = s.check()
+        return (value.as_long() if verdict == z3.unsat else None), verdict != z3.unknown
+
     def single_value(self, expr: z3.BitVecRef) -> int | None:
         """The value expr must have on this path, or None if it can have several."""
         expr = z3.simplify(expr)
