@@ -118,6 +118,14 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
         for name in to_prove:
             done(prove_one(program, name, contracts), fresh=True)
 
+    # A proof that took a callee's contract on trust holds only as far as that contract does.
+    for r in results.values():
+        weak = [c for c in r.depends_on_contracts
+                if c in results and results[c].verdict not in ("PROVED", "BOUNDED")]
+        if r.verdict == "PROVED" and weak:
+            r.verdict = "UNKNOWN"
+            r.reasons += [f"relies on the contract of {c}, which is {results[c].verdict}"
+                          for c in weak]
     ordered = [results[name] for name in names]
     warnings = []
     for name, acc in acceptances.items():
