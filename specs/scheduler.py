@@ -16,6 +16,7 @@ normal queue).
 
 import z3
 
+from specs.uart import LOCK, PRINTS
 from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, NotCallable, Region, ghost_list
 
 BOUND = 2
@@ -125,6 +126,13 @@ CONTRACTS = {
         "sets up this core's block, TPIDRRO_EL0, its GIC CPU interface and its tick",
         maychange=AAPCS64_SCRATCH + (MEMORY, "TPIDRRO_EL0", "CNTP_CVAL_EL0", "ICC_SRE_EL1",
                                      "ICC_PMR_EL1", "ICC_BPR1_EL1", "ICC_IGRPEN1_EL1")),
+    # Printing: explicit frames, so that callers take them by contract.
+    "sched_print_field": Contract("prints the string x0 and then x1 in decimal",
+                                  maychange=PRINTS),
+    "sched_report_kill": Contract("prints the fault report of PCB x0 under the print lock",
+                                  maychange=PRINTS + (LOCK,)),
+    "sched_print_stats": Contract("prints each running core's statistics under the console "
+                                  "lock", maychange=PRINTS + (LOCK, "DAIF")),
     "sched_start": NotCallable("leaves the boot stack for the scheduler; never returns"),
     "sched_enter": NotCallable("the scheduling loop, entered by a branch from a switch-out "
                                "path on a fresh scheduler stack; never returns"),

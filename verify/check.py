@@ -77,6 +77,22 @@ def call_summaries(program: Program, contracts: dict) -> dict[int, tuple[str, ob
             if isinstance(c, Contract) and MEMORY not in c.maychange and c.loop_bound is None}
 
 
+def _downgrade(r: Result, weak: list[Result], acceptance: Acceptance | None) -> None:
+    """A PROVED that took these callees' contracts on trust, while they are not PROVED or
+    BOUNDED, is UNKNOWN. Only a callee's spent budget passes on as a budget reason
+    (acceptable with the caller's own entry); anything else blocks the gate."""
+    r.verdict = "UNKNOWN"
+    for callee in weak:
+        budget = callee.verdict == "UNKNOWN" and all(
+            x.startswith(BUDGET_REASON) for x in callee.reasons)
+        r.reasons.append(f"{BUDGET_REASON} of {callee.function} ran out and this proof relies "
+                         f"on its contract" if budget else
+                         f"relies on the contract of {callee.function}, which is "
+                         f"{callee.verdict}")
+    r.accepted = ""
+    accept(r, acceptance)
+
+
 def check_all(program: Program, root: Path, only: list[str] | None = None,
               progress: Callable[[Result], None] | None = None, jobs: int = 1,
               cache: ProofCache | None = None) -> tuple[list[Result], list[str]]:
@@ -119,13 +135,16 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
             done(prove_one(program, name, contracts), fresh=True)
 
     # A proof that took a callee's contract on trust holds only as far as that contract does.
-    for r in results.values():
-        weak = [c for c in r.depends_on_contracts
-                if c in results and results[c].verdict not in ("PROVED", "BOUNDED")]
-        if r.verdict == "PROVED" and weak:
-            r.verdict = "UNKNOWN"
-            r.reasons += [f"relies on the contract of {c}, which is {results[c].verdict}"
-                          for c in weak]
+    # Repeated until nothing changes: a downgrade passes on to the callee's own callers.
+    changed = True
+    while changed:
+        changed = False
+        for r in results.values():
+            weak = [c for c in r.depends_on_contracts
+                    if c in results and results[c].verdict not in ("PROVED", "BOUNDED")]
+            if r.verdict == "PROVED" and weak:
+                _downgrade(r, [results[c] for c in weak], acceptances.get(r.function))
+                changed = True
     ordered = [results[name] for name in names]
     warnings = []
     for name, acc in acceptances.items():

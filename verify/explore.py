@@ -355,13 +355,12 @@ class Explorer:
         for start, size in regions:
             # No `!` in the name: what a callee wrote into memory its caller gave it counts,
             # for the frame assumption, as memory the caller provided (prove._from_caller).
-            value = z3.BitVec(f"{name}_writes#{next(_summary_ids)}", 8 * size)
-            path.widened.append(value)
-            state.store(start, value)
+            fill = state.store_unknown(start, size, f"{name}_writes#{next(_summary_ids)}")
+            path.widened.append(fill)
             path.stores.append((start, size, None))
             if self.assume_access is not None:
                 assumption = self.assume_access(MemAccess("store", z3.simplify(start), size,
-                                                          value))
+                                                          fill(z3.simplify(start))))
                 if assumption is not None:
                     state.constraints.append(assumption)
         state.monitor = None
@@ -461,9 +460,8 @@ class Explorer:
             gen.regs[slot] = value
         stores = known + unknown_stores
         for a, n in unknown_stores:
-            value = fresh("loop_mem", 8 * n)
-            path.widened.append(value)
-            gen.store(a, value)
+            fill = gen.store_unknown(a, n, fresh("loop_mem", 1).decl().name())
+            path.widened.append(fill)
         path.snapshots[key] = Snapshot(gen.copy(), len(gen.constraints), len(path.stores),
                                        True, frozenset(havoc_regs), tuple(stores),
                                        snap.widenings + 1, snap.arrivals, memory_havoc)

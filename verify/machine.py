@@ -58,6 +58,12 @@ class MemAccess:
         return self.kind in WRITE_KINDS
 
 
+# A store wider than this many bytes (a callee's or a loop's unknown region) is checked for
+# overlap with each load at an unknown distance by the solver, within ALIAS_MS: reading
+# through it otherwise drags the whole region into every later value.
+WIDE_STORE = 16
+ALIAS_MS = 2000
+
 WRITE_KINDS = ("store", "store-exclusive", "rmw-store", "cache-invalidate")
 
 
@@ -190,8 +196,7 @@ class State:
 
     # -- memory -----------------------------------------------------------------------
     def load(self, addr: z3.BitVecRef, nbytes: int) -> z3.BitVecRef:
-        return z3.simplify(_read(self.mem, self.base, addr, nbytes,
-                                 self._may_overlap if self.resolve_aliases else None))
+        return z3.simplify(_read(self.mem, self.base, addr, nbytes, self._may_overlap))
 
     def _object_of(self, addr: z3.BitVecRef, nbytes: int) -> int | None:
         base, off = _split(addr)
@@ -201,11 +206,14 @@ class State:
         return None
 
     def _may_overlap(self, overlap: z3.BoolRef, a=None, asize=0, b=None, bsize=0) -> bool:
+        if not self.resolve_aliases and bsize <= WIDE_STORE:
+            return True     # keep the If: cheaper than a solver call for a narrow store
         if a is not None and self.objects:
             i, j = self._object_of(a, asize), self._object_of(b, bsize)
             if i is not None and j is not None and i != j:
                 return False
         s = solver()
+        s.set("timeout", ALIAS_MS)      # undecided: keep the If, which is always sound
         s.add(*self.constraints)
         s.add(overlap)
         return s.check() != z3.unsat
@@ -213,6 +221,14 @@ class State:
     def store(self, addr: z3.BitVecRef, value: z3.BitVecRef,
               cond: z3.BoolRef | None = None) -> None:
         self.mem = MemStore(self.mem, addr, value.size() // 8, value, cond)
+
+    def store_unknown(self, addr: z3.BitVecRef, nbytes: int, name: str) -> z3.FuncDeclRef:
+        """Make nbytes at addr unknown: each byte becomes an unknown function of its address.
+        Unlike one wide unknown value, a read at an unknown distance costs a compare per byte
+        rather than a shift of the whole region. Returns the function."""
+        fill = z3.Function(name, z3.BitVecSort(64), z3.BitVecSort(8))
+        self.mem = MemStore(self.mem, addr, nbytes, None, fill=fill)
+        return fill
 
 
 @dataclass(frozen=True)
@@ -223,6 +239,7 @@ class MemStore:
     size: int
     value: z3.BitVecRef
     cond: z3.BoolRef | None = None   # the store happened only if this holds (store-exclusive)
+    fill: z3.FuncDeclRef | None = None   # instead of value: byte at a is fill(a) (store_unknown)
 
 
 def initial_memory(name: str = "mem0") -> z3.FuncDeclRef:
@@ -247,7 +264,7 @@ def _read(node: MemStore | None, base: z3.FuncDeclRef, addr: z3.BitVecRef,
         off = dist.as_signed_long()
         if off >= node.size or off + nbytes <= 0:
             return _read(node.older, base, addr, nbytes, may_overlap)
-        if off == 0 and nbytes == node.size and node.cond is None:
+        if off == 0 and nbytes == node.size and node.cond is None and node.fill is None:
             return node.value
     overlap = None
     if not z3.is_bv_value(dist):
@@ -285,6 +302,16 @@ def _split(addr: z3.BitVecRef) -> tuple[z3.BitVecRef | None, int]:
 def _overlay(node: MemStore, addr: z3.BitVecRef, nbytes: int,
              older: z3.BitVecRef) -> z3.BitVecRef:
     """Byte by byte: the store's byte where it covers the load, the older value elsewhere."""
+    if node.fill is not None:
+        parts = []
+        for i in range(nbytes - 1, -1, -1):
+            rel = z3.simplify(addr + i - node.addr)
+            old_byte = z3.Extract(8 * i + 7, 8 * i, older)
+            if z3.is_bv_value(rel):
+                parts.append(node.fill(addr + i) if rel.as_long() < node.size else old_byte)
+            else:
+                parts.append(z3.If(z3.ULT(rel, node.size), node.fill(addr + i), old_byte))
+        return z3.Concat(*parts) if nbytes > 1 else parts[0]
     width = node.size * 8
     exact = z3.And(addr == node.addr, z3.BoolVal(nbytes == node.size))
     parts = []

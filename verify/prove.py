@@ -101,7 +101,7 @@ class Result:
 
 
 def entry_state(func: Function) -> State:
-    state = State({}, None, [], func.addr)
+    state = State({}, None, [], func.addr, resolve_aliases=True)
     for name in INPUT_REGS:
         state.set_reg(name, z3.BitVec(name, 64))
     for i in range(32):
