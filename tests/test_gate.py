@@ -6,7 +6,7 @@ import re
 
 from verify.cli import main
 
-from conftest import QUICK_ALL, ROOT, build_fixture, copy_tree
+from conftest import PLANTED_ALL, QUICK_ALL, ROOT, build_fixture, copy_tree
 
 PLANT_BEFORE_RET = "    mov     x19, xzr\n    ret\nENDFUNC {name}"
 
@@ -23,12 +23,12 @@ def plant_clobber(root, source, name):
 
 def test_clobber_fails_gate_and_leaves_no_image(tmp_path, capsys, proof_cache):
     root = copy_tree(tmp_path, proof_cache)
-    (root / "build").mkdir()
+    (root / "build").mkdir(exist_ok=True)
     stale = root / "build" / "actly.img"
     stale.write_bytes(b"stale image from an earlier run")
     line = plant_clobber(root, "asm/uart.s", "uart_puts")
 
-    assert main(["--root", str(root), "all", *QUICK_ALL]) == 1
+    assert main(["--root", str(root), "all", *PLANTED_ALL]) == 1
 
     out = capsys.readouterr().out
     assert not stale.exists()
@@ -145,8 +145,11 @@ def test_clobber_in_every_exported_callable_function_is_caught(tmp_path, capsys,
     for src, name in targets:
         plant_before_every_ret(root / src, name)
     planted = {name: (src, planted_lines(root / src, name)) for src, name in targets}
+    # A function that ends in a tail call has no ret of its own to plant before.
+    planted = {name: where for name, where in planted.items() if where[1]}
+    assert len(planted) >= 8
 
-    assert main(["--root", str(root), "all", *QUICK_ALL]) == 1
+    assert main(["--root", str(root), "all", *PLANTED_ALL]) == 1
     assert not (root / "build" / "actly.img").exists()
     for name, (src, lines) in planted.items():
         data = json.loads((root / "reports" / f"{name}.json").read_text())

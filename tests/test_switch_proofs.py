@@ -12,7 +12,7 @@ import re
 
 from verify.cli import main
 
-from conftest import QUICK_ALL, copy_tree
+from conftest import PLANTED_ALL, copy_tree
 
 PLANTS = {
     # (file, text, replacement)
@@ -45,7 +45,7 @@ def plant(root):
 def test_planted_bugs_fail_verify_all_with_counterexamples(tmp_path, capsys, proof_cache):
     root = copy_tree(tmp_path, proof_cache)
     plant(root)
-    assert main(["--root", str(root), "all", *QUICK_ALL]) == 1
+    assert main(["--root", str(root), "all", *PLANTED_ALL]) == 1
     out = capsys.readouterr().out
     assert not (root / "build" / "actly.img").exists()
     for name in PLANTS:

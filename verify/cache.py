@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .program import Program
-from .prove import Counterexample, Result, TraceRow
+from .prove import BUDGET_REASON, Counterexample, Result, TraceRow
 from .spec import spec_file as spec_of
 
 VERIFY_DIR = Path(__file__).resolve().parent
@@ -59,7 +59,9 @@ class ProofCache:
     def _path(self, name: str) -> Path:
         return self.directory / f"{name}.json"
 
-    def get(self, name: str, spec_file: Path) -> Result | None:
+    def get(self, name: str, spec_file: Path, budget: float) -> Result | None:
+        """The cached result, if its key matches and it is as good as a proof under `budget`
+        would be: an UNKNOWN whose budget ran out counts only for a budget no larger."""
         path = self._path(name)
         if not path.is_file():
             return None
@@ -68,6 +70,9 @@ class ProofCache:
             result = entry["result"]
             if entry["key"] != self.key(name, spec_file, list(result["depends_on"]),
                                         list(result["layout"])):
+                return None
+            ran_out = any(r.startswith(BUDGET_REASON) for r in result["reasons"])
+            if ran_out and result.get("budget", 0.0) < budget:
                 return None
             return _result_from(entry["result"])
         except (ValueError, KeyError, TypeError):

@@ -10,7 +10,7 @@ from typing import Callable
 from .audit import audit
 from .cache import ProofCache
 from .program import Program
-from .prove import BUDGET_REASON, Proof, Result
+from .prove import BUDGET_REASON, PROOF_BUDGET, Proof, Result
 from .roundtrip import RoundTripProof
 from .spec import Acceptance, NotCallable, RoundTrip, contracts_for, load_acceptances, spec_file
 
@@ -50,8 +50,8 @@ def _worker_init(elf: Path, root: Path) -> None:
     _worker.update(program=program, contracts=contracts_for(program, root))
 
 
-def _worker_prove(name: str) -> Result:
-    return prove_one(_worker["program"], name, _worker["contracts"])
+def _worker_prove(name: str, budget: float) -> Result:
+    return prove_one(_worker["program"], name, _worker["contracts"], budget)
 
 
 def switch_entries(program: Program, contracts: dict) -> dict[int, str]:
@@ -60,13 +60,14 @@ def switch_entries(program: Program, contracts: dict) -> dict[int, str]:
             if isinstance(c, RoundTrip) and c.kind == "voluntary"}
 
 
-def prove_one(program: Program, name: str, contracts: dict) -> Result:
+def prove_one(program: Program, name: str, contracts: dict,
+              budget: float = PROOF_BUDGET) -> Result:
     contract = contracts[name]
     if isinstance(contract, RoundTrip):
         return RoundTripProof(program, name, contract).run()
     return Proof(program, program.functions[name], contract,
                  switches=switch_entries(program, contracts),
-                 summaries=call_summaries(program, contracts)).run()
+                 summaries=call_summaries(program, contracts), budget=budget).run()
 
 
 def call_summaries(program: Program, contracts: dict) -> dict[int, tuple[str, object]]:
@@ -95,7 +96,8 @@ def _downgrade(r: Result, weak: list[Result], acceptance: Acceptance | None) -> 
 
 def check_all(program: Program, root: Path, only: list[str] | None = None,
               progress: Callable[[Result], None] | None = None, jobs: int = 1,
-              cache: ProofCache | None = None) -> tuple[list[Result], list[str]]:
+              cache: ProofCache | None = None,
+              budget: float = PROOF_BUDGET) -> tuple[list[Result], list[str]]:
     """Results for every function (or those in `only`), and warnings about the acceptances."""
     contracts = contracts_for(program, root)
     acceptances = load_acceptances(root)
@@ -119,7 +121,7 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
         if isinstance(contract, NotCallable):
             done(_not_callable(program, name, contract), fresh=False)
             continue
-        hit = cache.get(name, spec_file(program, root, name)) if cache else None
+        hit = cache.get(name, spec_file(program, root, name), budget) if cache else None
         if hit is not None:
             hit.cached = True
             done(hit, fresh=False)
@@ -128,11 +130,11 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
     if jobs > 1 and len(to_prove) > 1:
         with concurrent.futures.ProcessPoolExecutor(
                 jobs, initializer=_worker_init, initargs=(program.elf_path, root)) as pool:
-            for result in pool.map(_worker_prove, to_prove):
+            for result in pool.map(_worker_prove, to_prove, [budget] * len(to_prove)):
                 done(result, fresh=True)
     else:
         for name in to_prove:
-            done(prove_one(program, name, contracts), fresh=True)
+            done(prove_one(program, name, contracts, budget), fresh=True)
 
     # A proof that took a callee's contract on trust holds only as far as that contract does.
     # Repeated until nothing changes: a downgrade passes on to the callee's own callers.

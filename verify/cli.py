@@ -10,7 +10,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from . import build, qemu, report
-from .prove import Result
+from .prove import PROOF_BUDGET, Result
 from .build import BuildError, Layout
 from .program import ProgramError
 from .spec import SpecError
@@ -61,7 +61,7 @@ def _print_failures(results: list[Result], reports: Path) -> None:
 
 
 def _prove(layout: Layout, only: list[str] | None, jobs: int,
-           use_cache: bool) -> tuple[list[Result], bool]:
+           use_cache: bool, budget: float) -> tuple[list[Result], bool]:
     from .cache import ProofCache
     from .check import check_all
     from .program import Program
@@ -69,7 +69,8 @@ def _prove(layout: Layout, only: list[str] | None, jobs: int,
     total = len(only) if only else len(program.functions)
     start = time.monotonic()
     cache = ProofCache(layout.build / "proof-cache", program, layout.root) if use_cache else None
-    results, warnings = check_all(program, layout.root, only, _progress(total), jobs, cache)
+    results, warnings = check_all(program, layout.root, only, _progress(total), jobs, cache,
+                                  budget)
     reports = layout.root / "reports"
     report.write_reports(results, reports)
     print(report.summary_table(results))
@@ -94,7 +95,8 @@ def cmd_build(args) -> int:
 
 def cmd_prove(args) -> int:
     layout = _layout(args)
-    _, ok = _prove(layout, args.functions or None, args.jobs, not args.no_cache)
+    _, ok = _prove(layout, args.functions or None, args.jobs, not args.no_cache,
+                   args.proof_budget)
     return 0 if ok else 1
 
 
@@ -120,10 +122,14 @@ def _difftest(layout: Layout, args) -> bool:
         return True
     text = format_report(result)
     (layout.root / "reports" / "difftest.txt").write_text(text + "\n")
-    print(text.splitlines()[0])
-    for line in text.splitlines()[1:]:
-        if "mismatch" in line.lower() or "error" in line.lower():
-            print(line)
+    lines = text.splitlines()
+    print(lines[0])
+    # Everything from the first harness error or mismatch on (each one's inputs and
+    # differences follow it on indented lines).
+    trouble = [i for i, line in enumerate(lines) if line.startswith(("HARNESS ERROR",
+                                                                      "MISMATCHES"))]
+    if trouble:
+        print("\n".join(lines[trouble[0]:]))
     return not (result.mismatches or result.errors or result.cut_short)
 
 
@@ -131,7 +137,8 @@ def cmd_all(args) -> int:
     layout = _layout(args)
     build.remove_image(layout)  # a failed run must not leave an older image behind
     build.build_elf(layout)
-    _, ok = _prove(layout, None, args.jobs, not args.no_cache)
+    _, ok = _prove(layout, None, args.jobs, not args.no_cache,
+                   args.proof_budget)
     ok = _difftest(layout, args) and ok
     if not ok:
         print(f"\nverify all: FAILED; no image written ({layout.image.name} removed)")
@@ -177,6 +184,9 @@ def _proof_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-j", "--jobs", type=int, default=1, help="prove in N processes")
     p.add_argument("--no-cache", action="store_true",
                    help="prove every function again, ignoring build/proof-cache")
+    p.add_argument("--proof-budget", type=float, default=PROOF_BUDGET, metavar="SECONDS",
+                   help=f"wall-clock seconds per proof; past it the verdict is UNKNOWN "
+                   f"(default {PROOF_BUDGET:.0f})")
 
 
 def main(argv: list[str] | None = None) -> int:

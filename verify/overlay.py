@@ -186,8 +186,8 @@ class Exec:
         if first_use and kind == Kind.CORE_ID:
             self.state.constraints.append(z3.ULT(z3.Extract(7, 0, value),
                                                  self.config.max_cores))
-        if first_use and name == "DAIF":  # only D, A, I, F (bits 9:6) exist
-            self.state.constraints.append(value & ~z3.BitVecVal(0x3C0, 64) == 0)
+        if first_use and name in WRITABLE_BITS:   # the other bits read as 0
+            self.state.constraints.append(value & ~z3.BitVecVal(WRITABLE_BITS[name], 64) == 0)
         if first_use and kind == Kind.CURRENT_EL:
             self.state.constraints.append(z3.Or(value == 1 << 2, value == 2 << 2))
         return value
@@ -290,6 +290,10 @@ def _mrs(name: str, kind: Kind):
 
 
 FPSR_QC = 1 << 27
+# Registers with bits that writes do not keep: DAIF is PSTATE.{D,A,I,F} (bits 9:6); FPSR keeps
+# N, Z, C, V, QC (31:27) and the cumulative exception flags IDC, IXC-IOC (7, 4:0), as QEMU
+# does (unicorn agrees in verify difftest).
+WRITABLE_BITS = {"DAIF": 0x3C0, "FPSR": 0xF800009F}
 
 
 def _fpsr_read(ex: Exec) -> z3.BitVecRef:
@@ -306,8 +310,8 @@ def _msr(name: str):
         if name == "FPSR":
             bit = z3.LShR(value, 27) & 1
             ex.state.set_reg("qcflag", z3.Concat(bit, bit))
-        if name == "DAIF":  # PSTATE.{D,A,I,F} = Xt<9:6>; MRS DAIF reads the other bits as 0
-            value = value & 0x3C0
+        if name in WRITABLE_BITS:
+            value = value & WRITABLE_BITS[name]
         ex.set_sysreg(name, value)
     return run
 

@@ -98,6 +98,7 @@ class Result:
     layout: dict[str, int] = field(default_factory=dict)   # symbols/constants the spec read
     ordering: list[str] = field(default_factory=list)   # ordered accesses and barriers on paths
     depends_on_contracts: list[str] = field(default_factory=list)   # callees taken by contract
+    budget: float = PROOF_BUDGET   # the wall-clock budget this proof ran under (seconds)
 
 
 def entry_state(func: Function) -> State:
@@ -175,8 +176,10 @@ class Check:
 class Proof:
     def __init__(self, program: Program, func: Function, contract: Contract,
                  switches: dict[int, str] | None = None,
-                 summaries: dict[int, tuple[str, Contract]] | None = None):
+                 summaries: dict[int, tuple[str, Contract]] | None = None,
+                 budget: float = PROOF_BUDGET):
         self.program = program
+        self.budget = budget
         self.func = func
         self.contract = contract
         # Entries of voluntary switches (yield): a path that calls one continues after it as
@@ -191,11 +194,11 @@ class Proof:
 
     def run(self) -> Result:
         start = time.monotonic()
-        self.deadline = start + PROOF_BUDGET
+        self.deadline = start + self.budget
         self.program.looked_up.clear()
         func, contract = self.func, self.contract
         result = Result(func.name, "UNKNOWN", contract.summary, self.program.line(func.addr),
-                        func.bytes_hash, assumptions=list(ASSUMPTIONS))
+                        func.bytes_hash, assumptions=list(ASSUMPTIONS), budget=self.budget)
         self._audit(result)
         if contract.loop_bound:
             run = self._explore(Mode.BOUNDED)
@@ -281,7 +284,7 @@ class Proof:
         ends = explorer.run(self.entry.copy())
         run = _Run(mode, explorer.paths_explored)
         if explorer.out_of_time:
-            run.cut_other.append(f"{BUDGET_REASON} of {PROOF_BUDGET:.0f} s spent before every "
+            run.cut_other.append(f"{BUDGET_REASON} of {self.budget:.0f} s spent before every "
                                  "path was explored")
         elif explorer.incomplete:
             run.cut_other.append(f"more than {explorer.limits.max_paths} paths; not all explored")
@@ -408,7 +411,7 @@ class Proof:
 
     def _check_return(self, end: PathEnd, run: "_Run") -> None:
         if time.monotonic() > self.deadline:
-            run.cut_other.append(f"{BUDGET_REASON} of {PROOF_BUDGET:.0f} s spent before every "
+            run.cut_other.append(f"{BUDGET_REASON} of {self.budget:.0f} s spent before every "
                                  "returning path was checked")
             return
         state = end.path.state

@@ -39,7 +39,7 @@ def function_markdown(r: Result) -> str:
            f"- source: `{r.location}`",
            f"- bytes: sha256 `{r.bytes_hash}`",
            f"- contract: {r.contract}",
-           f"- paths explored: {r.paths}, time {r.seconds:.2f}s"]
+           f"- paths explored: {r.paths}, time {r.seconds:.2f}s of a {r.budget:.0f} s budget"]
     if r.loops:
         out.append(f"- loops: {r.loops}")
     if r.accepted:

@@ -31,6 +31,7 @@ import z3
 from .explore import EndKind, Explorer, Limits, Mode, PathEnd
 from .machine import State, fresh, solver
 from .program import Program
+from .overlay import WRITABLE_BITS
 from .prove import Counterexample, Result, TraceRow
 from .spec import RoundTrip
 
@@ -40,6 +41,7 @@ DAIF_BITS = 0x3C0
 DAIF_I = 0x80
 SPSR_EL1T = 0b0100
 FPSR_QC = 1 << 27
+FPSR_BITS = WRITABLE_BITS["FPSR"]
 ADDRESS_LIMIT = 2 ** 48
 
 ASSUMPTIONS = [
@@ -53,7 +55,8 @@ INVOLUNTARY_ASSUMPTIONS = [
     "an IRQ's exception entry sets ELR_EL1 = pc, SPSR_EL1 = NZCV:DAIF:EL1t, SP_EL0 = sp, "
     "sp = the exception stack, DAIF = all masked; PSTATE fields other than NZCV, DAIF and the "
     "mode are not modelled",
-    "the frame restored holds an EL1t SPSR",
+    "the frame restored holds an EL1t SPSR, and an FPSR with only the bits FPSR keeps (it was "
+    "saved from FPSR)",
 ]
 
 
@@ -110,7 +113,8 @@ def _load_process(state: State, p: _Process) -> None:
     state.sysregs["DAIF"] = p.daif
     state.sysregs["CurrentEL"] = z3.BitVecVal(1 << 2, 64)
     state.constraints += [p.daif & ~z3.BitVecVal(DAIF_BITS, 64) == 0,
-                          p.daif & DAIF_I == 0]
+                          p.daif & DAIF_I == 0,
+                          p.fpsr & ~z3.BitVecVal(FPSR_BITS, 64) == 0]
 
 
 def _havoc(state: State, keep: set[str], tag: str) -> None:
@@ -122,7 +126,7 @@ def _havoc(state: State, keep: set[str], tag: str) -> None:
         state.set_reg(f"q{i}", fresh(f"{tag}_q{i}", 128))
     _set_nzcv(state, fresh(f"{tag}_nzcv", 4))
     state.set_reg("fpcr", fresh(f"{tag}_fpcr", 32))
-    _set_fpsr(state, fresh(f"{tag}_fpsr", 64))
+    _set_fpsr(state, fresh(f"{tag}_fpsr", 64) & FPSR_BITS)
     state.monitor = None
 
 
@@ -301,7 +305,9 @@ class RoundTripProof:
 
         s1 = self._segment("1. save A (IRQ)", state, rt.save, stop=rt.saved_at).path.state
         spsr_b = s1.load(frame_b + c("FRAME_SPSR"), 8)
-        s1.constraints.append(spsr_b & 0x1F == SPSR_EL1T)
+        s1.constraints += [spsr_b & 0x1F == SPSR_EL1T,   # B's frame came from a save:
+                           s1.load(frame_b + c("FRAME_FPSR"), 8) & ~z3.BitVecVal(FPSR_BITS, 64)
+                           == 0]                   # its FPSR has only the bits FPSR keeps
         expect_b = self._full_frame(s1, frame_b)
         _havoc(s1, {"x0", "sp"}, "scheduler")
         s1.set_reg("x0", frame_b)
