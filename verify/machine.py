@@ -95,11 +95,13 @@ class State:
     # Objects known apart from each other, as (base, low offset, high offset): an access at
     # base + c, low <= c < high, cannot overlap one in another object (no solver needed).
     objects: tuple[tuple[z3.BitVecRef, int, int], ...] = ()
+    # Shared by a state and its copies: what the alias checks have learnt (AliasMemo).
+    aliases: "AliasMemo" = field(default_factory=lambda: AliasMemo())
 
     def copy(self) -> "State":
         return State(dict(self.regs), self.mem, list(self.constraints), self.pc,
                      self.base, self.monitor, list(self.opaque), dict(self.sysregs),
-                     self.resolve_aliases, self.objects)
+                     self.resolve_aliases, self.objects, self.aliases)
 
     # -- registers --------------------------------------------------------------------
     def _slot(self, slot: int) -> z3.BitVecRef:
@@ -212,11 +214,7 @@ class State:
             i, j = self._object_of(a, asize), self._object_of(b, bsize)
             if i is not None and j is not None and i != j:
                 return False
-        s = solver()
-        s.set("timeout", ALIAS_MS)      # undecided: keep the If, which is always sound
-        s.add(*self.constraints)
-        s.add(overlap)
-        return s.check() != z3.unsat
+        return not self.aliases.apart(overlap, self.constraints)
 
     def store(self, addr: z3.BitVecRef, value: z3.BitVecRef,
               cond: z3.BoolRef | None = None) -> None:
@@ -229,6 +227,61 @@ class State:
         fill = z3.Function(name, z3.BitVecSort(64), z3.BitVecSort(8))
         self.mem = MemStore(self.mem, addr, nbytes, None, fill=fill)
         return fill
+
+
+class AliasMemo:
+    """Decides whether an access and a store at an unknown distance can overlap.
+
+    Only the constraints that share a variable with the question (transitively) are given to
+    the solver: a smaller query, and as exact. Every answer "apart" is remembered with the
+    constraints that gave it; it holds again wherever those constraints all hold (they only
+    grow along a path). Undecided counts as "may overlap", which keeps the If: always sound.
+    """
+
+    def __init__(self):
+        self._proved: dict[int, list[tuple[z3.BoolRef, list[z3.BoolRef]]]] = {}
+        self._vars: dict[int, tuple[z3.BoolRef, frozenset[str]]] = {}
+
+    def _variables(self, e: z3.ExprRef) -> frozenset[str]:
+        hit = self._vars.get(e.get_id())
+        if hit is None:
+            names, todo, seen = set(), [e], set()
+            while todo:
+                x = todo.pop()
+                if x.get_id() in seen:
+                    continue
+                seen.add(x.get_id())
+                if z3.is_app(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+                    names.add(x.decl().name())
+                todo.extend(x.children())
+            hit = self._vars[e.get_id()] = (e, frozenset(names))   # keeps e alive: ids stay
+        return hit[1]
+
+    def apart(self, overlap: z3.BoolRef, constraints: list[z3.BoolRef]) -> bool:
+        have = {c.get_id() for c in constraints}
+        for _, used in self._proved.get(overlap.get_id(), ()):
+            if all(c.get_id() in have for c in used):
+                return True
+        wanted, relevant, rest = set(self._variables(overlap)), [], list(constraints)
+        grew = True
+        while grew:
+            grew, left = False, []
+            for c in rest:
+                if self._variables(c) & wanted:
+                    relevant.append(c)
+                    wanted |= self._variables(c)
+                    grew = True
+                else:
+                    left.append(c)
+            rest = left
+        s = solver()
+        s.set("timeout", ALIAS_MS)
+        s.add(*relevant)
+        s.add(overlap)
+        if s.check() != z3.unsat:
+            return False
+        self._proved.setdefault(overlap.get_id(), []).append((overlap, relevant))
+        return True
 
 
 @dataclass(frozen=True)
