@@ -38,7 +38,8 @@ def test_clobber_fails_gate_and_leaves_no_image(tmp_path, capsys, proof_cache):
     report = (root / "reports" / "uart_puts.md").read_text()
     assert "# uart_puts: FAILED" in report and "## Counterexample" in report
     junit = (root / "reports" / "junit.xml").read_text()
-    assert 'failures="1"' in junit
+    # uart_puts fails; so do its callers that took its contract on trust (not PROVED now).
+    assert re.search(r'name="uart_puts"[^>]*>\s*<failure message="FAILED: x19 on return', junit)
     import json
     sarif = json.loads((root / "reports" / "verify.sarif").read_text())
     [error] = [f for f in sarif["runs"][0]["results"] if f["level"] == "error"]
@@ -158,6 +159,13 @@ def test_clobber_in_every_exported_callable_function_is_caught(tmp_path, capsys,
         assert cx["sentence"].startswith("x19 on return differs"), name
         mov_rows = [row["line"] for row in cx["trace"] if row["text"] == "mov x19, xzr"]
         assert mov_rows and mov_rows[-1] in {f"{src}:{n}" for n in lines}, (name, mov_rows)
+    # A local function that takes calls of the broken printers by their contracts is not
+    # PROVED: it names the contracts it relied on, and the gate does not accept it.
+    assert {"uart_puts", "uart_put_dec"} <= set(planted)
+    data = json.loads((root / "reports" / "sched_print_field.json").read_text())
+    assert data["verdict"] == "UNKNOWN" and not data["accepted"], data
+    assert "relies on the contract of uart_puts, which is FAILED" in data["reasons"]
+    assert "relies on the contract of uart_put_dec, which is FAILED" in data["reasons"]
 
 
 def test_store_outside_the_frame_of_a_runtime_function_is_caught(tmp_path, capsys):

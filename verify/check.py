@@ -98,7 +98,8 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
               progress: Callable[[Result], None] | None = None, jobs: int = 1,
               cache: ProofCache | None = None,
               budget: float = PROOF_BUDGET) -> tuple[list[Result], list[str]]:
-    """Results for every function (or those in `only`), and warnings about the acceptances."""
+    """Results for every function (or those in `only`, and the callees whose contracts their
+    proofs relied on), and warnings about the acceptances."""
     contracts = contracts_for(program, root)
     acceptances = load_acceptances(root)
     names = list(program.functions) if not only else only
@@ -115,26 +116,35 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
         if progress:
             progress(result)
 
-    to_prove = []
-    for name in names:
-        contract = contracts[name]
-        if isinstance(contract, NotCallable):
-            done(_not_callable(program, name, contract), fresh=False)
-            continue
-        hit = cache.get(name, spec_file(program, root, name), budget) if cache else None
-        if hit is not None:
-            hit.cached = True
-            done(hit, fresh=False)
+    def check(batch: list[str]) -> None:
+        to_prove = []
+        for name in batch:
+            contract = contracts[name]
+            if isinstance(contract, NotCallable):
+                done(_not_callable(program, name, contract), fresh=False)
+                continue
+            hit = cache.get(name, spec_file(program, root, name), budget) if cache else None
+            if hit is not None:
+                hit.cached = True
+                done(hit, fresh=False)
+            else:
+                to_prove.append(name)
+        if jobs > 1 and len(to_prove) > 1:
+            with concurrent.futures.ProcessPoolExecutor(
+                    jobs, initializer=_worker_init, initargs=(program.elf_path, root)) as pool:
+                for result in pool.map(_worker_prove, to_prove, [budget] * len(to_prove)):
+                    done(result, fresh=True)
         else:
-            to_prove.append(name)
-    if jobs > 1 and len(to_prove) > 1:
-        with concurrent.futures.ProcessPoolExecutor(
-                jobs, initializer=_worker_init, initargs=(program.elf_path, root)) as pool:
-            for result in pool.map(_worker_prove, to_prove, [budget] * len(to_prove)):
-                done(result, fresh=True)
-    else:
-        for name in to_prove:
-            done(prove_one(program, name, contracts, budget), fresh=True)
+            for name in to_prove:
+                done(prove_one(program, name, contracts, budget), fresh=True)
+
+    # The callees whose contracts a proof relied on are checked too, so that even a run on
+    # a few functions can tell whether those contracts hold.
+    batch = list(names)
+    while batch:
+        check(batch)
+        batch = sorted({c for r in results.values() for c in r.depends_on_contracts
+                        if c not in results and c in program.functions})
 
     # A proof that took a callee's contract on trust holds only as far as that contract does.
     # Repeated until nothing changes: a downgrade passes on to the callee's own callers.
@@ -147,7 +157,8 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
             if r.verdict == "PROVED" and weak:
                 _downgrade(r, [results[c] for c in weak], acceptances.get(r.function))
                 changed = True
-    ordered = [results[name] for name in names]
+    ordered = [results[name] for name in names] + [r for name, r in results.items()
+                                                   if name not in names]
     warnings = []
     for name, acc in acceptances.items():
         r = results.get(name)
