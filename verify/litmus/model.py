@@ -1,0 +1,235 @@
+"""Arm's axiomatic ARMv8 model (herd's aarch64.cat) over the candidate executions of a test.
+
+A candidate execution is one path per thread (verify/litmus/threads.py), a reads-from map
+(every read takes its value from a write to its location with that value, or from the
+initial state) and a coherence order (a total order of the writes to each location, the
+initial write first). It is allowed when:
+
+- internal: po-loc | ca | rf is acyclic (ca = fr | co);
+- external: ob is irreflexive, where ob is the transitive closure of obs | lob:
+  obs = rfe | fre | coe;
+  dob = addr | data | ctrl;[W] | (ctrl | addr;po);[ISB];po;[R] | addr;po;[W]
+        | (ctrl | data);coi | (addr | data);rfi;
+  aob = rmw | [range(rmw)];rfi;[A | Q];
+  bob = po;([dmb.full] | [A];amo;[L]);po | [L];po;[A] | [R \\ NoRet];po;[dmb.ld];po
+        | [A | Q];po | [W];po;[dmb.st];po;[W] | po;[L] | po;[L];coi;
+- atomic: rmw & (fre;coe) is empty.
+
+DMB and DSB are the same here, and every shareability domain is the inner one, as in the
+model. Enumeration is exhaustive: threads' paths, then rf, then co, with the internal
+axiom checked per location before any global work.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from .parse import Litmus, LitmusError
+from .threads import Addr, Event, Run, runs
+
+FULL = {"DMB.SY", "DMB.ISH", "DMB.OSH", "DSB.SY", "DSB.ISH", "DSB.OSH"}
+LD = {"DMB.LD", "DMB.ISHLD", "DMB.OSHLD", "DSB.LD", "DSB.ISHLD", "DSB.OSHLD"}
+ST = {"DMB.ST", "DMB.ISHST", "DMB.OSHST", "DSB.ST", "DSB.ISHST", "DSB.OSHST"}
+INIT_TID = -1
+
+
+@dataclass
+class Execution:
+    events: list[Event]
+    rf: dict[int, int]                     # read id -> write id
+    co: dict[str, list[int]]               # location -> write ids, initial write first
+    rmw: list[tuple[int, int]]
+    regs: list[dict[str, object]]          # final registers per thread
+    relations: dict[str, set] = field(default_factory=dict)
+
+
+def initial_state(test: Litmus):
+    """(registers per thread, initial value per location)."""
+    regs = [dict() for _ in test.threads]
+    memory: dict[str, object] = {}
+    for item in test.init:
+        value = _value(item.value, test, item.line)
+        if ":" in item.lhs:
+            t, r = item.lhs.split(":", 1)
+            if not t.isdigit() or int(t) >= len(test.threads):
+                raise LitmusError(test.path, item.line, f"no thread {t} for `{item.lhs}`")
+            r = r.upper()
+            if r.startswith("W"):
+                r = "X" + r[1:]
+            regs[int(t)][r] = value
+        else:
+            if "[" in item.lhs or (item.value or "").startswith("{"):
+                raise LitmusError(test.path, item.line, "arrays are not modelled yet")
+            memory[item.lhs] = value
+    for t in regs:
+        for v in t.values():
+            if isinstance(v, Addr):
+                memory.setdefault(v.loc, 0)
+    return regs, memory
+
+
+def _value(text, test, line):
+    if text is None:
+        return 0
+    text = text.strip()
+    try:
+        return int(text, 0) & ((1 << 64) - 1)
+    except ValueError:
+        pass
+    if text.startswith("&"):
+        text = text[1:]
+    if text.replace("_", "").isalnum() and not text[0].isdigit():
+        return Addr(text)
+    raise LitmusError(test.path, line, f"expected a number or a location's name, found `{text}`")
+
+
+def executions(test: Litmus):
+    """Every candidate execution the model allows (and counts of those it does not)."""
+    init_regs, memory = initial_state(test)
+    counter = itertools.count(1)
+    # The values each location can hold: grown until the threads write nothing new.
+    values = {loc: {v} for loc, v in memory.items()}
+    for _ in range(8):
+        before = {k: set(v) for k, v in values.items()}
+        all_runs = [runs(test, t, init_regs[t], values, lambda: next(counter))
+                    for t in range(len(test.threads))]
+        for thread_runs in all_runs:
+            for run in thread_runs:
+                for e in run.events:
+                    if e.kind == "W":
+                        values.setdefault(e.loc, {0}).add(e.value)
+        if values == before:
+            break
+    else:
+        raise LitmusError(test.path, None, "the values written do not settle (a loop?)")
+    inits = {loc: Event(-(i + 1), INIT_TID, "W", loc, v) for i, (loc, v) in
+             enumerate(sorted(memory.items()))}
+    for combo in itertools.product(*all_runs):
+        yield from _with_rf_co(test, combo, inits)
+
+
+def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
+    events = [e for run in combo for e in run.events]
+    for e in events:
+        if e.kind != "F" and e.loc not in inits:
+            inits[e.loc] = Event(-(len(inits) + 1), INIT_TID, "W", e.loc, 0)
+    writes: dict[str, list[Event]] = {}
+    for e in events:
+        if e.kind == "W":
+            writes.setdefault(e.loc, []).append(e)
+    reads = [e for e in events if e.kind == "R"]
+    choices = []
+    for r in reads:
+        sources = [w for w in [inits[r.loc]] + writes.get(r.loc, []) if w.value == r.value
+                   and not (w.tid == r.tid and _po_before(r, w, combo))]
+        if not sources:
+            return
+        choices.append(sources)
+    locs = sorted(writes)
+    orders = [list(itertools.permutations(writes[loc])) for loc in locs]
+    rmw = [pair for run in combo for pair in run.rmw]
+    for rf_choice in itertools.product(*choices):
+        rf = {r.id: w.id for r, w in zip(reads, rf_choice)}
+        for co_choice in itertools.product(*orders):
+            co = {loc: [inits[loc].id] + [w.id for w in order]
+                  for loc, order in zip(locs, co_choice)}
+            for loc in inits:
+                co.setdefault(loc, [inits[loc].id])
+            ex = Execution(list(inits.values()) + events, rf, co, rmw,
+                           [run.regs for run in combo])
+            yield ex
+
+
+def _po_before(a: Event, b: Event, combo) -> bool:
+    return a.tid == b.tid and a.id < b.id
+
+
+def check(ex: Execution) -> str | None:
+    """None if the model allows the execution; else the axiom it breaks."""
+    ev = {e.id: e for e in ex.events}
+    ids = [e.id for e in ex.events]
+    po = {(a.id, b.id) for a in ex.events for b in ex.events
+          if a.tid == b.tid and a.tid != INIT_TID and a.id < b.id}
+    rf = {(w, r) for r, w in ex.rf.items()}
+    co = {(order[i], order[j]) for order in ex.co.values()
+          for i in range(len(order)) for j in range(i + 1, len(order))}
+    fr = {(r, w2) for (w, r) in rf for (w1, w2) in co if w1 == w}
+    ext = lambda rel: {(a, b) for a, b in rel if ev[a].tid != ev[b].tid}
+    internal = lambda rel: {(a, b) for a, b in rel if ev[a].tid == ev[b].tid}
+    po_loc = {(a, b) for a, b in po if ev[a].loc is not None and ev[a].loc == ev[b].loc}
+    if _cyclic(ids, po_loc | fr | co | rf):
+        ex.relations = dict(po=po, rf=rf, co=co, fr=fr)
+        return "internal"
+    rmw = set(ex.rmw)
+    coe, fre = ext(co), ext(fr)
+    if rmw & _compose(fre, coe):
+        return "atomic"
+    is_ = lambda tag: {e.id for e in ex.events if tag in e.tags}
+    kind = lambda k: {e.id for e in ex.events if e.kind == k}
+    R, W = kind("R"), kind("W")
+    A, Q, L, amo, noret = is_("A"), is_("Q"), is_("L"), is_("amo"), is_("NoRet")
+    fences = {e.id: next(iter(e.tags)) for e in ex.events if e.kind == "F"}
+    full = {i for i, f in fences.items() if f in FULL}
+    ld = {i for i, f in fences.items() if f in LD}
+    st = {i for i, f in fences.items() if f in ST}
+    isb = {i for i, f in fences.items() if f == "ISB"}
+    addr = {(r, e.id) for e in ex.events for r in e.addr}
+    data = {(r, e.id) for e in ex.events for r in e.data}
+    ctrl = {(r, e.id) for e in ex.events for r in e.ctrl}
+    coi, rfi = internal(co), internal(rf)
+    amo_pairs = {(r, w) for r, w in rmw if r in amo}
+    after = lambda a: {b for (x, b) in po if x == a}
+    dob = addr | data | {(a, b) for a, b in ctrl if b in W}
+    dob |= {(a, c) for a, b in ctrl | _compose(addr, po) if b in isb for c in after(b) if c in R}
+    dob |= {(a, c) for a, b in addr for c in after(b) if c in W}
+    dob |= _compose(ctrl | data, coi) | _compose(addr | data, rfi)
+    aob = rmw | {(a, b) for a, b in rfi if a in {w for _, w in rmw} and b in A | Q}
+    bob = {(a, c) for a, b in po if b in full for c in after(b)}
+    bob |= {(a, d) for a, b in po for (b2, c) in amo_pairs if b2 == b and b in A and c in L
+            for d in after(c)}
+    bob |= {(a, b) for a, b in po if a in L and b in A}
+    bob |= {(a, c) for a, b in po if a in R - noret and b in ld for c in after(b)}
+    bob |= {(a, b) for a, b in po if a in A | Q}
+    bob |= {(a, c) for a, b in po if a in W and b in st for c in after(b) if c in W}
+    bob |= {(a, b) for a, b in po if b in L}
+    bob |= _compose({(a, b) for a, b in po if b in L}, coi)
+    ob = ext(rf) | fre | coe | dob | aob | bob
+    ex.relations = dict(po=po, rf=rf, co=co, fr=fr, addr=addr, data=data, ctrl=ctrl,
+                        dob=dob, aob=aob, bob=bob)
+    if _cyclic(ids, ob):
+        return "external"
+    return None
+
+
+def _compose(r1: set, r2: set) -> set:
+    by_src: dict[int, list[int]] = {}
+    for a, b in r2:
+        by_src.setdefault(a, []).append(b)
+    return {(a, c) for a, b in r1 for c in by_src.get(b, ())}
+
+
+def _cyclic(nodes, edges) -> bool:
+    succ: dict[int, list[int]] = {n: [] for n in nodes}
+    for a, b in edges:
+        if a == b:
+            return True
+        succ.setdefault(a, []).append(b)
+    colour: dict[int, int] = {}
+    for start in succ:
+        if colour.get(start):
+            continue
+        stack = [(start, iter(succ[start]))]
+        colour[start] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                colour[node] = 2
+                stack.pop()
+            elif colour.get(nxt) == 1:
+                return True
+            elif not colour.get(nxt):
+                colour[nxt] = 1
+                stack.append((nxt, iter(succ.get(nxt, ()))))
+    return False

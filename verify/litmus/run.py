@@ -1,0 +1,146 @@
+"""Run a litmus test under the model and report it as herd does: the final states, Ok/No,
+the witness counts, the condition and the observation."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from .model import Execution, check, executions
+from .parse import And, Atom, Const, Fault, Implies, Litmus, LitmusError, Not, Or
+from .threads import Addr
+
+
+@dataclass
+class Outcome:
+    test: Litmus
+    states: list[str]                # herd's lines, sorted
+    positive: int                    # allowed executions that satisfy the condition
+    negative: int
+    ok: bool                         # the condition's claim holds
+    kind: str                        # Allowed / Forbidden / Required, as herd's Test line says
+    observation: str                 # Always / Sometimes / Never
+    seconds: float
+    executions: int = 0              # candidates considered
+    witness: Execution | None = None # an allowed execution satisfying the condition
+    forbidden: list[tuple[Execution, str]] = field(default_factory=list)
+
+
+def run(test: Litmus) -> Outcome:
+    start = time.monotonic()
+    shown = _shown(test)
+    states, pos, neg, total = set(), 0, 0, 0
+    witness, forbidden = None, []
+    for ex in executions(test):
+        total += 1
+        broken = check(ex)
+        final = _final(ex)
+        if broken is not None:
+            if _holds(test, test.condition.prop, final) and len(forbidden) < 1:
+                forbidden.append((ex, broken))
+            continue
+        if test.filter is not None and not _holds(test, test.filter, final):
+            continue
+        states.add(_state_line(shown, final))
+        if _holds(test, test.condition.prop, final):
+            pos += 1
+            witness = witness or ex
+        else:
+            neg += 1
+    q = test.condition.quantifier
+    ok = {"exists": pos > 0, "~exists": pos == 0, "forall": neg == 0}[q]
+    observation = "Never" if pos == 0 else "Always" if neg == 0 else "Sometimes"
+    kind = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required"}[q]
+    return Outcome(test, sorted(states), pos, neg, ok, kind, observation,
+                   time.monotonic() - start, total, witness, forbidden)
+
+
+def _final(ex: Execution) -> dict[str, object]:
+    ev = {e.id: e for e in ex.events}
+    final = {}
+    for t, regs in enumerate(ex.regs):
+        for r, v in regs.items():
+            final[f"{t}:{r}"] = v
+    for loc, order in ex.co.items():
+        final[loc] = ev[order[-1]].value
+    return final
+
+
+def _shown(test: Litmus) -> list[str]:
+    names = [_canon(x) for x in test.locations]
+    for atom in _atoms(test.condition.prop):
+        names.append(_canon(atom.lhs))
+    seen = list(dict.fromkeys(names))
+    regs = sorted((n for n in seen if ":" in n),
+                  key=lambda n: (int(n.split(":")[0]), int(n.split(":")[1][1:] or 0)))
+    return regs + sorted(n for n in seen if ":" not in n)
+
+
+def _canon(name: str) -> str:
+    name = name.strip().strip("[]")
+    if ":" in name:
+        t, r = name.split(":", 1)
+        r = r.upper()
+        return f"{t}:X{r[1:]}" if r[0] in "WX" else f"{t}:{r}"
+    return name
+
+
+def _atoms(prop):
+    if isinstance(prop, Atom):
+        yield prop
+    elif isinstance(prop, Not):
+        yield from _atoms(prop.arg)
+    elif isinstance(prop, (And, Or)):
+        for a in prop.args:
+            yield from _atoms(a)
+    elif isinstance(prop, Implies):
+        yield from _atoms(prop.left)
+        yield from _atoms(prop.right)
+
+
+def _show(v) -> str:
+    if isinstance(v, Addr):
+        return str(v)
+    return str(v if v < 2 ** 63 else v - 2 ** 64)
+
+
+def _state_line(shown: list[str], final: dict) -> str:
+    return " ".join(f"{n}={_show(final.get(n, 0))};" for n in shown)
+
+
+def _holds(test: Litmus, prop, final) -> bool:
+    if isinstance(prop, Const):
+        return prop.value
+    if isinstance(prop, Not):
+        return not _holds(test, prop.arg, final)
+    if isinstance(prop, And):
+        return all(_holds(test, a, final) for a in prop.args)
+    if isinstance(prop, Or):
+        return any(_holds(test, a, final) for a in prop.args)
+    if isinstance(prop, Implies):
+        return not _holds(test, prop.left, final) or _holds(test, prop.right, final)
+    if isinstance(prop, Fault):
+        raise LitmusError(test.path, None, "fault conditions are not modelled")
+    value = final.get(_canon(prop.lhs), 0)
+    text = prop.value
+    try:
+        want = int(text, 0)
+        got = value if isinstance(value, Addr) else (value - 2 ** 64 if want < 0 and
+                                                     value >= 2 ** 63 else value)
+        equal = got == want
+    except ValueError:
+        if not re.fullmatch(r"&?[A-Za-z_]\w*", text):
+            raise LitmusError(test.path, None, f"condition value `{text}` is not modelled")
+        equal = value == Addr(text.lstrip("&"))
+    return equal if prop.op == "=" else not equal
+
+
+def herd_text(o: Outcome) -> str:
+    """herd7's output for the test, without its Time and Hash lines."""
+    lines = [f"Test {o.test.name} {o.kind}", f"States {len(o.states)}", *o.states,
+             "Ok" if o.ok else "No", "Witnesses",
+             f"Positive: {o.positive} Negative: {o.negative}",
+             f"Condition {o.test.condition.text}",
+             f"Observation {o.test.name} {o.observation} {o.positive} {o.negative}"]
+    return "\n".join(lines)

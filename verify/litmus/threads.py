@@ -1,0 +1,401 @@
+"""Each thread of a litmus test run on its own: the memory events it performs, with their
+dependencies, for every choice of the values its reads return.
+
+Values are integers or addresses (Addr: a location and a byte offset). Every register value
+carries the set of read events it was computed from (its taint): that gives the address,
+data and control dependencies, and CSEL's "pick" dependency on the flags. An instruction
+this module does not know is an error (LitmusError), never skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .parse import Litmus, LitmusError
+
+MASK64 = (1 << 64) - 1
+
+
+@dataclass(frozen=True)
+class Addr:
+    loc: str
+    offset: int = 0
+
+    def __str__(self):
+        return self.loc if not self.offset else f"{self.loc}+{self.offset}"
+
+
+@dataclass(frozen=True)
+class Val:
+    v: object                        # int or Addr
+    taint: frozenset = frozenset()   # ids of the reads it depends on
+
+
+@dataclass
+class Event:
+    id: int
+    tid: int
+    kind: str                        # "R", "W" or "F"
+    loc: str | None = None
+    value: object = None
+    tags: frozenset = frozenset()    # A, Q, L, X (exclusive), amo, NoRet; a fence's name
+    addr: frozenset = frozenset()    # reads this access's address depends on
+    data: frozenset = frozenset()    # reads a write's value depends on
+    ctrl: frozenset = frozenset()    # reads a branch before it depended on
+    line: int = 0
+    text: str = ""
+
+
+@dataclass
+class Run:
+    """One path through one thread: its events in program order, its rmw pairs and its final
+    registers; `reads` gives the value each read returned (in order)."""
+    events: list[Event]
+    rmw: list[tuple[int, int]]
+    regs: dict[str, object]
+
+
+class _Thread:
+    def __init__(self, test: Litmus, tid: int, init_regs: dict[str, object]):
+        self.test, self.tid = test, tid
+        self.code = test.code[tid]
+        self.labels = {}
+        self.insns = []
+        for line, text in self.code:
+            m = re.match(r"^(\w+):\s*(.*)$", text)
+            if m and not re.match(r"^[A-Z0-9]+\s", text):
+                self.labels[m.group(1)] = len(self.insns)
+                text = m.group(2).strip()
+                if not text:
+                    continue
+            self.insns.append((line, text))
+        self.init_regs = init_regs
+
+
+REG = re.compile(r"^([WX])(\d+|ZR)$|^(SP|XZR|WZR)$", re.I)
+
+
+def _reg(name: str) -> tuple[str, int]:
+    """('X0', 64) / ('X0', 32) for W0; XZR/WZR as 'XZR'."""
+    name = name.strip().upper()
+    if name in ("XZR", "WZR"):
+        return "XZR", 64 if name[0] == "X" else 32
+    m = re.fullmatch(r"([WX])(\d+)", name)
+    if not m or int(m.group(2)) > 30:
+        raise ValueError(name)
+    return f"X{m.group(2)}", 64 if m.group(1) == "X" else 32
+
+
+COND = {"EQ": lambda n, z, c, v: z, "NE": lambda n, z, c, v: not z,
+        "CS": lambda n, z, c, v: c, "HS": lambda n, z, c, v: c,
+        "CC": lambda n, z, c, v: not c, "LO": lambda n, z, c, v: not c,
+        "MI": lambda n, z, c, v: n, "PL": lambda n, z, c, v: not n,
+        "VS": lambda n, z, c, v: v, "VC": lambda n, z, c, v: not v,
+        "HI": lambda n, z, c, v: c and not z, "LS": lambda n, z, c, v: not c or z,
+        "GE": lambda n, z, c, v: n == v, "LT": lambda n, z, c, v: n != v,
+        "GT": lambda n, z, c, v: not z and n == v, "LE": lambda n, z, c, v: z or n != v,
+        "AL": lambda n, z, c, v: True}
+
+FENCES = {"DMB", "DSB", "ISB"}
+MAX_STEPS = 200                    # per thread path: loops are unrolled this far at most
+
+
+def runs(test: Litmus, tid: int, init_regs: dict[str, object],
+         values: dict[str, set], next_id) -> list[Run]:
+    """Every path of thread `tid` when each read may return any value in values[loc]."""
+    th = _Thread(test, tid, init_regs)
+    out: list[Run] = []
+    regs = {r: Val(v) for r, v in init_regs.items()}
+
+    def go(pc, regs, flags, ctrl, events, rmw, monitor, steps):
+        while pc < len(th.insns):
+            if steps > MAX_STEPS:
+                raise LitmusError(test.path, th.insns[pc][0],
+                                  f"P{tid} runs more than {MAX_STEPS} instructions on a path "
+                                  f"(a loop that does not end?)")
+            steps += 1
+            line, text = th.insns[pc]
+            forks = _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
+                          next_id)
+            if len(forks) != 1:
+                for nxt, *rest in forks:
+                    go(pc + 1 if nxt is None else nxt, *rest, steps)
+                return
+            pc_next, regs, flags, ctrl, events, rmw, monitor = forks[0]
+            pc = pc + 1 if pc_next is None else pc_next
+        out.append(Run(events, rmw, {r: v.v for r, v in regs.items()}))
+
+    go(0, regs, (None, frozenset()), frozenset(), [], [], None, 0)
+    return out
+
+
+def _operands(text: str) -> tuple[str, list[str]]:
+    parts = text.split(None, 1)
+    op = parts[0].upper()
+    args = []
+    if len(parts) > 1:
+        depth, cur = 0, ""
+        for ch in parts[1]:
+            if ch == "[":
+                depth += 1
+            elif ch == "]":
+                depth -= 1
+            if ch == "," and depth == 0:
+                args.append(cur.strip())
+                cur = ""
+            else:
+                cur += ch
+        if cur.strip():
+            args.append(cur.strip())
+    return op, args
+
+
+def _imm(s: str) -> int:
+    s = s.strip().lstrip("#")
+    return int(s, 0)
+
+
+def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_id):
+    """One instruction: a list of (next pc or None, regs, flags, ctrl, events, rmw, monitor),
+    one per way it can go (reads fork on their value, STXR on success)."""
+    test, tid = th.test, th.tid
+    op, args = _operands(text)
+
+    def err(msg):
+        raise LitmusError(test.path, line, f"{msg} in `{text}`")
+
+    def get(name) -> Val:
+        name = name.strip()
+        if name.startswith("#"):
+            return Val(_imm(name))
+        try:
+            r, bits = _reg(name)
+        except ValueError:
+            err(f"expected a register, found `{name}`")
+        if r == "XZR":
+            return Val(0)
+        v = regs.get(r, Val(0))
+        if bits == 32 and isinstance(v.v, int):
+            return Val(v.v & 0xFFFFFFFF, v.taint)
+        return v
+
+    def put(regs, name, val: Val):
+        r, bits = _reg(name)
+        if r == "XZR":
+            return regs
+        regs = dict(regs)
+        v = val.v
+        if isinstance(v, int):
+            v &= 0xFFFFFFFF if bits == 32 else MASK64
+        regs[r] = Val(v, val.taint)
+        return regs
+
+    def address(arg) -> tuple[str, frozenset]:
+        m = re.fullmatch(r"\[\s*([^,\]]+)\s*(?:,\s*([^\]]+))?\]", arg.strip())
+        if not m:
+            err(f"expected an address `[Xn]` or `[Xn, offset]`, found `{arg}`")
+        base = get(m.group(1))
+        taint = base.taint
+        offset = 0
+        if m.group(2):
+            parts = [p.strip() for p in m.group(2).split(",")]
+            idx = get(parts[0])
+            taint |= idx.taint
+            if not isinstance(idx.v, int):
+                err("an address register used as an offset")
+            offset = idx.v
+            if len(parts) > 1:
+                mm = re.fullmatch(r"(LSL|UXTW|SXTW)(?:\s*#?(\d+))?", parts[1].upper())
+                if not mm:
+                    err(f"unsupported offset form `{parts[1]}`")
+                offset <<= int(mm.group(2) or 0)
+        if not isinstance(base.v, Addr):
+            err(f"`{m.group(1)}` does not hold a location's address")
+        if offset % 8 and offset:
+            err("an access inside a location (mixed-size accesses are not modelled)")
+        loc = base.v.loc if not (base.v.offset + offset) else f"{base.v.loc}+{base.v.offset + offset}"
+        return loc, taint
+
+    def ev(kind, loc=None, value=None, tags=(), addr=frozenset(), data=frozenset()):
+        e = Event(next_id(), tid, kind, loc, value, frozenset(tags), addr, data, ctrl, line, text)
+        return e
+
+    def read_forks(loc, tags, addr_taint, dest, then):
+        out = []
+        for value in sorted(values.get(loc, {0}), key=str):
+            e = ev("R", loc, value, tags, addr_taint)
+            out.append(then(e, value))
+        return out
+
+    same = (None, regs, flags, ctrl, events, rmw, monitor)
+    if op == "NOP":
+        return [same]
+    if op in FENCES:
+        kind = op if op == "ISB" else f"{op}.{(args[0] if args else 'SY').upper()}"
+        return [(None, regs, flags, ctrl, events + [ev("F", tags={kind})], rmw, monitor)]
+    if op in ("MOV", "MOVZ"):
+        return [(None, put(regs, args[0], get(args[1])), flags, ctrl, events, rmw, monitor)]
+    if op in ("ADD", "SUB", "EOR", "AND", "ORR", "SUBS", "ADDS", "ANDS"):
+        a, b = get(args[1]), get(args[2])
+        taint = a.taint | b.taint
+        base = op.rstrip("S") if op in ("SUBS", "ADDS", "ANDS") else op
+        if isinstance(a.v, Addr) or isinstance(b.v, Addr):
+            if base == "ADD" and isinstance(a.v, Addr) and isinstance(b.v, int):
+                v = Addr(a.v.loc, a.v.offset + b.v)
+            elif base == "EOR" and a.v == b.v:
+                v = 0
+            elif base == "AND" and isinstance(a.v, Addr) and b.v == 0:
+                v = 0
+            else:
+                err("arithmetic on an address this checker does not model")
+        else:
+            v = {"ADD": a.v + b.v, "SUB": a.v - b.v, "EOR": a.v ^ b.v, "AND": a.v & b.v,
+                 "ORR": a.v | b.v}[base]
+        regs2 = put(regs, args[0], Val(v, taint))
+        if op.endswith("S") and op != "EORS":
+            return [(None, regs2, _nzcv(a, b, base, args[0]), ctrl, events, rmw, monitor)]
+        return [(None, regs2, flags, ctrl, events, rmw, monitor)]
+    if op == "CMP":
+        a, b = get(args[0]), get(args[1])
+        return [(None, regs, _nzcv(a, b, "SUB", args[0]), ctrl, events, rmw, monitor)]
+    if op in ("CSEL", "CSINC", "CSINV", "CSNEG"):
+        cond = args[3].upper()
+        if flags[0] is None:
+            err("a condition on flags nothing has set")
+        taken = COND[cond](*flags[0])
+        a, b = get(args[1]), get(args[2])
+        if taken:
+            pick = a
+        elif op == "CSEL":
+            pick = b
+        else:
+            if not isinstance(b.v, int):
+                err("an address in a conditional increment")
+            bits = 32 if args[0].upper().startswith("W") else 64
+            m = (1 << bits) - 1
+            v = {"CSINC": b.v + 1, "CSINV": ~b.v, "CSNEG": -b.v}[op] & m
+            pick = Val(v, b.taint)
+        return [(None, put(regs, args[0], Val(pick.v, pick.taint | flags[1])), flags, ctrl,
+                 events, rmw, monitor)]
+    if op in ("B", "CBZ", "CBNZ", "TBZ", "TBNZ") or op.startswith("B."):
+        target = args[-1].strip()
+        if target not in th.labels:
+            err(f"label `{target}` is not defined in P{tid}")
+        to = th.labels[target]
+        if op == "B":
+            return [(to, regs, flags, ctrl, events, rmw, monitor)]
+        if op.startswith("B."):
+            if flags[0] is None:
+                err("a branch on flags nothing has set")
+            taken, taint = COND[op[2:]](*flags[0]), flags[1]
+        else:
+            v = get(args[0])
+            if not isinstance(v.v, int):
+                taken_zero = False
+            else:
+                taken_zero = v.v == 0 if op in ("CBZ", "CBNZ") else not (v.v >> _imm(args[1])) & 1
+            taken = taken_zero if op in ("CBZ", "TBZ") else not taken_zero
+            taint = v.taint
+        ctrl2 = ctrl | taint
+        return [(to if taken else None, regs, flags, ctrl2, events, rmw, monitor)]
+    m = re.fullmatch(r"(LDR|LDAR|LDAPR|LDXR|LDAXR)(B|H)?", op)
+    if m:
+        if m.group(2):
+            err("byte and halfword accesses (mixed sizes) are not modelled")
+        loc, at = address(args[1])
+        tags = {"LDR": (), "LDAR": ("A",), "LDAPR": ("Q",), "LDXR": ("X",),
+                "LDAXR": ("A", "X")}[m.group(1)]
+        excl = "X" in tags
+
+        def then(e, value):
+            return (None, put(regs, args[0], Val(value, frozenset({e.id}))), flags, ctrl,
+                    events + [e], rmw, (e.id, loc) if excl else monitor)
+        return read_forks(loc, tags, at, args[0], then)
+    m = re.fullmatch(r"(STR|STLR)(B|H)?", op)
+    if m:
+        if m.group(2):
+            err("byte and halfword accesses (mixed sizes) are not modelled")
+        loc, at = address(args[1])
+        v = get(args[0])
+        e = ev("W", loc, v.v, ("L",) if op == "STLR" else (), at, v.taint)
+        return [(None, regs, flags, ctrl, events + [e], rmw, monitor)]
+    m = re.fullmatch(r"(STXR|STLXR)", op)
+    if m:
+        loc, at = address(args[2])
+        v = get(args[1])
+        fail = (None, put(regs, args[0], Val(1)), flags, ctrl, events, rmw, None)
+        if monitor is None or monitor[1] != loc:
+            return [fail]
+        tags = ("X", "L") if op == "STLXR" else ("X",)
+        e = ev("W", loc, v.v, tags, at, v.taint)
+        ok = (None, put(regs, args[0], Val(0)), flags, ctrl, events + [e],
+              rmw + [(monitor[0], e.id)], None)
+        return [ok, fail]
+    m = re.fullmatch(r"CAS(A|L|AL)?", op)
+    if m:
+        loc, at = address(args[2])
+        expected, new = get(args[0]), get(args[1])
+        acq, rel = m.group(1) in ("A", "AL"), m.group(1) in ("L", "AL")
+
+        def then(e, value):
+            regs2 = put(regs, args[0], Val(value, frozenset({e.id})))
+            if value != expected.v:
+                return (None, regs2, flags, ctrl, events + [e], rmw, monitor)
+            w = ev("W", loc, new.v, ("L",) if rel else (), at, new.taint | expected.taint)
+            return (None, regs2, flags, ctrl, events + [e, w], rmw + [(e.id, w.id)], monitor)
+        return read_forks(loc, ("A",) if acq else (), at, args[0], then)
+    m = re.fullmatch(r"(SWP|LDADD|LDEOR|LDSET|LDCLR|STADD|STEOR|STSET|STCLR)(A|L|AL)?", op)
+    if m:
+        base, order = m.group(1), m.group(2) or ""
+        store_form = base.startswith("ST")
+        if store_form:
+            args = [args[0], "XZR" if args[0].upper().startswith("X") else "WZR", args[1]]
+            base = "LD" + base[2:]
+        loc, at = address(args[2])
+        operand = get(args[0])
+        noret = args[1].strip().upper() in ("XZR", "WZR")
+        rtags = (("A",) if "A" in order and not noret else ()) + ("amo",) + \
+            (("NoRet",) if noret else ())
+        wtags = (("L",) if "L" in order else ()) + ("amo",)
+
+        def then(e, value):
+            if not (isinstance(value, int) and isinstance(operand.v, int)) and base != "SWP":
+                err("an atomic operation on an address")
+            new = {"SWP": operand.v, "LDADD": (value + operand.v) if base == "LDADD" else 0,
+                   "LDEOR": 0, "LDSET": 0, "LDCLR": 0}[base] if base in ("SWP", "LDADD") else \
+                {"LDEOR": value ^ operand.v if base == "LDEOR" else 0,
+                 "LDSET": value | operand.v if base == "LDSET" else 0,
+                 "LDCLR": value & ~operand.v if base == "LDCLR" else 0}[base]
+            if isinstance(new, int):
+                new &= MASK64
+            w = ev("W", loc, new, wtags, at, operand.taint | frozenset({e.id}))
+            regs2 = put(regs, args[1], Val(value, frozenset({e.id})))
+            return (None, regs2, flags, ctrl, events + [e, w], rmw + [(e.id, w.id)], monitor)
+        return read_forks(loc, rtags, at, args[1], then)
+    err(f"instruction `{op}` is not modelled by the litmus checker")
+
+
+def _nzcv(a: Val, b: Val, op: str, dest: str):
+    if not (isinstance(a.v, int) and isinstance(b.v, int)):
+        if op == "SUB" and a.v == b.v:
+            return ((False, True, True, False), a.taint | b.taint)
+        if op == "SUB" and isinstance(a.v, Addr) and isinstance(b.v, Addr):
+            return ((False, False, True, False), a.taint | b.taint)
+        raise LitmusError("", None, "a comparison of an address with a number")
+    bits = 32 if dest.strip().upper().startswith("W") else 64
+    m = (1 << bits) - 1
+    x, y = a.v & m, b.v & m
+    if op == "SUB":
+        r = (x - y) & m
+        c = x >= y
+        sx, sy, sr = x >> (bits - 1), y >> (bits - 1), r >> (bits - 1)
+        v = sx != sy and sr != sx
+    elif op == "ADD":
+        r = (x + y) & m
+        c = x + y > m
+        sx, sy, sr = x >> (bits - 1), y >> (bits - 1), r >> (bits - 1)
+        v = sx == sy and sr != sx
+    else:
+        r, c, v = (x & y), False, False
+    return ((bool(r >> (bits - 1)), r == 0, c, v), a.taint | b.taint)
