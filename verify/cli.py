@@ -171,6 +171,34 @@ def cmd_difftest(args) -> int:
     return 1 if result.mismatches or result.errors or result.cut_short else 0
 
 
+def cmd_litmus(args) -> int:
+    """Each test under Arm's model: herd's report, or JSON; 1 if a test's claim fails."""
+    import json
+    from .litmus.parse import LitmusError, parse_file
+    from .litmus.run import as_json, expectation, herd_text, run
+    failed, reports = 0, []
+    for path in args.paths:
+        try:
+            outcome = run(parse_file(path))
+        except LitmusError as exc:
+            print(f"verify litmus: error: {exc}", file=sys.stderr)
+            return 2
+        expected = expectation(outcome.test)
+        verdict = outcome.verdict()
+        met = expected is None or expected == verdict
+        failed += not met
+        if args.json:
+            reports.append(dict(as_json(outcome), expected=expected, met=met))
+        else:
+            print(herd_text(outcome))
+            if expected is not None:
+                print(f"Expected {expected}: {'met' if met else 'NOT MET, the model says ' + verdict}")
+            print()
+    if args.json:
+        print(json.dumps(reports, indent=2))
+    return 1 if failed else 0
+
+
 def cmd_bench(args) -> int:
     """Instruction counts under QEMU -icount shift=0, beside BEAM's figures."""
     from .bench import table
@@ -215,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", help="boot the scenario image built by "
                    "`verify build --scenario NAME` instead of the product image")
     p.set_defaults(func=cmd_boot)
+    p = sub.add_parser("litmus", help="run .litmus tests under Arm's ARMv8 model: herd's "
+                       "report per test; exit 1 if a test's declared expectation (an "
+                       "`Expected=` header line, or kinds.txt beside it) is not met")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="one JSON object per test")
+    p.set_defaults(func=cmd_litmus)
     sub.add_parser("bench", help="instruction counts of runtime operations under QEMU "
                    "-icount, beside BEAM's").set_defaults(func=cmd_bench)
     p = sub.add_parser("difftest", help="compare the verifier's instruction semantics with "

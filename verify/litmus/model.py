@@ -32,6 +32,7 @@ FULL = {"DMB.SY", "DMB.ISH", "DMB.OSH", "DSB.SY", "DSB.ISH", "DSB.OSH"}
 LD = {"DMB.LD", "DMB.ISHLD", "DMB.OSHLD", "DSB.LD", "DSB.ISHLD", "DSB.OSHLD"}
 ST = {"DMB.ST", "DMB.ISHST", "DMB.OSHST", "DSB.ST", "DSB.ISHST", "DSB.OSHST"}
 INIT_TID = -1
+VALUE_ROUNDS = 40
 
 
 @dataclass
@@ -89,8 +90,13 @@ def executions(test: Litmus):
     init_regs, memory = initial_state(test)
     counter = itertools.count(1)
     # The values each location can hold: grown until the threads write nothing new.
+    # A loop of dependencies (LB with data dependencies) grows the sets without end; those
+    # values only arise in executions with a dependency cycle, which the model forbids
+    # (external). In an execution without such a cycle a value passes through each
+    # instruction at most once, so as many rounds as the test has instructions find every
+    # value it can write (VALUE_ROUNDS caps this for tests with loops).
     values = {loc: {v} for loc, v in memory.items()}
-    for _ in range(8):
+    for _ in range(min(VALUE_ROUNDS, 1 + sum(len(code) for code in test.code))):
         before = {k: set(v) for k, v in values.items()}
         all_runs = [runs(test, t, init_regs[t], values, lambda: next(counter))
                     for t in range(len(test.threads))]
@@ -101,8 +107,6 @@ def executions(test: Litmus):
                         values.setdefault(e.loc, {0}).add(e.value)
         if values == before:
             break
-    else:
-        raise LitmusError(test.path, None, "the values written do not settle (a loop?)")
     inits = {loc: Event(-(i + 1), INIT_TID, "W", loc, v) for i, (loc, v) in
              enumerate(sorted(memory.items()))}
     for combo in itertools.product(*all_runs):

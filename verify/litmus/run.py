@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from .model import Execution, check, executions
@@ -25,6 +26,29 @@ class Outcome:
     executions: int = 0              # candidates considered
     witness: Execution | None = None # an allowed execution satisfying the condition
     forbidden: list[tuple[Execution, str]] = field(default_factory=list)
+
+    def verdict(self) -> str:
+        """Allowed (some allowed execution satisfies the condition), Forbidden (none does) or,
+        for `forall`, Required (all do)."""
+        return _verdict(self)
+
+
+def expectation(test: Litmus) -> str | None:
+    """What the test says the model must give: an `Expected=Allowed|Forbidden|Required`
+    header line, else its line in a kinds.txt beside it (herd's catalogue), else None."""
+    if "Expected" in test.meta:
+        return _kind(test.meta["Expected"])
+    kinds = Path(test.path).with_name("kinds.txt")
+    if kinds.is_file():
+        for line in kinds.read_text().splitlines():
+            words = line.split("#")[0].split()
+            if len(words) >= 2 and words[0] == test.name:
+                return _kind(words[1])
+    return None
+
+
+def _kind(word: str) -> str:
+    return {"Allow": "Allowed", "Forbid": "Forbidden"}.get(word, word)
 
 
 def run(test: Litmus) -> Outcome:
@@ -54,6 +78,12 @@ def run(test: Litmus) -> Outcome:
     kind = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required"}[q]
     return Outcome(test, sorted(states), pos, neg, ok, kind, observation,
                    time.monotonic() - start, total, witness, forbidden)
+
+
+def _verdict(o: "Outcome") -> str:
+    if o.test.condition.quantifier == "forall":
+        return "Required" if o.negative == 0 else "Allowed" if o.positive else "Forbidden"
+    return "Allowed" if o.positive else "Forbidden"
 
 
 def _final(ex: Execution) -> dict[str, object]:
@@ -144,3 +174,10 @@ def herd_text(o: Outcome) -> str:
              f"Condition {o.test.condition.text}",
              f"Observation {o.test.name} {o.observation} {o.positive} {o.negative}"]
     return "\n".join(lines)
+
+
+def as_json(o: Outcome) -> dict:
+    return {"test": o.test.name, "path": o.test.path, "kind": o.test.condition.quantifier,
+            "states": o.states, "ok": o.ok, "positive": o.positive, "negative": o.negative,
+            "condition": o.test.condition.text, "observation": o.observation,
+            "candidates": o.executions, "seconds": round(o.seconds, 4)}

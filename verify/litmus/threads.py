@@ -98,6 +98,8 @@ COND = {"EQ": lambda n, z, c, v: z, "NE": lambda n, z, c, v: not z,
         "AL": lambda n, z, c, v: True}
 
 FENCES = {"DMB", "DSB", "ISB"}
+# Whether CSEL's result depends on the reads that set the flags (a "pick" dependency).
+PICK_FLAGS = False
 MAX_STEPS = 200                    # per thread path: loops are unrolled this far at most
 
 
@@ -276,7 +278,7 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
             m = (1 << bits) - 1
             v = {"CSINC": b.v + 1, "CSINV": ~b.v, "CSNEG": -b.v}[op] & m
             pick = Val(v, b.taint)
-        return [(None, put(regs, args[0], Val(pick.v, pick.taint | flags[1])), flags, ctrl,
+        return [(None, put(regs, args[0], Val(pick.v, pick.taint | (flags[1] if PICK_FLAGS else frozenset()))), flags, ctrl,
                  events, rmw, monitor)]
     if op in ("B", "CBZ", "CBNZ", "TBZ", "TBNZ") or op.startswith("B."):
         target = args[-1].strip()
