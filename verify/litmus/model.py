@@ -161,49 +161,91 @@ def check(ex: Execution) -> str | None:
     fr = {(r, w2) for (w, r) in rf for (w1, w2) in co if w1 == w}
     ext = lambda rel: {(a, b) for a, b in rel if ev[a].tid != ev[b].tid}
     internal = lambda rel: {(a, b) for a, b in rel if ev[a].tid == ev[b].tid}
-    po_loc = {(a, b) for a, b in po if ev[a].loc is not None and ev[a].loc == ev[b].loc}
-    if _cyclic(ids, po_loc | fr | co | rf):
-        ex.relations = dict(po=po, rf=rf, co=co, fr=fr)
-        return "internal"
-    rmw = set(ex.rmw)
-    coe, fre = ext(co), ext(fr)
-    if rmw & _compose(fre, coe):
-        return "atomic"
-    is_ = lambda tag: {e.id for e in ex.events if tag in e.tags}
     kind = lambda k: {e.id for e in ex.events if e.kind == k}
     R, W = kind("R"), kind("W")
-    A, Q, L, amo, noret = is_("A"), is_("Q"), is_("L"), is_("amo"), is_("NoRet")
+    M = R | W
+    po_loc = {(a, b) for a, b in po if ev[a].loc is not None and ev[a].loc == ev[b].loc}
+    ca = fr | co
+    rmw = set(ex.rmw)
+    ex.relations = dict(po=po, rf=rf, co=co, fr=fr)
+    # Internal visibility: no write is coherence-after a later write, or a later read, of
+    # its own thread to the same location; no read sees a write of its thread that follows
+    # it (or that its own rmw made).
+    rfi, ca_int = internal(rf), internal(ca)
+    if any(r == r2 for (r, w) in po_loc | rmw if r in R and w in W
+           for (w2, r2) in rfi if w2 == w):
+        return "internal"
+    if any((b, a) in ca_int for a, b in po_loc if a in W and b in W):
+        return "internal"
+    if any((b, a) in ca_int for a, b in po_loc if a in W and b in R):
+        return "internal"
+    # Coherence per location (SC per location): po-loc | ca | rf is acyclic.
+    if _cyclic(ids, po_loc | ca | rf):
+        return "internal"
+    # Atomic: nothing writes between an rmw's read and its write, unless both the write
+    # read over and the one between are the thread's own.
+    fri, coi = internal(fr), internal(co)
+    for r, w in rmw:
+        for (r2, w2) in fr:
+            if r2 == r and (w2, w) in co and not ((r, w2) in fri and (w2, w) in coi):
+                return "atomic"
+    tag = lambda t: {e.id for e in ex.events if t in e.tags}
+    A, Q, L, amo, noret = tag("A"), tag("Q"), tag("L"), tag("amo"), tag("NoRet")
     fences = {e.id: next(iter(e.tags)) for e in ex.events if e.kind == "F"}
     full = {i for i, f in fences.items() if f in FULL}
     ld = {i for i, f in fences.items() if f in LD}
     st = {i for i, f in fences.items() if f in ST}
     isb = {i for i, f in fences.items() if f == "ISB"}
-    addr = {(r, e.id) for e in ex.events for r in e.addr}
-    data = {(r, e.id) for e in ex.events for r in e.data}
-    ctrl = {(r, e.id) for e in ex.events for r in e.ctrl}
-    coi, rfi = internal(co), internal(rf)
-    amo_pairs = {(r, w) for r, w in rmw if r in amo}
-    after = lambda a: {b for (x, b) in po if x == a}
+
+    def deps(field, picked):
+        return {(x[1] if picked else x, e.id) for e in ex.events for x in getattr(e, field)
+                if isinstance(x, tuple) == picked}
+    addr, data, ctrl = deps("addr", False), deps("data", False), deps("ctrl", False)
+    paddr, pdata, pctrl = deps("addr", True), deps("data", True), deps("ctrl", True)
+    after = {}
+    for a, b in po:
+        after.setdefault(a, set()).add(b)
+    then = lambda rel, keep=None: {(a, c) for a, b in rel for c in after.get(b, ())
+                                   if keep is None or c in keep}
+    # lrs: a read and the latest po-earlier write of its thread to its location.
+    lrs = {(w, r) for w, r in po_loc if w in W and r in R
+           and not any((w, x) in po_loc and (x, r) in po_loc for x in W)}
     dob = addr | data | {(a, b) for a, b in ctrl if b in W}
-    dob |= {(a, c) for a, b in ctrl | _compose(addr, po) if b in isb for c in after(b) if c in R}
-    dob |= {(a, c) for a, b in addr for c in after(b) if c in W}
-    dob |= _compose(ctrl | data, coi) | _compose(addr | data, rfi)
-    aob = rmw | {(a, b) for a, b in rfi if a in {w for _, w in rmw} and b in A | Q}
-    bob = {(a, c) for a, b in po if b in full for c in after(b)}
-    bob |= {(a, d) for a, b in po for (b2, c) in amo_pairs if b2 == b and b in A and c in L
-            for d in after(c)}
+    dob |= then({(a, b) for a, b in addr if b in M}, W)
+    dob |= {(a, c) for a, b in addr | data if b in M for (b2, c) in lrs if b2 == b}
+    ifb = {(a, c) for a, b in ctrl | pctrl if a in R and b in isb for c in after.get(b, ())}
+    ifb |= {(a, d) for a, b in then({(a, b) for a, b in addr | paddr if a in R and b in M},
+                                    isb) for d in after.get(b, ())}
+    pob = {(a, b) for a, b in paddr | pctrl if b in W} | pdata
+    pob |= then({(a, b) for a, b in paddr if b in M}, W)
+    aob = rmw | {(a, c) for a, b in rmw for (b2, c) in lrs if b2 == b and c in A | Q}
+    bob = {(a, c) for a, b in po if a in M and b in full for c in after.get(b, ()) if c in M}
+    bob |= {(a, c) for a, b in po if a in R - noret and b in ld
+            for c in after.get(b, ()) if c in M}
+    bob |= {(a, c) for a, b in po if a in W and b in st for c in after.get(b, ()) if c in W}
+    bob |= {(w, c) for r, w in rmw if r in A and r in amo and w in L for c in after.get(w, ())}
     bob |= {(a, b) for a, b in po if a in L and b in A}
-    bob |= {(a, c) for a, b in po if a in R - noret and b in ld for c in after(b)}
-    bob |= {(a, b) for a, b in po if a in A | Q}
-    bob |= {(a, c) for a, b in po if a in W and b in st for c in after(b) if c in W}
-    bob |= {(a, b) for a, b in po if b in L}
-    bob |= _compose({(a, b) for a, b in po if b in L}, coi)
-    ob = ext(rf) | fre | coe | dob | aob | bob
-    ex.relations = dict(po=po, rf=rf, co=co, fr=fr, addr=addr, data=data, ctrl=ctrl,
-                        dob=dob, aob=aob, bob=bob)
-    if _cyclic(ids, ob):
+    bob |= {(a, b) for a, b in po if a in A | Q and b in M}
+    bob |= {(a, b) for a, b in po if a in M and b in L}
+    lob = _closure(dob | ifb | pob | aob | bob)
+    pick = paddr | pdata | pctrl
+    pick_lob = {(a, c) for a, b in pick for (b2, c) in lob if b2 == b and c in W}
+    haz = {(a, d) for a, b in po_loc if a in R and b in R
+           for (b2, d) in ext(ca) if b2 == b and d in W}
+    obs = ext(rf) | ext(ca)
+    ex.relations.update(addr=addr, data=data, ctrl=ctrl, dob=dob, aob=aob, bob=bob, pob=pob)
+    if _cyclic(ids, lob | pick_lob | haz | obs):
         return "external"
     return None
+
+
+def _closure(rel: set) -> set:
+    out = set(rel)
+    while True:
+        more = _compose(out, out) - out
+        if not more:
+            return out
+        out |= more
 
 
 def _compose(r1: set, r2: set) -> set:

@@ -29,7 +29,7 @@ class Addr:
 @dataclass(frozen=True)
 class Val:
     v: object                        # int or Addr
-    taint: frozenset = frozenset()   # ids of the reads it depends on
+    taint: frozenset = frozenset()   # ids of the reads it depends on; ("pick", id) through CSEL
 
 
 @dataclass
@@ -98,8 +98,6 @@ COND = {"EQ": lambda n, z, c, v: z, "NE": lambda n, z, c, v: not z,
         "AL": lambda n, z, c, v: True}
 
 FENCES = {"DMB", "DSB", "ISB"}
-# Whether CSEL's result depends on the reads that set the flags (a "pick" dependency).
-PICK_FLAGS = False
 MAX_STEPS = 200                    # per thread path: loops are unrolled this far at most
 
 
@@ -278,7 +276,7 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
             m = (1 << bits) - 1
             v = {"CSINC": b.v + 1, "CSINV": ~b.v, "CSNEG": -b.v}[op] & m
             pick = Val(v, b.taint)
-        return [(None, put(regs, args[0], Val(pick.v, pick.taint | (flags[1] if PICK_FLAGS else frozenset()))), flags, ctrl,
+        return [(None, put(regs, args[0], Val(pick.v, pick.taint | _picked(flags[1]))), flags, ctrl,
                  events, rmw, monitor)]
     if op in ("B", "CBZ", "CBNZ", "TBZ", "TBNZ") or op.startswith("B."):
         target = args[-1].strip()
@@ -344,7 +342,8 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
             regs2 = put(regs, args[0], Val(value, frozenset({e.id})))
             if value != expected.v:
                 return (None, regs2, flags, ctrl, events + [e], rmw, monitor)
-            w = ev("W", loc, new.v, ("L",) if rel else (), at, new.taint | expected.taint)
+            # Only the new value is data to the write; the compare is not (herd's CAS).
+            w = ev("W", loc, new.v, ("L",) if rel else (), at, new.taint)
             return (None, regs2, flags, ctrl, events + [e, w], rmw + [(e.id, w.id)], monitor)
         return read_forks(loc, ("A",) if acq else (), at, args[0], then)
     m = re.fullmatch(r"(SWP|LDADD|LDEOR|LDSET|LDCLR|STADD|STEOR|STSET|STCLR)(A|L|AL)?", op)
@@ -376,6 +375,12 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
             return (None, regs2, flags, ctrl, events + [e, w], rmw + [(e.id, w.id)], monitor)
         return read_forks(loc, rtags, at, args[1], then)
     err(f"instruction `{op}` is not modelled by the litmus checker")
+
+
+def _picked(taint: frozenset) -> frozenset:
+    """CSEL's result depends on the reads behind the flags only as a "pick" dependency:
+    those reads enter its taint as ("pick", id)."""
+    return frozenset(x if isinstance(x, tuple) else ("pick", x) for x in taint)
 
 
 def _nzcv(a: Val, b: Val, op: str, dest: str):
