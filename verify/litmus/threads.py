@@ -342,8 +342,10 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
             regs2 = put(regs, args[0], Val(value, frozenset({e.id})))
             if value != expected.v:
                 return (None, regs2, flags, ctrl, events + [e], rmw, monitor)
-            # Only the new value is data to the write; the compare is not (herd's CAS).
+            # The new value is data to the write; the compare with Rs decides whether it
+            # happens, a control dependency.
             w = ev("W", loc, new.v, ("L",) if rel else (), at, new.taint)
+            w.ctrl = w.ctrl | expected.taint
             return (None, regs2, flags, ctrl, events + [e, w], rmw + [(e.id, w.id)], monitor)
         return read_forks(loc, ("A",) if acq else (), at, args[0], then)
     m = re.fullmatch(r"(SWP|LDADD|LDEOR|LDSET|LDCLR|STADD|STEOR|STSET|STCLR)(A|L|AL)?", op)
