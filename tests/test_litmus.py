@@ -123,3 +123,25 @@ def test_cli_exit_codes_and_json(tmp_path, capsys):
     bad.write_text("AArch64 T\n{ 0:X1=x;\n P0 ;\n")
     assert main(["litmus", str(bad)]) == 2
     assert f"{bad}:2: the initial state is not closed" in capsys.readouterr().err
+
+
+from test_litmus_parse import CORPUS  # noqa: E402
+
+# Agreement with herd per folder today; the regression may only go up from here. The
+# disagreements and rejections are listed by `verify litmus-corpus CORPUS` with their causes.
+AGREEMENT_FLOOR = {"catalogue/aarch64": 70, "catalogue/aarch64-cas": 28,
+                   "catalogue/aarch64-pick": 45, "catalogue/aarch64-readers-guide": 42,
+                   "herd/tests/instructions/AArch64": 84}
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the herd corpus is not at {CORPUS} "
+                                                "(set ACTLY_LITMUS_CORPUS)")
+def test_corpus_agreement_does_not_fall():
+    from verify.litmus.corpus import AGREE, CRASH, REJECTED_TOO, regress
+    report = regress(CORPUS)
+    assert len(report.rows) == 570
+    assert not [r for r in report.rows if r.outcome == CRASH], report.text()
+    folders = report.by_folder()
+    for folder, floor in AGREEMENT_FLOOR.items():
+        agree = folders[folder].get(AGREE, 0) + folders[folder].get(REJECTED_TOO, 0)
+        assert agree >= floor, (folder, agree, report.text())

@@ -199,6 +199,20 @@ def cmd_litmus(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_litmus_corpus(args) -> int:
+    """The corpus regression; exit 1 if any test disagrees with herd."""
+    from .litmus.corpus import AGREE, NO_REFERENCE, REJECTED_TOO, regress
+    from .litmus.parse import LitmusError
+    try:
+        report = regress(Path(args.corpus), args.only)
+    except LitmusError as exc:
+        print(f"verify litmus-corpus: error: {exc}", file=sys.stderr)
+        return 2
+    print(report.text())
+    return 0 if all(r.outcome in (AGREE, REJECTED_TOO, NO_REFERENCE)
+                    for r in report.rows) else 1
+
+
 def cmd_bench(args) -> int:
     """Instruction counts under QEMU -icount shift=0, beside BEAM's figures."""
     from .bench import table
@@ -249,6 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--json", action="store_true", help="one JSON object per test")
     p.set_defaults(func=cmd_litmus)
+    p = sub.add_parser("litmus-corpus", help="run herd's litmus corpus and compare with its "
+                       "reference results: agreement per folder, each disagreement and why")
+    p.add_argument("corpus", help="the corpus folder (with index.tsv)")
+    p.add_argument("--only", help="only folders whose name contains this")
+    p.set_defaults(func=cmd_litmus_corpus)
     sub.add_parser("bench", help="instruction counts of runtime operations under QEMU "
                    "-icount, beside BEAM's").set_defaults(func=cmd_bench)
     p = sub.add_parser("difftest", help="compare the verifier's instruction semantics with "

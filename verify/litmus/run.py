@@ -102,8 +102,11 @@ def _shown(test: Litmus) -> list[str]:
     for atom in _atoms(test.condition.prop):
         names.append(_canon(atom.lhs))
     seen = list(dict.fromkeys(names))
-    regs = sorted((n for n in seen if ":" in n),
-                  key=lambda n: (int(n.split(":")[0]), int(n.split(":")[1][1:] or 0)))
+    def key(n):
+        t, r = n.split(":", 1)
+        digits = r[1:]
+        return (int(t) if t.isdigit() else 0, r[0], int(digits) if digits.isdigit() else 0, r)
+    regs = sorted((n for n in seen if ":" in n), key=key)
     return regs + sorted(n for n in seen if ":" not in n)
 
 
