@@ -151,6 +151,29 @@ def _operands(text: str) -> tuple[str, list[str]]:
     return op, args
 
 
+INVERT = {"EQ": "NE", "NE": "EQ", "CS": "CC", "HS": "LO", "CC": "CS", "LO": "HS", "MI": "PL",
+          "PL": "MI", "VS": "VC", "VC": "VS", "HI": "LS", "LS": "HI", "GE": "LT", "LT": "GE",
+          "GT": "LE", "LE": "GT"}
+
+
+def _aliases(op: str, args: list[str]) -> tuple[str, list[str]]:
+    """The architectural aliases, as the instructions they stand for."""
+    zr = lambda r: "WZR" if r.strip().upper().startswith("W") else "XZR"
+    if op in ("CSET", "CSETM") and len(args) == 2:
+        return ("CSINC" if op == "CSET" else "CSINV",
+                [args[0], zr(args[0]), zr(args[0]), INVERT[args[1].strip().upper()]])
+    if op in ("CINC", "CINV", "CNEG") and len(args) == 3:
+        return ({"CINC": "CSINC", "CINV": "CSINV", "CNEG": "CSNEG"}[op],
+                [args[0], args[1], args[1], INVERT[args[2].strip().upper()]])
+    if op == "NEG" and len(args) == 2:
+        return "SUB", [args[0], zr(args[0]), args[1]]
+    if op == "CMN" and len(args) == 2:
+        return "ADDS", [zr(args[0]), args[0], args[1]]
+    if op == "TST" and len(args) == 2:
+        return "ANDS", [zr(args[0]), args[0], args[1]]
+    return op, args
+
+
 def _imm(s: str) -> int:
     s = s.strip().lstrip("#")
     return int(s, 0)
@@ -160,7 +183,7 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
     """One instruction: a list of (next pc or None, regs, flags, ctrl, events, rmw, monitor),
     one per way it can go (reads fork on their value, STXR on success)."""
     test, tid = th.test, th.tid
-    op, args = _operands(text)
+    op, args = _aliases(*_operands(text))
 
     def err(msg):
         raise LitmusError(test.path, line, f"{msg} in `{text}`")
@@ -236,8 +259,43 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
         return [(None, regs, flags, ctrl, events + [ev("F", tags={kind})], rmw, monitor)]
     if op in ("MOV", "MOVZ"):
         return [(None, put(regs, args[0], get(args[1])), flags, ctrl, events, rmw, monitor)]
+    if op in ("LSL", "LSR", "ASR", "MUL", "MOVK"):
+        bits = 32 if args[0].strip().upper().startswith("W") else 64
+        if op == "MOVK":
+            old, imm = get(args[0]), _imm(args[1])
+            shift = int(args[2].split("#")[-1]) if len(args) > 2 else 0
+            if not isinstance(old.v, int):
+                err("MOVK into an address")
+            v = (old.v & ~(0xFFFF << shift)) | (imm << shift)
+            return [(None, put(regs, args[0], Val(v, old.taint)), flags, ctrl, events, rmw,
+                     monitor)]
+        a, b = get(args[1]), get(args[2])
+        if not (isinstance(a.v, int) and isinstance(b.v, int)):
+            err("a shift or multiply of an address")
+        n = b.v % bits if op != "MUL" else b.v
+        x = a.v & ((1 << bits) - 1)
+        if op == "ASR" and x >> (bits - 1):
+            x -= 1 << bits
+        v = {"LSL": x << n, "LSR": x >> n, "ASR": x >> n, "MUL": x * n}[op]
+        return [(None, put(regs, args[0], Val(v, a.taint | b.taint)), flags, ctrl, events,
+                 rmw, monitor)]
     if op in ("ADD", "SUB", "EOR", "AND", "ORR", "SUBS", "ADDS", "ANDS"):
         a, b = get(args[1]), get(args[2])
+        if len(args) > 3:     # shifted or extended: `ADD X0, X1, X2, LSL #3`, `..., W4, SXTW`
+            mm = re.fullmatch(r"(LSL|LSR|[SU]XT[BHWX])\s*#?(\d*)", args[3].strip().upper())
+            if not mm or not isinstance(b.v, int):
+                err(f"unsupported operand `{args[3]}`")
+            how, n = mm.group(1), int(mm.group(2) or 0)
+            v = b.v
+            if how[1:3] == "XT":
+                width = {"B": 8, "H": 16, "W": 32, "X": 64}[how[3]]
+                v &= (1 << width) - 1
+                if how[0] == "S" and v >> (width - 1):
+                    v -= 1 << width
+                v <<= n
+            else:
+                v = v << n if how == "LSL" else v >> n
+            b = Val(v & MASK64, b.taint)
         taint = a.taint | b.taint
         base = op.rstrip("S") if op in ("SUBS", "ADDS", "ANDS") else op
         if isinstance(a.v, Addr) or isinstance(b.v, Addr):
