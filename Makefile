@@ -5,10 +5,10 @@
 
 VENV := .venv
 PYTHON ?= python3
-APT_PACKAGES := binutils-aarch64-linux-gnu qemu-system-arm python3-venv
+APT_PACKAGES := binutils-aarch64-linux-gnu qemu-system-arm python3-venv graphviz
 CROSS_COMPILE ?= aarch64-linux-gnu-
 export CROSS_COMPILE
-TOOLS := $(CROSS_COMPILE)as $(CROSS_COMPILE)ld $(CROSS_COMPILE)objcopy qemu-system-aarch64
+TOOLS := $(CROSS_COMPILE)as $(CROSS_COMPILE)ld $(CROSS_COMPILE)objcopy qemu-system-aarch64 dot
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := $(VENV)/.installed
 

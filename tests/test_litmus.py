@@ -145,3 +145,25 @@ def test_corpus_agreement_does_not_fall():
     for folder, floor in AGREEMENT_FLOOR.items():
         agree = folders[folder].get(AGREE, 0) + folders[folder].get(REJECTED_TOO, 0)
         assert agree >= floor, (folder, agree, report.text())
+
+
+def test_runtime_idioms_give_their_declared_verdicts(tmp_path):
+    import shutil
+    from verify.build import Layout
+    from verify.cli import _litmus_idioms
+    from conftest import ROOT
+    shutil.copytree(ROOT / "litmus", tmp_path / "litmus")
+    assert len(list((tmp_path / "litmus").glob("*.litmus"))) >= 16
+    assert _litmus_idioms(Layout(tmp_path))
+    report = (tmp_path / "reports" / "litmus" / "steal+dmb.ish.txt").read_text()
+    assert "by DMB ISH" in report and "cycle in ordered-before" in report
+
+    # Without the owner's DMB the take/steal race is allowed: the gate fails, with a witness.
+    steal = tmp_path / "litmus" / "steal+dmb.ish.litmus"
+    steal.write_text(steal.read_text().replace(" DMB ISH      | DMB ISH      ;",
+                                               " NOP          | DMB ISH      ;"))
+    assert not _litmus_idioms(Layout(tmp_path))
+    witness = (tmp_path / "reports" / "litmus" / "steal+dmb.ish-witness.txt").read_text()
+    assert "fr: P0: R top=0" in witness and "fr: P1: R bottom=1" in witness
+    dot = (tmp_path / "reports" / "litmus" / "steal+dmb.ish-witness.dot").read_text()
+    assert dot.startswith('digraph "steal+dmb.ish"') and 'label="fr"' in dot

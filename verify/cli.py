@@ -133,6 +133,35 @@ def _difftest(layout: Layout, args) -> bool:
     return not (result.mismatches or result.errors or result.cut_short)
 
 
+def _litmus_idioms(layout: Layout) -> bool:
+    """The runtime's ordering idioms (litmus/*.litmus) under Arm's model: each must give the
+    verdict it declares. Reports, witnesses and forbidding cycles go to reports/litmus/."""
+    from .litmus.parse import LitmusError, parse_file
+    from .litmus.run import expectation, herd_text, run, explain_into
+    tests = sorted((layout.root / "litmus").glob("*.litmus"))
+    out_dir = layout.root / "reports" / "litmus"
+    print(f"\nlitmus: {len(tests)} ordering idioms under Arm's ARMv8 model")
+    ok = True
+    for path in tests:
+        try:
+            outcome = run(parse_file(path))
+        except LitmusError as exc:
+            print(f"  {path.name}: error: {exc}")
+            ok = False
+            continue
+        expected = expectation(outcome.test)
+        verdict = outcome.verdict()
+        met = expected is not None and expected == verdict
+        ok = ok and met
+        notes = explain_into(outcome, out_dir / path.stem)
+        (out_dir / f"{path.stem}.txt").write_text(herd_text(outcome) + "\n" + notes + "\n")
+        print(f"  {outcome.test.name:28} {verdict:9} "
+              f"{'as declared' if met else f'DECLARED {expected}'}  ({outcome.seconds * 1000:.0f} ms)")
+        if not met:
+            print("    " + notes.replace("\n", "\n    "))
+    return ok
+
+
 def cmd_all(args) -> int:
     layout = _layout(args)
     build.remove_image(layout)  # a failed run must not leave an older image behind
@@ -140,6 +169,7 @@ def cmd_all(args) -> int:
     _, ok = _prove(layout, None, args.jobs, not args.no_cache,
                    args.proof_budget)
     ok = _difftest(layout, args) and ok
+    ok = _litmus_idioms(layout) and ok
     if not ok:
         print(f"\nverify all: FAILED; no image written ({layout.image.name} removed)")
         return 1

@@ -184,3 +184,17 @@ def as_json(o: Outcome) -> dict:
             "states": o.states, "ok": o.ok, "positive": o.positive, "negative": o.negative,
             "condition": o.test.condition.text, "observation": o.observation,
             "candidates": o.executions, "seconds": round(o.seconds, 4)}
+
+
+def explain_into(o: Outcome, stem: Path) -> str:
+    """For an outcome the model allows, a witness (stem-witness.txt/.dot/.svg); for one it
+    forbids, the cycle that forbids a candidate satisfying the condition. Returns the text."""
+    from .explain import why_forbidden, write_graph
+    if o.witness is not None:
+        files = write_graph(o.witness, o.test.name, stem.parent, stem.name + "-witness")
+        return "witness: " + ", ".join(f.name for f in files)
+    if o.forbidden:
+        ex, _ = o.forbidden[0]
+        files = write_graph(ex, o.test.name, stem.parent, stem.name + "-forbidden")
+        return why_forbidden(ex) + "\nexecution: " + ", ".join(f.name for f in files)
+    return "no candidate execution satisfies the condition"

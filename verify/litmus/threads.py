@@ -252,8 +252,8 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
         return out
 
     same = (None, regs, flags, ctrl, events, rmw, monitor)
-    if op == "NOP":
-        return [same]
+    if op in ("NOP", "WFE", "WFI", "SEV", "SEVL", "YIELD"):
+        return [same]       # hints: no memory event, no register (a WFE may return early)
     if op in FENCES:
         kind = op if op == "ISB" else f"{op}.{(args[0] if args else 'SY').upper()}"
         return [(None, regs, flags, ctrl, events + [ev("F", tags={kind})], rmw, monitor)]

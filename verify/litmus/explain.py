@@ -1,0 +1,184 @@
+"""Executions a person can read: an event list, a DOT graph (SVG through graphviz's `dot`
+when it is installed), and for a forbidden outcome the cycle that forbids it, in a sentence."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from .model import INIT_TID, Execution, check
+from .threads import Addr
+
+EDGE_STYLE = {"rf": "red", "co": "blue", "fr": "orange", "po": "black", "addr": "darkgreen",
+              "data": "darkgreen", "ctrl": "darkgreen", "bob": "purple", "dob": "darkgreen",
+              "aob": "brown", "pob": "darkgreen"}
+SHOWN = ("po", "rf", "co", "fr", "addr", "data", "ctrl", "bob", "aob")
+
+
+def _label(e) -> str:
+    if e.tid == INIT_TID:
+        return f"init: W {e.loc}={_v(e.value)}"
+    if e.kind == "F":
+        return f"P{e.tid}: {e.text} (line {e.line})"
+    tags = "".join(sorted(t for t in e.tags if t in "AQLX"))
+    acc = f"{e.kind}{tags} {e.loc}={_v(e.value)}"
+    return f"P{e.tid}: {acc}  [{e.text}, line {e.line}]"
+
+
+def _v(v) -> str:
+    return str(v) if isinstance(v, Addr) else str(v)
+
+
+def _edges(ex: Execution):
+    rel = ex.relations
+    po = rel.get("po", set())
+    # po drawn between neighbours only; the rest as they are
+    ev = {e.id: e for e in ex.events}
+    succ = {}
+    for a, b in po:
+        if a not in succ or b < succ[a]:
+            succ[a] = b
+    yield from (("po", a, b) for a, b in sorted(succ.items()))
+    for name in SHOWN[1:]:
+        for a, b in sorted(rel.get(name, ())):
+            if name in ("co", "fr") and ev[a].tid == ev[b].tid == INIT_TID:
+                continue
+            if name == "co" and any((a, c) in rel["co"] and (c, b) in rel["co"]
+                                    for c in ev):
+                continue                                # co drawn between neighbours
+            if name == "bob" and (a, b) not in po:
+                continue
+            yield name, a, b
+
+
+def text(ex: Execution) -> str:
+    ev = {e.id: e for e in ex.events}
+    lines = ["events:"]
+    lines += [f"  e{abs(e.id)}{'i' if e.id < 0 else ''}: {_label(e)}" for e in ex.events]
+    lines.append("relations:")
+    for name, a, b in _edges(ex):
+        if name != "po":
+            lines.append(f"  {name}: {_label(ev[a])}  ->  {_label(ev[b])}")
+    return "\n".join(lines)
+
+
+def dot(ex: Execution, title: str) -> str:
+    out = [f'digraph "{title}" {{', '  rankdir=TB; node [shape=box, fontsize=10];']
+    threads = sorted({e.tid for e in ex.events})
+    for t in threads:
+        name = "init" if t == INIT_TID else f"P{t}"
+        out.append(f'  subgraph "cluster_{name}" {{ label="{name}";')
+        for e in ex.events:
+            if e.tid == t:
+                out.append(f'    n{e.id + 1000} [label="{_label(e)}"];')
+        out.append("  }")
+    for name, a, b in _edges(ex):
+        colour = EDGE_STYLE.get(name, "gray")
+        out.append(f'  n{a + 1000} -> n{b + 1000} [label="{name}", color={colour}, '
+                   f'fontcolor={colour}];')
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def write_graph(ex: Execution, title: str, directory: Path, name: str) -> list[Path]:
+    """name.txt and name.dot in directory, and name.svg when graphviz's `dot` is installed."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = [directory / f"{name}.txt", directory / f"{name}.dot"]
+    written[0].write_text(text(ex) + "\n")
+    written[1].write_text(dot(ex, title))
+    if shutil.which("dot"):
+        svg = directory / f"{name}.svg"
+        subprocess.run(["dot", "-Tsvg", "-o", str(svg), str(written[1])], check=True,
+                       capture_output=True)
+        written.append(svg)
+    return written
+
+
+def why_forbidden(ex: Execution) -> str:
+    """The cycle that forbids an execution that satisfies the condition, in a sentence."""
+    axiom = check(ex)
+    rel = ex.relations
+    ev = {e.id: e for e in ex.events}
+    if axiom is None:
+        return "the model allows this execution"
+    if axiom in ("internal", "atomic"):
+        return (f"it breaks {axiom}: coherence per location (po-loc, rf, co, fr) would have "
+                f"a cycle" if axiom == "internal" else
+                "it breaks atomic: a write comes between an exclusive or atomic pair")
+    edges = []
+    for name in ("bob", "dob", "aob", "pob"):
+        edges += [(a, b, name) for a, b in rel.get(name, ()) if ev[a].kind != "F"
+                  and ev[b].kind != "F"]
+    edges += [(a, b, n) for n in ("rf", "fr", "co") for a, b in rel.get(n, ())
+              if ev[a].tid != ev[b].tid and INIT_TID not in (ev[a].tid, ev[b].tid)]
+    cycle = _cycle(edges)
+    if not cycle:
+        return "forbidden (external): ordered-before has a cycle"
+    parts = []
+    for a, b, n in cycle:
+        if n in ("rf", "fr", "co"):
+            what = {"rf": "is read by", "fr": "reads a value that is then overwritten by",
+                    "co": "is overwritten by"}[n]
+            parts.append(f"the {_acc(ev[a])} {what} the {_acc(ev[b])}")
+        else:
+            why = _barrier_between(ex, a, b) if n == "bob" else {
+                "dob": "a dependency", "aob": "atomicity", "pob": "a pick dependency"}[n]
+            parts.append(f"the {_acc(ev[a])} is ordered before the {_acc(ev[b])} by {why}")
+    return ("forbidden: " + "; ".join(parts) +
+            "; this is a cycle in ordered-before, which the model does not allow")
+
+
+def _cycle(edges):
+    """One shortest cycle of (a, b, label) edges, as a list of edges."""
+    succ = {}
+    for a, b, n in edges:
+        succ.setdefault(a, []).append((b, n))
+    best = None
+    for start in sorted(succ):
+        # breadth-first from start back to start
+        prev = {start: None}
+        queue = [start]
+        found = None
+        while queue and found is None:
+            nxt = []
+            for node in queue:
+                for b, n in succ.get(node, ()):
+                    if b == start:
+                        found = (node, n)
+                        break
+                    if b not in prev:
+                        prev[b] = (node, n)
+                        nxt.append(b)
+                if found:
+                    break
+            queue = nxt
+        if found:
+            path, node, label = [], found[0], found[1]
+            path.append((node, start, label))
+            while prev[node] is not None:
+                p, n = prev[node]
+                path.append((p, node, n))
+                node = p
+            path.reverse()
+            if best is None or len(path) < len(best):
+                best = path
+    return best
+
+
+def _acc(e) -> str:
+    kind = "read of" if e.kind == "R" else "write to"
+    return f"{kind} {e.loc} by P{e.tid} (`{e.text}`, line {e.line})"
+
+
+def _barrier_between(ex: Execution, a: int, b: int) -> str:
+    ev = {e.id: e for e in ex.events}
+    ea, eb = ev[a], ev[b]
+    fences = [e for e in ex.events if e.kind == "F" and e.tid == ea.tid and a < e.id < b]
+    if fences:
+        return fences[0].text
+    if "L" in eb.tags:
+        return f"release ({eb.text})"
+    if "A" in ea.tags or "Q" in ea.tags:
+        return f"acquire ({ea.text})"
+    return "a barrier"
