@@ -53,7 +53,7 @@ def _kind(word: str) -> str:
 
 def run(test: Litmus) -> Outcome:
     start = time.monotonic()
-    shown = _shown(test)
+    shown, types = _shown(test), _types(test)
     states, pos, neg, total = set(), 0, 0, 0
     witness, forbidden = None, []
     for ex in executions(test):
@@ -66,7 +66,7 @@ def run(test: Litmus) -> Outcome:
             continue
         if test.filter is not None and not _holds(test, test.filter, final):
             continue
-        states.add(_state_line(shown, final))
+        states.add(_state_line(shown, final, types))
         if _holds(test, test.condition.prop, final):
             pos += 1
             witness = witness or ex
@@ -132,14 +132,34 @@ def _atoms(prop):
         yield from _atoms(prop.right)
 
 
-def _show(v) -> str:
-    if isinstance(v, Addr):
-        return str(v)
-    return str(v if v < 2 ** 63 else v - 2 ** 64)
+WIDTHS = {"8": 8, "16": 16, "32": 32, "64": 64}
 
 
-def _state_line(shown: list[str], final: dict) -> str:
-    return " ".join(f"{n}={_show(final.get(n, 0))};" for n in shown)
+def _types(test: Litmus) -> dict[str, str]:
+    return {_canon(i.lhs): (i.type or "int").replace(" ", "") for i in test.init}
+
+
+def _number(name: str, v: int, types: dict[str, str]) -> int:
+    """v as herd shows it: by the declared type (`int`, 32-bit signed, if none). A default-
+    typed value that needs more than 32 bits is shown as 64-bit signed."""
+    kind = types.get(name, "int")
+    m = re.fullmatch(r"(u?)int(\d*)_t", kind)
+    width = int(m.group(2)) if m and m.group(2) else 32
+    unsigned = bool(m and m.group(1))
+    if kind in ("int", "int32_t") and v >= 2 ** 32:
+        width = 64
+    if kind.endswith("*"):
+        width, unsigned = 64, True
+    v &= (1 << width) - 1
+    return v if unsigned or v < 2 ** (width - 1) else v - 2 ** width
+
+
+def _state_line(shown: list[str], final: dict, types: dict[str, str]) -> str:
+    def show(n):
+        v = final.get(n, 0)
+        text = str(v) if isinstance(v, Addr) else str(_number(n, v, types))
+        return f"{n}={text};" if ":" in n else f"[{n}]={text};"
+    return " ".join(show(n) for n in shown)
 
 
 def _holds(test: Litmus, prop, final) -> bool:
@@ -159,9 +179,9 @@ def _holds(test: Litmus, prop, final) -> bool:
     text = prop.value
     try:
         want = int(text, 0)
-        got = value if isinstance(value, Addr) else (value - 2 ** 64 if want < 0 and
-                                                     value >= 2 ** 63 else value)
-        equal = got == want
+        name = _canon(prop.lhs)
+        equal = not isinstance(value, Addr) and (
+            _number(name, value, _types(test)) == want or value == want & (2 ** 64 - 1))
     except ValueError:
         if not re.fullmatch(r"&?[A-Za-z_]\w*", text):
             raise LitmusError(test.path, None, f"condition value `{text}` is not modelled")

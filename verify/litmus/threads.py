@@ -258,7 +258,13 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
         kind = op if op == "ISB" else f"{op}.{(args[0] if args else 'SY').upper()}"
         return [(None, regs, flags, ctrl, events + [ev("F", tags={kind})], rmw, monitor)]
     if op in ("MOV", "MOVZ"):
-        return [(None, put(regs, args[0], get(args[1])), flags, ctrl, events, rmw, monitor)]
+        v = get(args[1])
+        if len(args) > 2:             # `MOVZ W0, #42, LSL #16`
+            mm = re.fullmatch(r"LSL\s*#?(\d+)", args[2].strip().upper())
+            if not mm or not isinstance(v.v, int):
+                err(f"unsupported operand `{args[2]}`")
+            v = Val(v.v << int(mm.group(1)), v.taint)
+        return [(None, put(regs, args[0], v), flags, ctrl, events, rmw, monitor)]
     if op in ("LSL", "LSR", "ASR", "MUL", "MOVK"):
         bits = 32 if args[0].strip().upper().startswith("W") else 64
         if op == "MOVK":
