@@ -70,17 +70,32 @@ def regress(corpus: Path, only: str | None = None) -> Report:
         if only and only not in folder:
             continue
         report.rows.append(_one(corpus, path, folder, row[col["test"]],
-                                row[col["reference_verdict"]]))
+                                row[col["reference_verdict"]],
+                                _options(corpus, row[col["herd7_options"]])))
     report.seconds = time.monotonic() - start
     return report
 
 
-def _one(corpus: Path, path: str, folder: str, name: str, reference: str) -> Row:
+def _options(corpus: Path, herd_options: str) -> dict[str, str]:
+    """The herd options of a `-conf FILE` argument that matter here (`hexa`, `variant`)."""
+    words = herd_options.split()
+    options = {}
+    for i, word in enumerate(words[:-1]):
+        if word == "-conf" and (corpus / words[i + 1]).is_file():
+            for line in (corpus / words[i + 1]).read_text().splitlines():
+                parts = line.split(None, 1)
+                if len(parts) == 2:
+                    options[parts[0]] = parts[1].strip()
+    return options
+
+
+def _one(corpus: Path, path: str, folder: str, name: str, reference: str,
+         options: dict[str, str]) -> Row:
     file = corpus / path
     rejected = file.with_name(file.name + ".expected-failure").exists()
     t0 = time.monotonic()
     try:
-        outcome = run(parse_file(file))
+        outcome = run(parse_file(file), hexa=options.get("hexa") == "true")
     except LitmusError as exc:
         seconds = time.monotonic() - t0
         return Row(path, folder, name, REJECTED_TOO if rejected else WE_REJECT,

@@ -51,7 +51,8 @@ def _kind(word: str) -> str:
     return {"Allow": "Allowed", "Forbid": "Forbidden"}.get(word, word)
 
 
-def run(test: Litmus) -> Outcome:
+def run(test: Litmus, hexa: bool = False) -> Outcome:
+    """The test under the model; `hexa` shows values in hex (herd's `hexa` option)."""
     start = time.monotonic()
     shown, types = _shown(test), _types(test)
     states, pos, neg, total = set(), 0, 0, 0
@@ -66,7 +67,7 @@ def run(test: Litmus) -> Outcome:
             continue
         if test.filter is not None and not _holds(test, test.filter, final):
             continue
-        states.add(_state_line(shown, final, types))
+        states.add(_state_line(shown, final, types, hexa))
         if _holds(test, test.condition.prop, final):
             pos += 1
             witness = witness or ex
@@ -154,10 +155,11 @@ def _number(name: str, v: int, types: dict[str, str]) -> int:
     return v if unsigned or v < 2 ** (width - 1) else v - 2 ** width
 
 
-def _state_line(shown: list[str], final: dict, types: dict[str, str]) -> str:
+def _state_line(shown: list[str], final: dict, types: dict[str, str], hexa: bool) -> str:
     def show(n):
         v = final.get(n, 0)
-        text = str(v) if isinstance(v, Addr) else str(_number(n, v, types))
+        number = None if isinstance(v, Addr) else _number(n, v, types)
+        text = str(v) if number is None else hex(number) if hexa else str(number)
         return f"{n}={text};" if ":" in n else f"[{n}]={text};"
     return " ".join(show(n) for n in shown)
 
