@@ -107,6 +107,17 @@ def executions(test: Litmus):
                         values.setdefault(e.loc, {0}).add(e.value)
         if values == before:
             break
+    sizes: dict[str, set] = {}
+    for thread_runs in all_runs:
+        for run in thread_runs:
+            for e in run.events:
+                if e.kind != "F":
+                    sizes.setdefault(e.loc, set()).add(e.size)
+    for loc, found in sorted(sizes.items()):
+        if len(found) > 1:
+            raise LitmusError(test.path, None, f"mixed-size accesses to {loc} "
+                                               f"({' and '.join(map(str, sorted(found)))} "
+                                               f"bytes) are not modelled")
     inits = {loc: Event(-(i + 1), INIT_TID, "W", loc, v) for i, (loc, v) in
              enumerate(sorted(memory.items()))}
     for combo in itertools.product(*all_runs):

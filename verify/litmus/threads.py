@@ -45,6 +45,7 @@ class Event:
     ctrl: frozenset = frozenset()    # reads a branch before it depended on
     line: int = 0
     text: str = ""
+    size: int = 8                    # bytes
 
 
 @dataclass
@@ -240,14 +241,14 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
         loc = base.v.loc if not (base.v.offset + offset) else f"{base.v.loc}+{base.v.offset + offset}"
         return loc, taint
 
-    def ev(kind, loc=None, value=None, tags=(), addr=frozenset(), data=frozenset()):
-        e = Event(next_id(), tid, kind, loc, value, frozenset(tags), addr, data, ctrl, line, text)
-        return e
+    def ev(kind, loc=None, value=None, tags=(), addr=frozenset(), data=frozenset(), size=8):
+        return Event(next_id(), tid, kind, loc, value, frozenset(tags), addr, data, ctrl, line,
+                     text, size)
 
-    def read_forks(loc, tags, addr_taint, dest, then):
+    def read_forks(loc, tags, addr_taint, size, then):
         out = []
         for value in sorted(values.get(loc, {0}), key=str):
-            e = ev("R", loc, value, tags, addr_taint)
+            e = ev("R", loc, value, tags, addr_taint, size=size)
             out.append(then(e, value))
         return out
 
@@ -363,26 +364,28 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
             taint = v.taint
         ctrl2 = ctrl | taint
         return [(to if taken else None, regs, flags, ctrl2, events, rmw, monitor)]
-    m = re.fullmatch(r"(LDR|LDAR|LDAPR|LDXR|LDAXR)(B|H)?", op)
-    if m:
-        if m.group(2):
-            err("byte and halfword accesses (mixed sizes) are not modelled")
+    m = re.fullmatch(r"(LDR|LDAR|LDAPR|LDXR|LDAXR)(S?)(B|H|W)?", op)
+    if m and not (m.group(3) == "W" and not m.group(2)):
         loc, at = address(args[1])
         tags = {"LDR": (), "LDAR": ("A",), "LDAPR": ("Q",), "LDXR": ("X",),
                 "LDAXR": ("A", "X")}[m.group(1)]
         excl = "X" in tags
+        size = _size(m.group(3), args[0])
+        signed = bool(m.group(2))
 
         def then(e, value):
+            if signed and isinstance(value, int) and value >> (8 * size - 1):
+                value -= 1 << (8 * size)
             return (None, put(regs, args[0], Val(value, frozenset({e.id}))), flags, ctrl,
                     events + [e], rmw, (e.id, loc) if excl else monitor)
-        return read_forks(loc, tags, at, args[0], then)
+        return read_forks(loc, tags, at, size, then)
     m = re.fullmatch(r"(STR|STLR)(B|H)?", op)
     if m:
-        if m.group(2):
-            err("byte and halfword accesses (mixed sizes) are not modelled")
         loc, at = address(args[1])
         v = get(args[0])
-        e = ev("W", loc, v.v, ("L",) if op == "STLR" else (), at, v.taint)
+        size = _size(m.group(2), args[0])
+        e = ev("W", loc, _fit(v.v, size), ("L",) if op == "STLR" else (), at, v.taint,
+               size=size)
         return [(None, regs, flags, ctrl, events + [e], rmw, monitor)]
     m = re.fullmatch(r"(STXR|STLXR)", op)
     if m:
@@ -392,7 +395,8 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
         if monitor is None or monitor[1] != loc:
             return [fail]
         tags = ("X", "L") if op == "STLXR" else ("X",)
-        e = ev("W", loc, v.v, tags, at, v.taint)
+        size = _size(None, args[1])
+        e = ev("W", loc, _fit(v.v, size), tags, at, v.taint, size=size)
         ok = (None, put(regs, args[0], Val(0)), flags, ctrl, events + [e],
               rmw + [(monitor[0], e.id)], None)
         return [ok, fail]
@@ -408,10 +412,12 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
                 return (None, regs2, flags, ctrl, events + [e], rmw, monitor)
             # The new value is data to the write; the compare with Rs decides whether it
             # happens, a control dependency.
-            w = ev("W", loc, new.v, ("L",) if rel else (), at, new.taint)
+            w = ev("W", loc, _fit(new.v, size), ("L",) if rel else (), at, new.taint,
+                   size=size)
             w.ctrl = w.ctrl | expected.taint
             return (None, regs2, flags, ctrl, events + [e, w], rmw + [(e.id, w.id)], monitor)
-        return read_forks(loc, ("A",) if acq else (), at, args[0], then)
+        size = _size(None, args[0])
+        return read_forks(loc, ("A",) if acq else (), at, size, then)
     m = re.fullmatch(r"(SWP|LDADD|LDEOR|LDSET|LDCLR|STADD|STEOR|STSET|STCLR)(A|L|AL)?", op)
     if m:
         base, order = m.group(1), m.group(2) or ""
@@ -436,11 +442,24 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
                  "LDCLR": value & ~operand.v if base == "LDCLR" else 0}[base]
             if isinstance(new, int):
                 new &= MASK64
-            w = ev("W", loc, new, wtags, at, operand.taint | frozenset({e.id}))
+            w = ev("W", loc, _fit(new, size), wtags, at, operand.taint | frozenset({e.id}),
+                   size=size)
             regs2 = put(regs, args[1], Val(value, frozenset({e.id})))
             return (None, regs2, flags, ctrl, events + [e, w], rmw + [(e.id, w.id)], monitor)
-        return read_forks(loc, rtags, at, args[1], then)
+        size = _size(None, args[0])
+        return read_forks(loc, rtags, at, size, then)
     err(f"instruction `{op}` is not modelled by the litmus checker")
+
+
+def _size(suffix: str | None, reg: str) -> int:
+    """An access's bytes: B, H, W suffixes, else the register's width."""
+    if suffix:
+        return {"B": 1, "H": 2, "W": 4}[suffix]
+    return 4 if reg.strip().upper().startswith("W") else 8
+
+
+def _fit(v, size: int):
+    return v & ((1 << (8 * size)) - 1) if isinstance(v, int) else v
 
 
 def _picked(taint: frozenset) -> frozenset:
