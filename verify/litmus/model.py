@@ -118,7 +118,9 @@ def executions(test: Litmus):
             raise LitmusError(test.path, None, f"mixed-size accesses to {loc} "
                                                f"({' and '.join(map(str, sorted(found)))} "
                                                f"bytes) are not modelled")
-    inits = {loc: Event(-(i + 1), INIT_TID, "W", loc, v) for i, (loc, v) in
+    fit = lambda loc, v: v if isinstance(v, Addr) or loc not in sizes else \
+        v & ((1 << (8 * min(sizes[loc]))) - 1)
+    inits = {loc: Event(-(i + 1), INIT_TID, "W", loc, fit(loc, v)) for i, (loc, v) in
              enumerate(sorted(memory.items()))}
     for combo in itertools.product(*all_runs):
         yield from _with_rf_co(test, combo, inits)

@@ -247,7 +247,7 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
 
     def read_forks(loc, tags, addr_taint, size, then):
         out = []
-        for value in sorted(values.get(loc, {0}), key=str):
+        for value in sorted({_fit(v, size) for v in values.get(loc, {0})}, key=str):
             e = ev("R", loc, value, tags, addr_taint, size=size)
             out.append(then(e, value))
         return out
