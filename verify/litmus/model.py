@@ -23,10 +23,11 @@ axiom checked per location before any global work.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 from .parse import Litmus, LitmusError
-from .threads import Addr, Event, Run, runs
+from .threads import Addr, Arrays, Event, Run, runs
 
 FULL = {"DMB.SY", "DMB.ISH", "DMB.OSH", "DSB.SY", "DSB.ISH", "DSB.OSH"}
 LD = {"DMB.LD", "DMB.ISHLD", "DMB.OSHLD", "DSB.LD", "DSB.ISHLD", "DSB.OSHLD"}
@@ -45,12 +46,18 @@ class Execution:
     relations: dict[str, set] = field(default_factory=dict)
 
 
+ELEMENT_BYTES = {"int": 4, "int32_t": 4, "uint32_t": 4, "int64_t": 8, "uint64_t": 8,
+                 "int16_t": 2, "uint16_t": 2, "int8_t": 1, "uint8_t": 1, "char": 1, "long": 8}
+
+
 def initial_state(test: Litmus):
-    """(registers per thread, initial value per location)."""
+    """(registers per thread, initial value per location, the arrays). An array x[N] is N
+    locations x[0]..x[N-1]."""
     regs = [dict() for _ in test.threads]
     memory: dict[str, object] = {}
+    arrays = Arrays()
     for item in test.init:
-        value = _value(item.value, test, item.line)
+        value = None if "[" in item.lhs else _value(item.value, test, item.line)
         if ":" in item.lhs:
             t, r = item.lhs.split(":", 1)
             if not t.isdigit() or int(t) >= len(test.threads):
@@ -59,15 +66,31 @@ def initial_state(test: Litmus):
             if r.startswith("W"):
                 r = "X" + r[1:]
             regs[int(t)][r] = value
+        elif re.fullmatch(r"\w+\[\d+\]", item.lhs):
+            name, count = item.lhs[:-1].split("[")
+            size = ELEMENT_BYTES.get((item.type or "int").replace(" ", ""))
+            if size is None:
+                raise LitmusError(test.path, item.line, f"array element type `{item.type}` "
+                                                        f"is not modelled")
+            arrays[name], arrays.lengths[name] = size, int(count)
+            elements = [x.strip() for x in (item.value or "{}").strip("{} ").split(",")
+                        if x.strip()]
+            if len(elements) > int(count):
+                raise LitmusError(test.path, item.line, f"{len(elements)} values for "
+                                                        f"{item.lhs}")
+            for i in range(int(count)):
+                memory[f"{name}[{i}]"] = _value(elements[i] if i < len(elements) else None,
+                                                test, item.line)
         else:
-            if "[" in item.lhs or (item.value or "").startswith("{"):
-                raise LitmusError(test.path, item.line, "arrays are not modelled yet")
+            if (item.value or "").startswith("{"):
+                raise LitmusError(test.path, item.line, f"a list of values for {item.lhs}, "
+                                                        f"which is not an array")
             memory[item.lhs] = value
-    for t in regs:
-        for v in t.values():
-            if isinstance(v, Addr):
+    for t in list(regs) + [memory]:
+        for v in list(t.values()):
+            if isinstance(v, Addr) and v.loc not in arrays:
                 memory.setdefault(v.loc, 0)
-    return regs, memory
+    return regs, memory, arrays
 
 
 def _value(text, test, line):
@@ -87,7 +110,7 @@ def _value(text, test, line):
 
 def executions(test: Litmus):
     """Every candidate execution the model allows (and counts of those it does not)."""
-    init_regs, memory = initial_state(test)
+    init_regs, memory, arrays = initial_state(test)
     counter = itertools.count(1)
     # The values each location can hold: grown until the threads write nothing new.
     # A loop of dependencies (LB with data dependencies) grows the sets without end; those
@@ -98,7 +121,7 @@ def executions(test: Litmus):
     values = {loc: {v} for loc, v in memory.items()}
     for _ in range(min(VALUE_ROUNDS, 1 + sum(len(code) for code in test.code))):
         before = {k: set(v) for k, v in values.items()}
-        all_runs = [runs(test, t, init_regs[t], values, lambda: next(counter))
+        all_runs = [runs(test, t, init_regs[t], values, lambda: next(counter), arrays)
                     for t in range(len(test.threads))]
         for thread_runs in all_runs:
             for run in thread_runs:

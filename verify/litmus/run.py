@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from dataclasses import dataclass, field
 
-from .model import Execution, check, executions
+from .model import Execution, check, executions, initial_state
 from .parse import And, Atom, Const, Fault, Implies, Litmus, LitmusError, Not, Or
 from .threads import Addr
 
@@ -55,12 +55,13 @@ def run(test: Litmus, hexa: bool = False) -> Outcome:
     """The test under the model; `hexa` shows values in hex (herd's `hexa` option)."""
     start = time.monotonic()
     shown, types = _shown(test), _types(test)
+    arrays = initial_state(test)[2]
     states, pos, neg, total = set(), 0, 0, 0
     witness, forbidden = None, []
     for ex in executions(test):
         total += 1
         broken = check(ex)
-        final = _final(ex)
+        final = _final(ex, arrays)
         if broken is not None:
             if _holds(test, test.condition.prop, final) and len(forbidden) < 1:
                 forbidden.append((ex, broken))
@@ -87,7 +88,7 @@ def _verdict(o: "Outcome") -> str:
     return "Allowed" if o.positive else "Forbidden"
 
 
-def _final(ex: Execution) -> dict[str, object]:
+def _final(ex: Execution, arrays) -> dict[str, object]:
     ev = {e.id: e for e in ex.events}
     final = {}
     for t, regs in enumerate(ex.regs):
@@ -95,6 +96,8 @@ def _final(ex: Execution) -> dict[str, object]:
             final[f"{t}:{r}"] = v
     for loc, order in ex.co.items():
         final[loc] = ev[order[-1]].value
+    for name in arrays:              # an array as a whole: a tuple of its elements
+        final[name] = tuple(final.get(f"{name}[{i}]", 0) for i in range(arrays.count(name)))
     return final
 
 
@@ -112,7 +115,9 @@ def _shown(test: Litmus) -> list[str]:
 
 
 def _canon(name: str) -> str:
-    name = name.strip().strip("[]")
+    name = name.strip()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1].strip()
     if ":" in name:
         t, r = name.split(":", 1)
         r = r.upper()
@@ -137,7 +142,7 @@ WIDTHS = {"8": 8, "16": 16, "32": 32, "64": 64}
 
 
 def _types(test: Litmus) -> dict[str, str]:
-    return {_canon(i.lhs): (i.type or "int").replace(" ", "") for i in test.init}
+    return {_canon(i.lhs).split("[")[0]: (i.type or "int").replace(" ", "") for i in test.init}
 
 
 def _number(name: str, v: int, types: dict[str, str]) -> int:
@@ -158,9 +163,15 @@ def _number(name: str, v: int, types: dict[str, str]) -> int:
 def _state_line(shown: list[str], final: dict, types: dict[str, str], hexa: bool) -> str:
     def show(n):
         v = final.get(n, 0)
+        if isinstance(v, tuple):     # an array: herd writes x={1,2}
+            kind = types.get(n, "int")
+            items = [str(x) if isinstance(x, Addr) else
+                     hex(_number(n, x, {n: kind})) if hexa else str(_number(n, x, {n: kind}))
+                     for x in v]
+            return f"{n}={{{','.join(items)}}};"
         number = None if isinstance(v, Addr) else _number(n, v, types)
         text = str(v) if number is None else hex(number) if hexa else str(number)
-        return f"{n}={text};" if ":" in n else f"[{n}]={text};"
+        return f"{n}={text};" if ":" in n or "[" in n else f"[{n}]={text};"
     return " ".join(show(n) for n in shown)
 
 
@@ -179,6 +190,14 @@ def _holds(test: Litmus, prop, final) -> bool:
         raise LitmusError(test.path, None, "fault conditions are not modelled")
     value = final.get(_canon(prop.lhs), 0)
     text = prop.value
+    if isinstance(value, tuple) or text.startswith("{"):
+        want = [x.strip() for x in text.strip("{}").split(",")]
+        got = list(value) if isinstance(value, tuple) else [value]
+        equal = len(want) == len(got) and all(
+            (str(g) == w) if isinstance(g, Addr) else
+            (_number(_canon(prop.lhs), g, _types(test)) == int(w, 0) or g == int(w, 0))
+            for g, w in zip(got, want))
+        return equal if prop.op == "=" else not equal
     try:
         want = int(text, 0)
         name = _canon(prop.lhs)

@@ -102,10 +102,22 @@ FENCES = {"DMB", "DSB", "ISB"}
 MAX_STEPS = 200                    # per thread path: loops are unrolled this far at most
 
 
+class Arrays(dict):
+    """Array name -> element size in bytes, with each array's length."""
+
+    def __init__(self):
+        super().__init__()
+        self.lengths: dict[str, int] = {}
+
+    def count(self, name: str) -> int:
+        return self.lengths[name]
+
+
 def runs(test: Litmus, tid: int, init_regs: dict[str, object],
-         values: dict[str, set], next_id) -> list[Run]:
+         values: dict[str, set], next_id, arrays: Arrays | None = None) -> list[Run]:
     """Every path of thread `tid` when each read may return any value in values[loc]."""
     th = _Thread(test, tid, init_regs)
+    th.arrays = arrays if arrays is not None else Arrays()
     out: list[Run] = []
     regs = {r: Val(v) for r, v in init_regs.items()}
 
@@ -181,9 +193,48 @@ def _imm(s: str) -> int:
 
 
 def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_id):
+    """One instruction, with a pre- or post-indexed address's base register written back."""
+    op, args = _aliases(*_operands(text))
+    writeback = None
+    if re.match(r"(LD|ST)", op.upper()):
+        for i, a in enumerate(args):
+            a = a.strip()
+            if a.startswith("[") and a.endswith("!"):          # [Xn, #imm]!
+                m = re.fullmatch(r"\[\s*(\w+)\s*,\s*(#?-?\w+)\s*\]!", a)
+                if not m:
+                    raise LitmusError(th.test.path, line, f"unsupported pre-index `{a}` in "
+                                                          f"`{text}`")
+                writeback = (m.group(1), _imm(m.group(2)))
+                text = text.replace(a, a[:-1])
+                break
+            if a.startswith("[") and i + 1 < len(args) and args[i + 1].strip().startswith("#"):
+                m = re.fullmatch(r"\[\s*(\w+)\s*\]", a)       # [Xn], #imm
+                if not m:
+                    raise LitmusError(th.test.path, line, f"unsupported post-index in `{text}`")
+                writeback = (m.group(1), _imm(args[i + 1]))
+                text = text[:text.rindex(",")]
+                break
+    forks = _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
+                        next_id)
+    if writeback is None:
+        return forks
+    base, imm = writeback
+    out = []
+    for nxt, regs2, *rest in forks:
+        r, _ = _reg(base)
+        old = regs2.get(r, Val(0))
+        new = Addr(old.v.loc, old.v.offset + imm) if isinstance(old.v, Addr) else \
+            (old.v + imm) & MASK64
+        regs2 = dict(regs2)
+        regs2[r] = Val(new, old.taint)
+        out.append((nxt, regs2, *rest))
+    return out
+
+
+def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_id):
     """One instruction: a list of (next pc or None, regs, flags, ctrl, events, rmw, monitor),
     one per way it can go (reads fork on their value, STXR on success)."""
-    test, tid = th.test, th.tid
+    test, tid, arrays = th.test, th.tid, th.arrays
     op, args = _aliases(*_operands(text))
 
     def err(msg):
@@ -236,10 +287,17 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
                 offset <<= int(mm.group(2) or 0)
         if not isinstance(base.v, Addr):
             err(f"`{m.group(1)}` does not hold a location's address")
-        if offset % 8 and offset:
-            err("an access inside a location (mixed-size accesses are not modelled)")
-        loc = base.v.loc if not (base.v.offset + offset) else f"{base.v.loc}+{base.v.offset + offset}"
-        return loc, taint
+        total, name = base.v.offset + offset, base.v.loc
+        if name in arrays:
+            if total % arrays[name]:
+                err(f"an access inside an element of {name} (mixed sizes are not modelled)")
+            count = arrays.count(name)
+            if not 0 <= total // arrays[name] < count:
+                err(f"an access outside the array {name} (element {total // arrays[name]})")
+            return f"{name}[{total // arrays[name]}]", taint
+        if total:
+            err(f"an access {total} bytes past {name}, which is not an array")
+        return name, taint
 
     def ev(kind, loc=None, value=None, tags=(), addr=frozenset(), data=frozenset(), size=8):
         return Event(next_id(), tid, kind, loc, value, frozenset(tags), addr, data, ctrl, line,
