@@ -129,8 +129,8 @@ from test_litmus_parse import CORPUS  # noqa: E402
 
 # Agreement with herd per folder today; the regression may only go up from here. The
 # disagreements and rejections are listed by `verify litmus-corpus CORPUS` with their causes.
-AGREEMENT_FLOOR = {"catalogue/aarch64": 70, "catalogue/aarch64-cas": 28,
-                   "catalogue/aarch64-pick": 45, "catalogue/aarch64-readers-guide": 42,
+AGREEMENT_FLOOR = {"catalogue/aarch64": 72, "catalogue/aarch64-cas": 28,
+                   "catalogue/aarch64-pick": 52, "catalogue/aarch64-readers-guide": 42,
                    "herd/tests/instructions/AArch64": 209}
 
 

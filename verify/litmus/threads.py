@@ -303,6 +303,14 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
         return Event(next_id(), tid, kind, loc, value, frozenset(tags), addr, data, ctrl, line,
                      text, size)
 
+    def through_memory(loc) -> frozenset:
+        """A read also depends on what its thread last stored to its location (herd's lrs
+        in dtrm: dependencies run through registers and memory)."""
+        for e in reversed(events):
+            if e.kind == "W" and e.loc == loc:
+                return e.data
+        return frozenset()
+
     def read_forks(loc, tags, addr_taint, size, then):
         out = []
         for value in sorted({_fit(v, size) for v in values.get(loc, {0})}, key=str):
@@ -434,7 +442,7 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
         def then(e, value):
             if signed and isinstance(value, int) and value >> (8 * size - 1):
                 value -= 1 << (8 * size)
-            return (None, put(regs, args[0], Val(value, frozenset({e.id}))), flags, ctrl,
+            return (None, put(regs, args[0], Val(value, frozenset({e.id}) | through_memory(loc))), flags, ctrl,
                     events + [e], rmw, (e.id, loc) if excl else monitor)
         return read_forks(loc, tags, at, size, then)
     m = re.fullmatch(r"(STR|STLR)(B|H)?", op)
@@ -465,7 +473,7 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
         acq, rel = m.group(1) in ("A", "AL"), m.group(1) in ("L", "AL")
 
         def then(e, value):
-            regs2 = put(regs, args[0], Val(value, frozenset({e.id})))
+            regs2 = put(regs, args[0], Val(value, frozenset({e.id}) | through_memory(loc)))
             if value != expected.v:
                 return (None, regs2, flags, ctrl, events + [e], rmw, monitor)
             # The new value is data to the write; the compare with Rs decides whether it
@@ -475,7 +483,9 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
             w.ctrl = w.ctrl | expected.taint
             return (None, regs2, flags, ctrl, events + [e, w], rmw + [(e.id, w.id)], monitor)
         size = _size(None, args[0])
-        return read_forks(loc, ("A",) if acq else (), at, size, then)
+        noret = args[0].strip().upper() in ("XZR", "WZR")
+        rtags = (("A",) if acq and not noret else ()) + (("NoRet",) if noret else ())
+        return read_forks(loc, rtags, at, size, then)
     m = re.fullmatch(r"(SWP|LDADD|LDEOR|LDSET|LDCLR|STADD|STEOR|STSET|STCLR)(A|L|AL)?", op)
     if m:
         base, order = m.group(1), m.group(2) or ""
@@ -502,7 +512,7 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
                 new &= MASK64
             w = ev("W", loc, _fit(new, size), wtags, at, operand.taint | frozenset({e.id}),
                    size=size)
-            regs2 = put(regs, args[1], Val(value, frozenset({e.id})))
+            regs2 = put(regs, args[1], Val(value, frozenset({e.id}) | through_memory(loc)))
             return (None, regs2, flags, ctrl, events + [e, w], rmw + [(e.id, w.id)], monitor)
         size = _size(None, args[0])
         return read_forks(loc, rtags, at, size, then)
