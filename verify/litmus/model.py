@@ -1,23 +1,27 @@
-"""Arm's axiomatic ARMv8 model (herd's aarch64.cat) over the candidate executions of a test.
+"""Arm's axiomatic ARMv8 model (herd's aarch64.cat, with the relations of its current
+aarch64hwreqs.cat and aarch64deps.cat for plain memory) over the candidate executions of a
+test.
 
 A candidate execution is one path per thread (verify/litmus/threads.py), a reads-from map
 (every read takes its value from a write to its location with that value, or from the
 initial state) and a coherence order (a total order of the writes to each location, the
 initial write first). It is allowed when:
 
-- internal: po-loc | ca | rf is acyclic (ca = fr | co);
-- external: ob is irreflexive, where ob is the transitive closure of obs | lob:
-  obs = rfe | fre | coe;
-  dob = addr | data | ctrl;[W] | (ctrl | addr;po);[ISB];po;[R] | addr;po;[W]
-        | (ctrl | data);coi | (addr | data);rfi;
-  aob = rmw | [range(rmw)];rfi;[A | Q];
-  bob = po;([dmb.full] | [A];amo;[L]);po | [L];po;[A] | [R \\ NoRet];po;[dmb.ld];po
-        | [A | Q];po | [W];po;[dmb.st];po;[W] | po;[L] | po;[L];coi;
-- atomic: rmw & (fre;coe) is empty.
+- internal: po-loc | ca | rf is acyclic (ca = fr | co), and the coRW1/coWW/coWR rules;
+- external: ordered-before is irreflexive. ob is the closure of obs (rfe, fre, coe), lob
+  (dob, pob, aob, bob, IFB-ordered), pick-lob and hazard-ordered reads ([R];po-loc;[R];
+  ca & ext;[W]), where
+  dob = addr | data | ctrl;[W] | addr;po;[W] | (addr | data);lrs;[R],
+  pob = pick-addr;[W] | pick-data | pick-ctrl;[W] | pick-addr;po;[W],
+  aob = rmw | rmw;lrs;[A | Q],
+  bob = [M];po;[dmb.full];po;[M] | [R \ NoRet];po;[dmb.ld];po;[M] | [W];po;[dmb.st];po;[W]
+        | [range([A];amo;[L])];po | [L];po;[A] | [A | Q];po | po;[L];
+- atomic: no write comes between an rmw's read and write in coherence, unless both it and
+  the read's overwritten value are the thread's own.
 
-DMB and DSB are the same here, and every shareability domain is the inner one, as in the
-model. Enumeration is exhaustive: threads' paths, then rf, then co, with the internal
-axiom checked per location before any global work.
+DMB and DSB are the same here and every shareability domain is the inner one, as in the
+model. Candidates are enumerated exhaustively: the threads' paths, then for each read the
+writes with its value, then coherence orders; verify/litmus/run.py checks each one.
 """
 
 from __future__ import annotations
