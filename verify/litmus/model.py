@@ -1,4 +1,4 @@
-"""Arm's axiomatic ARMv8 model (herd's aarch64.cat, with the relations of its current
+r"""Arm's axiomatic ARMv8 model (herd's aarch64.cat, with the relations of its current
 aarch64hwreqs.cat and aarch64deps.cat for plain memory) over the candidate executions of a
 test.
 

@@ -55,7 +55,13 @@ def run(test: Litmus, hexa: bool = False) -> Outcome:
     """The test under the model; `hexa` shows values in hex (herd's `hexa` option)."""
     start = time.monotonic()
     shown, types = _shown(test), _types(test)
-    arrays = initial_state(test)[2]
+    _, memory, arrays = initial_state(test)
+    known = set(memory) | set(arrays) | _accessed(test)
+    for atom in _atoms(test.condition.prop):
+        name = _canon(atom.lhs)
+        if ":" not in name and name.split("[")[0] not in known and name not in known:
+            raise LitmusError(test.path, None, f"the condition names {name}, a location the "
+                                               f"test neither declares nor uses")
     states, pos, neg, total = set(), 0, 0, 0
     witness, forbidden = None, []
     for ex in executions(test):
@@ -86,6 +92,12 @@ def _verdict(o: "Outcome") -> str:
     if o.test.condition.quantifier == "forall":
         return "Required" if o.negative == 0 else "Allowed" if o.positive else "Forbidden"
     return "Allowed" if o.positive else "Forbidden"
+
+
+def _accessed(test: Litmus) -> set[str]:
+    """Location names the initial state gives to registers (the ones the code can reach)."""
+    return {i.value.strip().lstrip("&") for i in test.init
+            if i.value and re.fullmatch(r"&?[A-Za-z_]\w*", i.value.strip())}
 
 
 def _final(ex: Execution, arrays) -> dict[str, object]:

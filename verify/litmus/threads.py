@@ -313,6 +313,9 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
 
     def read_forks(loc, tags, addr_taint, size, then):
         out = []
+        if size < 8 and any(isinstance(v, Addr) for v in values.get(loc, ())):
+            err(f"a {8 * size}-bit access to {loc}, which may hold an address (herd rejects "
+                f"this as an illegal operation)")
         for value in sorted({_fit(v, size) for v in values.get(loc, {0})}, key=str):
             e = ev("R", loc, value, tags, addr_taint, size=size)
             out.append(then(e, value))
