@@ -506,13 +506,7 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
         def then(e, value):
             if not (isinstance(value, int) and isinstance(operand.v, int)) and base != "SWP":
                 err("an atomic operation on an address")
-            new = {"SWP": operand.v, "LDADD": (value + operand.v) if base == "LDADD" else 0,
-                   "LDEOR": 0, "LDSET": 0, "LDCLR": 0}[base] if base in ("SWP", "LDADD") else \
-                {"LDEOR": value ^ operand.v if base == "LDEOR" else 0,
-                 "LDSET": value | operand.v if base == "LDSET" else 0,
-                 "LDCLR": value & ~operand.v if base == "LDCLR" else 0}[base]
-            if isinstance(new, int):
-                new &= MASK64
+            new = operand.v if base == "SWP" else ATOMIC_OPS[base](value, operand.v) & MASK64
             w = ev("W", loc, _fit(new, size), wtags, at, operand.taint | frozenset({e.id}),
                    size=size)
             regs2 = put(regs, args[1], Val(value, frozenset({e.id}) | through_memory(loc)))
@@ -520,6 +514,10 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
         size = _size(None, args[0])
         return read_forks(loc, rtags, at, size, then)
     err(f"instruction `{op}` is not modelled by the litmus checker")
+
+
+ATOMIC_OPS = {"LDADD": lambda old, x: old + x, "LDEOR": lambda old, x: old ^ x,
+              "LDSET": lambda old, x: old | x, "LDCLR": lambda old, x: old & ~x}
 
 
 def _size(suffix: str | None, reg: str) -> int:
