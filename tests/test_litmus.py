@@ -167,3 +167,10 @@ def test_runtime_idioms_give_their_declared_verdicts(tmp_path):
     assert "fr: P0: R top=0" in witness and "fr: P1: R bottom=1" in witness
     dot = (tmp_path / "reports" / "litmus" / "steal+dmb.ish-witness.dot").read_text()
     assert dot.startswith('digraph "steal+dmb.ish"') and 'label="fr"' in dot
+
+
+def test_comparing_an_address_with_a_number_names_the_line():
+    from verify.litmus.parse import LitmusError
+    with pytest.raises(LitmusError, match=r"t.litmus:4: a comparison of an address"):
+        run(parse("AArch64 T\n{ 0:X1=x; }\n P0 ;\n CMP X1,#1 ;\nexists (0:X1=x)\n",
+                  "t.litmus"))

@@ -119,11 +119,14 @@ def executions(test: Litmus):
     # The values each location can hold: grown until the threads write nothing new.
     # A loop of dependencies (LB with data dependencies) grows the sets without end; those
     # values only arise in executions with a dependency cycle, which the model forbids
-    # (external). In an execution without such a cycle a value passes through each
-    # instruction at most once, so as many rounds as the test has instructions find every
-    # value it can write (VALUE_ROUNDS caps this for tests with loops).
+    # (external). In an allowed execution a chain of values passes through each of its
+    # events at most once, so once the rounds reach the most events a combination of
+    # paths can have, every value such an execution reads is known. Past VALUE_ROUNDS
+    # without getting there the test is rejected rather than run on values that may miss some.
     values = {loc: {v} for loc, v in memory.items()}
-    for _ in range(min(VALUE_ROUNDS, 1 + sum(len(code) for code in test.code))):
+    rounds = 0
+    while True:
+        rounds += 1
         before = {k: set(v) for k, v in values.items()}
         all_runs = [runs(test, t, init_regs[t], values, lambda: next(counter), arrays)
                     for t in range(len(test.threads))]
@@ -132,8 +135,12 @@ def executions(test: Litmus):
                 for e in run.events:
                     if e.kind == "W":
                         values.setdefault(e.loc, {0}).add(e.value)
-        if values == before:
+        most_events = sum(max((len(r.events) for r in tr), default=0) for tr in all_runs)
+        if values == before or rounds > most_events:
             break
+        if rounds >= VALUE_ROUNDS:
+            raise LitmusError(test.path, None, f"the values the threads write do not settle "
+                                               f"within {VALUE_ROUNDS} rounds")
     sizes: dict[str, set] = {}
     for thread_runs in all_runs:
         for run in thread_runs:
