@@ -123,7 +123,10 @@ def _shown(test: Litmus) -> list[str]:
         digits = r[1:]
         return (int(t) if t.isdigit() else 0, r[0], int(digits) if digits.isdigit() else 0, r)
     regs = sorted((n for n in seen if ":" in n), key=key)
-    return regs + sorted(n for n in seen if ":" not in n)
+    # herd lists whole locations first, then array elements, each by name
+    memory = sorted((n for n in seen if ":" not in n),
+                    key=lambda n: ("[" in n, n.split("[")[0], int(re.sub(r"\D", "", n) or 0)))
+    return regs + memory
 
 
 def _canon(name: str) -> str:
@@ -157,19 +160,31 @@ def _types(test: Litmus) -> dict[str, str]:
     return {_canon(i.lhs).split("[")[0]: (i.type or "int").replace(" ", "") for i in test.init}
 
 
-def _number(name: str, v: int, types: dict[str, str]) -> int:
-    """v as herd shows it: by the declared type (`int`, 32-bit signed, if none). A default-
-    typed value that needs more than 32 bits is shown as 64-bit signed."""
-    kind = types.get(name, "int")
+def _type_width(name: str, types: dict[str, str]) -> tuple[int, bool]:
+    """The declared type's (bits, unsigned); `int`, 32-bit signed, if none."""
+    kind = types.get(name) or types.get(name.split("[")[0], "int")
+    if kind.endswith("*"):
+        return 64, True
     m = re.fullmatch(r"(u?)int(\d*)_t", kind)
-    width = int(m.group(2)) if m and m.group(2) else 32
-    unsigned = bool(m and m.group(1))
+    return (int(m.group(2)) if m and m.group(2) else 32), bool(m and m.group(1))
+
+
+def _number(name: str, v: int, types: dict[str, str]) -> int:
+    """v as herd shows it: by the declared type. A default-typed value that needs more than
+    32 bits is shown as 64-bit signed."""
+    width, unsigned = _type_width(name, types)
+    kind = types.get(name) or types.get(name.split("[")[0], "int")
     if kind in ("int", "int32_t") and v >= 2 ** 32:
         width = 64
-    if kind.endswith("*"):
-        width, unsigned = 64, True
     v &= (1 << width) - 1
     return v if unsigned or v < 2 ** (width - 1) else v - 2 ** width
+
+
+def _same(name: str, v: int, want: int, types: dict[str, str]) -> bool:
+    """herd compares a value with a condition's constant at the location's declared width:
+    `u[0]=4294967295` holds for an int32_t u[0] of -1."""
+    width, _ = _type_width(name, types)
+    return (v - want) % (1 << width) == 0
 
 
 def _state_line(shown: list[str], final: dict, types: dict[str, str], hexa: bool) -> str:
@@ -207,14 +222,13 @@ def _holds(test: Litmus, prop, final) -> bool:
         got = list(value) if isinstance(value, tuple) else [value]
         equal = len(want) == len(got) and all(
             (str(g) == w) if isinstance(g, Addr) else
-            (_number(_canon(prop.lhs), g, _types(test)) == int(w, 0) or g == int(w, 0))
+            _same(_canon(prop.lhs), g, int(w, 0), _types(test))
             for g, w in zip(got, want))
         return equal if prop.op == "=" else not equal
     try:
         want = int(text, 0)
         name = _canon(prop.lhs)
-        equal = not isinstance(value, Addr) and (
-            _number(name, value, _types(test)) == want or value == want & (2 ** 64 - 1))
+        equal = not isinstance(value, Addr) and _same(name, value, want, _types(test))
     except ValueError:
         if not re.fullmatch(r"&?[A-Za-z_]\w*", text):
             raise LitmusError(test.path, None, f"condition value `{text}` is not modelled")

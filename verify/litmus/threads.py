@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from . import alu
 from .parse import Litmus, LitmusError
 
 MASK64 = (1 << 64) - 1
@@ -178,12 +179,14 @@ def _aliases(op: str, args: list[str]) -> tuple[str, list[str]]:
     if op in ("CINC", "CINV", "CNEG") and len(args) == 3:
         return ({"CINC": "CSINC", "CINV": "CSINV", "CNEG": "CSNEG"}[op],
                 [args[0], args[1], args[1], INVERT[args[2].strip().upper()]])
-    if op == "NEG" and len(args) == 2:
-        return "SUB", [args[0], zr(args[0]), args[1]]
-    if op == "CMN" and len(args) == 2:
-        return "ADDS", [zr(args[0]), args[0], args[1]]
-    if op == "TST" and len(args) == 2:
-        return "ANDS", [zr(args[0]), args[0], args[1]]
+    if op in ("NEG", "NEGS"):                 # NEG Rd, Rm{, shift}
+        return "SUB" + op[3:], [args[0], zr(args[0]), *args[1:]]
+    if op == "MVN":
+        return "ORN", [args[0], zr(args[0]), *args[1:]]
+    if op in ("CMP", "CMN", "TST"):
+        return {"CMP": "SUBS", "CMN": "ADDS", "TST": "ANDS"}[op], [zr(args[0]), *args]
+    if op in alu.MULTIPLY_ALIASES:
+        return alu.MULTIPLY_ALIASES[op], [*args, "XZR"]
     return op, args
 
 
@@ -242,7 +245,7 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
 
     def get(name) -> Val:
         name = name.strip()
-        if name.startswith("#"):
+        if re.fullmatch(r"#.*|-?\d\w*", name):            # `#1`, or herd's bare `1`
             return Val(_imm(name))
         try:
             r, bits = _reg(name)
@@ -265,6 +268,21 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
             v &= 0xFFFFFFFF if bits == 32 else MASK64
         regs[r] = Val(v, val.taint)
         return regs
+
+    def operand2(rest: list[str], bits: int) -> Val:
+        """The flexible second operand: a register or immediate, maybe shifted
+        (`X2, LSL #3`, `W1, ROR 4`) or extended (`W4, SXTW #2`)."""
+        if not rest:
+            err("a missing operand")
+        b = get(rest[0])
+        if len(rest) == 1:
+            return b
+        mm = re.fullmatch(r"(LSL|LSR|ASR|ROR|[SU]XT[BHWX])\s*#?(\d*)", rest[1].strip().upper())
+        if len(rest) > 2 or not mm or not isinstance(b.v, int):
+            err(f"unsupported operand `{', '.join(rest[1:])}`")
+        how, n = mm.group(1), int(mm.group(2) or 0)
+        v = alu.extend(b.v, how, n, bits) if "XT" in how else alu.shift(b.v, how, n, bits)
+        return Val(v, b.taint)
 
     def address(arg) -> tuple[str, frozenset]:
         m = re.fullmatch(r"\[\s*([^,\]]+)\s*(?:,\s*([^\]]+))?\]", arg.strip())
@@ -335,66 +353,65 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
                 err(f"unsupported operand `{args[2]}`")
             v = Val(v.v << int(mm.group(1)), v.taint)
         return [(None, put(regs, args[0], v), flags, ctrl, events, rmw, monitor)]
-    if op in ("LSL", "LSR", "ASR", "MUL", "MOVK"):
-        bits = 32 if args[0].strip().upper().startswith("W") else 64
-        if op == "MOVK":
-            old, imm = get(args[0]), _imm(args[1])
-            shift = int(args[2].split("#")[-1]) if len(args) > 2 else 0
-            if not isinstance(old.v, int):
-                err("MOVK into an address")
-            v = (old.v & ~(0xFFFF << shift)) | (imm << shift)
-            return [(None, put(regs, args[0], Val(v, old.taint)), flags, ctrl, events, rmw,
-                     monitor)]
-        a, b = get(args[1]), get(args[2])
-        if not (isinstance(a.v, int) and isinstance(b.v, int)):
-            err("a shift or multiply of an address")
-        n = b.v % bits if op != "MUL" else b.v
-        x = a.v & ((1 << bits) - 1)
-        if op == "ASR" and x >> (bits - 1):
-            x -= 1 << bits
-        v = {"LSL": x << n, "LSR": x >> n, "ASR": x >> n, "MUL": x * n}[op]
-        return [(None, put(regs, args[0], Val(v, a.taint | b.taint)), flags, ctrl, events,
-                 rmw, monitor)]
-    if op in ("ADD", "SUB", "EOR", "AND", "ORR", "SUBS", "ADDS", "ANDS"):
-        a, b = get(args[1]), get(args[2])
-        if len(args) > 3:     # shifted or extended: `ADD X0, X1, X2, LSL #3`, `..., W4, SXTW`
-            mm = re.fullmatch(r"(LSL|LSR|[SU]XT[BHWX])\s*#?(\d*)", args[3].strip().upper())
-            if not mm or not isinstance(b.v, int):
-                err(f"unsupported operand `{args[3]}`")
-            how, n = mm.group(1), int(mm.group(2) or 0)
-            v = b.v
-            if how[1:3] == "XT":
-                width = {"B": 8, "H": 16, "W": 32, "X": 64}[how[3]]
-                v &= (1 << width) - 1
-                if how[0] == "S" and v >> (width - 1):
-                    v -= 1 << width
-                v <<= n
-            else:
-                v = v << n if how == "LSL" else v >> n
-            b = Val(v & MASK64, b.taint)
+    if op == "MOVK":
+        old, imm = get(args[0]), _imm(args[1])
+        shift = int(args[2].split("#")[-1]) if len(args) > 2 else 0
+        if not isinstance(old.v, int):
+            err("MOVK into an address")
+        v = (old.v & ~(0xFFFF << shift)) | (imm << shift)
+        return [(None, put(regs, args[0], Val(v, old.taint)), flags, ctrl, events, rmw,
+                 monitor)]
+    if op in alu.BINARY or op in alu.SETS_FLAGS or op in alu.SHIFTS:
+        bits = _width(args[0])
+        a, b = get(args[1]), operand2(args[2:], bits)
+        base = alu.SETS_FLAGS.get(op, op)
         taint = a.taint | b.taint
-        base = op.rstrip("S") if op in ("SUBS", "ADDS", "ANDS") else op
-        if isinstance(a.v, Addr) or isinstance(b.v, Addr):
-            if base == "ADD" and isinstance(a.v, Addr) and isinstance(b.v, int):
-                v = Addr(a.v.loc, a.v.offset + b.v)
-            elif base == "EOR" and a.v == b.v:
-                v = 0
-            elif base == "AND" and isinstance(a.v, Addr) and b.v == 0:
-                v = 0
-            else:
+        numbers = isinstance(a.v, int) and isinstance(b.v, int)
+        if not numbers:
+            v = _address_arithmetic(base, a.v, b.v) if bits == 64 else None
+            if v is None:
                 err("arithmetic on an address this checker does not model")
+        elif op in alu.SHIFTS:
+            v = alu.shift(a.v, op, b.v, bits)
         else:
-            v = {"ADD": a.v + b.v, "SUB": a.v - b.v, "EOR": a.v ^ b.v, "AND": a.v & b.v,
-                 "ORR": a.v | b.v}[base]
+            v = alu.BINARY[base](a.v & alu.mask(bits), b.v & alu.mask(bits), bits)
         regs2 = put(regs, args[0], Val(v, taint))
-        if op.endswith("S") and op != "EORS":
-            return [(None, regs2, _nzcv(a, b, base, args[0]) or err("flags from an address and "
-                     "a number"), ctrl, events, rmw, monitor)]
-        return [(None, regs2, flags, ctrl, events, rmw, monitor)]
-    if op == "CMP":
-        a, b = get(args[0]), get(args[1])
-        return [(None, regs, _nzcv(a, b, "SUB", args[0]) or err("a comparison of an address "
-                 "with a number"), ctrl, events, rmw, monitor)]
+        if op not in alu.SETS_FLAGS:
+            return [(None, regs2, flags, ctrl, events, rmw, monitor)]
+        nzcv = alu.nzcv(base, a.v, b.v, bits) if numbers else _address_flags(base, a.v, b.v)
+        if nzcv is None:
+            err("flags from comparing an address with a number")
+        return [(None, regs2, (nzcv, taint), ctrl, events, rmw, monitor)]
+    if op in alu.UNARY or op in alu.EXTENDS:
+        src = get(args[1])
+        if not isinstance(src.v, int):
+            err("an address as the operand")
+        bits = _width(args[0])
+        if op in alu.EXTENDS:
+            width, sign = alu.EXTENDS[op]
+            v = alu.signed(src.v, width) if sign else src.v & alu.mask(width)
+        else:
+            v = alu.UNARY[op](src.v & alu.mask(bits), bits)
+        return [(None, put(regs, args[0], Val(v, src.taint)), flags, ctrl, events, rmw,
+                 monitor)]
+    if op in alu.BITFIELDS:
+        bits = _width(args[0])
+        dest, src = get(args[0]), get(args[1])
+        if not (isinstance(src.v, int) and isinstance(dest.v, int)):
+            err("a bit field of an address")
+        x, y = _imm(args[2]), _imm(args[3])
+        if op not in ("UBFM", "SBFM", "BFM"):
+            op, x, y = alu.bitfield_alias(op, x, y, bits)
+        v = alu.bitfield(op, dest.v, src.v, x, y, bits)
+        taint = src.taint | (dest.taint if op == "BFM" else frozenset())
+        return [(None, put(regs, args[0], Val(v, taint)), flags, ctrl, events, rmw, monitor)]
+    if op in alu.MULTIPLIES:
+        srcs = [get(r) for r in args[1:4]]
+        if not all(isinstance(x.v, int) for x in srcs):
+            err("a multiply of an address")
+        v = alu.multiply(op, *(x.v for x in srcs), _width(args[0]))
+        taint = frozenset().union(*(x.taint for x in srcs))
+        return [(None, put(regs, args[0], Val(v, taint)), flags, ctrl, events, rmw, monitor)]
     if op in ("CSEL", "CSINC", "CSINV", "CSNEG"):
         cond = args[3].upper()
         if flags[0] is None:
@@ -539,26 +556,31 @@ def _picked(taint: frozenset) -> frozenset:
     return frozenset(x if isinstance(x, tuple) else ("pick", x) for x in taint)
 
 
-def _nzcv(a: Val, b: Val, op: str, dest: str):
-    if not (isinstance(a.v, int) and isinstance(b.v, int)):
-        if op == "SUB" and a.v == b.v:
-            return ((False, True, True, False), a.taint | b.taint)
-        if op == "SUB" and isinstance(a.v, Addr) and isinstance(b.v, Addr):
-            return ((False, False, True, False), a.taint | b.taint)
-        return None                  # an address against a number: the caller says where
-    bits = 32 if dest.strip().upper().startswith("W") else 64
-    m = (1 << bits) - 1
-    x, y = a.v & m, b.v & m
-    if op == "SUB":
-        r = (x - y) & m
-        c = x >= y
-        sx, sy, sr = x >> (bits - 1), y >> (bits - 1), r >> (bits - 1)
-        v = sx != sy and sr != sx
-    elif op == "ADD":
-        r = (x + y) & m
-        c = x + y > m
-        sx, sy, sr = x >> (bits - 1), y >> (bits - 1), r >> (bits - 1)
-        v = sx == sy and sr != sx
-    else:
-        r, c, v = (x & y), False, False
-    return ((bool(r >> (bits - 1)), r == 0, c, v), a.taint | b.taint)
+def _width(reg: str) -> int:
+    return 32 if reg.strip().upper().startswith("W") else 64
+
+
+def _address_arithmetic(op: str, a, b):
+    """What this checker models of arithmetic on addresses: an address plus or minus a
+    number, the distance between two places in one location, and the idioms that make a
+    zero from an address (x EOR x, x AND 0). Anything else is None."""
+    if isinstance(a, Addr) and isinstance(b, int) and op in ("ADD", "SUB"):
+        return Addr(a.loc, a.offset + (b if op == "ADD" else -b))
+    if isinstance(b, Addr) and isinstance(a, int) and op == "ADD":
+        return Addr(b.loc, b.offset + a)
+    if op == "SUB" and isinstance(a, Addr) and isinstance(b, Addr) and a.loc == b.loc:
+        return (a.offset - b.offset) & MASK64
+    if op == "EOR" and a == b:
+        return 0
+    if op == "AND" and 0 in (a, b):
+        return 0
+    return None
+
+
+def _address_flags(op: str, a, b):
+    """The flags of comparing two addresses: equal or not. (Locations have no order here.)"""
+    if op == "SUB" and isinstance(a, Addr) and isinstance(b, Addr):
+        if a == b:
+            return (False, True, True, False)
+        return (False, False, True, False)
+    return None
