@@ -236,6 +236,14 @@ def check(ex: Execution) -> str | None:
         for (r2, w2) in fr:
             if r2 == r and (w2, w) in co and not ((r, w2) in fri and (w2, w) in coi):
                 return "atomic"
+    # A single-copy-atomic pair read sees both halves of an atomic pair write, or neither.
+    seen = lambda w, r: w == ex.rf[r] or (w, ex.rf[r]) in co
+    for r1 in (e for e in ex.events if e.kind == "R" and e.pair is not None):
+        r2 = ev[r1.pair]
+        for w1 in (e for e in ex.events if e.kind == "W" and e.pair is not None
+                   and e.loc == r1.loc and ev[e.pair].loc == r2.loc):
+            if seen(w1.id, r1.id) != seen(w1.pair, r2.id):
+                return "atomic"
     tag = lambda t: {e.id for e in ex.events if t in e.tags}
     A, Q, L, amo, noret = tag("A"), tag("Q"), tag("L"), tag("amo"), tag("NoRet")
     fences = {e.id: next(iter(e.tags)) for e in ex.events if e.kind == "F"}

@@ -188,16 +188,20 @@ def _same(name: str, v: int, want: int, types: dict[str, str]) -> bool:
 
 
 def _state_line(shown: list[str], final: dict, types: dict[str, str], hexa: bool) -> str:
+    def text_of(n, x, types):
+        if isinstance(x, Addr):
+            return str(x)
+        if hexa:                     # herd shows hex unsigned, as the bits are held
+            return hex(x)
+        return str(_number(n, x, types))
+
     def show(n):
         v = final.get(n, 0)
         if isinstance(v, tuple):     # an array: herd writes x={1,2}
             kind = types.get(n, "int")
-            items = [str(x) if isinstance(x, Addr) else
-                     hex(_number(n, x, {n: kind})) if hexa else str(_number(n, x, {n: kind}))
-                     for x in v]
+            items = [text_of(n, x, {n: kind}) for x in v]
             return f"{n}={{{','.join(items)}}};"
-        number = None if isinstance(v, Addr) else _number(n, v, types)
-        text = str(v) if number is None else hex(number) if hexa else str(number)
+        text = text_of(n, v, types)
         return f"{n}={text};" if ":" in n or "[" in n else f"[{n}]={text};"
     return " ".join(show(n) for n in shown)
 

@@ -47,6 +47,7 @@ class Event:
     line: int = 0
     text: str = ""
     size: int = 8                    # bytes
+    pair: int | None = None          # the other half of a single-copy-atomic pair access
 
 
 @dataclass
@@ -185,6 +186,8 @@ def _aliases(op: str, args: list[str]) -> tuple[str, list[str]]:
         return "ORN", [args[0], zr(args[0]), *args[1:]]
     if op in ("CMP", "CMN", "TST"):
         return {"CMP": "SUBS", "CMN": "ADDS", "TST": "ANDS"}[op], [zr(args[0]), *args]
+    if re.fullmatch(r"(LD|ST)UR(S?[BHW])?", op):          # unscaled offsets: the same access
+        return op.replace("UR", "R", 1), args
     if op in alu.MULTIPLY_ALIASES:
         return alu.MULTIPLY_ALIASES[op], [*args, "XZR"]
     return op, args
@@ -218,7 +221,7 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
                 text = text[:text.rindex(",")]
                 break
     forks = _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
-                        next_id)
+                        next_id, indexed=writeback is not None)
     if writeback is None:
         return forks
     base, imm = writeback
@@ -234,7 +237,8 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
     return out
 
 
-def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_id):
+def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_id,
+                indexed=False):
     """One instruction: a list of (next pc or None, regs, flags, ctrl, events, rmw, monitor),
     one per way it can go (reads fork on their value, STXR on success)."""
     test, tid, arrays = th.test, th.tid, th.arrays
@@ -284,7 +288,9 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
         v = alu.extend(b.v, how, n, bits) if "XT" in how else alu.shift(b.v, how, n, bits)
         return Val(v, b.taint)
 
-    def address(arg) -> tuple[str, frozenset]:
+    def address(arg, extra=0) -> tuple[str, frozenset]:
+        """The location `[Xn{, offset}]` names, `extra` bytes on (a pair's second element),
+        and the reads the address depends on."""
         m = re.fullmatch(r"\[\s*([^,\]]+)\s*(?:,\s*([^\]]+))?\]", arg.strip())
         if not m:
             err(f"expected an address `[Xn]` or `[Xn, offset]`, found `{arg}`")
@@ -305,7 +311,7 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
                 offset <<= int(mm.group(2) or 0)
         if not isinstance(base.v, Addr):
             err(f"`{m.group(1)}` does not hold a location's address")
-        total, name = base.v.offset + offset, base.v.loc
+        total, name = base.v.offset + offset + extra, base.v.loc
         if name in arrays:
             if total % arrays[name]:
                 err(f"an access inside an element of {name} (mixed sizes are not modelled)")
@@ -338,6 +344,16 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
             e = ev("R", loc, value, tags, addr_taint, size=size)
             out.append(then(e, value))
         return out
+
+    def read_pairs(loc1, loc2, tags, addr_taint, size, atomic):
+        """Every pair of values a pair load may read: fresh events (e1, v1, e2, v2)."""
+        firsts = read_forks(loc1, tags, addr_taint, size, lambda e, v: v)
+        seconds = read_forks(loc2, tags, addr_taint, size, lambda e, v: v)
+        for v1 in firsts:
+            for v2 in seconds:
+                e1, e2 = _paired(ev("R", loc1, v1, tags, addr_taint, size=size),
+                                 ev("R", loc2, v2, tags, addr_taint, size=size), atomic)
+                yield e1, v1, e2, v2
 
     same = (None, regs, flags, ctrl, events, rmw, monitor)
     if op in ("NOP", "WFE", "WFI", "SEV", "SEVL", "YIELD"):
@@ -480,6 +496,8 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
         loc, at = address(args[2])
         v = get(args[1])
         fail = (None, put(regs, args[0], Val(1)), flags, ctrl, events, rmw, None)
+        if monitor is not None and isinstance(monitor[0], tuple):
+            err("a store-exclusive of one register after a load-exclusive pair")
         if monitor is None or monitor[1] != loc:
             return [fail]
         tags = ("X", "L") if op == "STLXR" else ("X",)
@@ -532,6 +550,72 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
             return (None, regs2, flags, ctrl, events + [e, w], rmw + [(e.id, w.id)], monitor)
         size = _size(None, args[0])
         return read_forks(loc, rtags, at, size, then)
+    m = re.fullmatch(r"(LDP|LDNP|LDPSW|LDXP|LDAXP|LDIAPP|LDAP)", op)
+    if m:                  # a load pair: two reads, of [Xn] and the element after it
+        size = 4 if op == "LDPSW" else _size(None, args[0])
+        (loc1, at), (loc2, _) = address(args[2]), address(args[2], size)
+        tags = {"LDXP": ("X",), "LDAXP": ("A", "X"), "LDIAPP": ("Q",),
+                "LDAP": ("Q",)}.get(op, ())
+        if op == "LDIAPP" and indexed:
+            err("LDIAPP with writeback (its reads are then ordered the other way) is not "
+                "modelled")
+        out = []
+        for e1, v1, e2, v2 in read_pairs(loc1, loc2, tags, at, size, "X" in tags):
+            regs2 = regs
+            for reg, e, v, loc in ((args[0], e1, v1, loc1), (args[1], e2, v2, loc2)):
+                if op == "LDPSW":
+                    v = alu.signed(v, 32) if isinstance(v, int) else v
+                regs2 = put(regs2, reg, Val(v, frozenset({e.id}) | through_memory(loc)))
+            out.append((None, regs2, flags, ctrl, events + [e1, e2], rmw,
+                        ((e1.id, e2.id), loc1) if "X" in tags else monitor))
+        return out
+    m = re.fullmatch(r"(STP|STNP|STLP|STILP|STXP|STLXP)", op)
+    if m:                  # a store pair: two writes
+        status = args.pop(0) if op in ("STXP", "STLXP") else None
+        size = _size(None, args[0])
+        (loc1, at), (loc2, _) = address(args[2]), address(args[2], size)
+        tags = {"STLP": ("L",), "STILP": ("L",), "STXP": ("X",), "STLXP": ("X", "L")}.get(
+            op, ())
+        v1, v2 = get(args[0]), get(args[1])
+        # program order is event order: STILP with writeback stores the second register first
+        order = [1, 0] if op == "STILP" and indexed else [0, 1]
+        made = {i: ev("W", (loc1, loc2)[i], _fit((v1, v2)[i].v, size), tags, at,
+                      (v1, v2)[i].taint, size=size) for i in order}
+        w1, w2 = _paired(made[0], made[1], status is not None)
+        writes = [made[i] for i in order]
+        if status is None:
+            return [(None, regs, flags, ctrl, events + writes, rmw, monitor)]
+        fail = (None, put(regs, status, Val(1)), flags, ctrl, events, rmw, None)
+        if monitor is None or monitor[1] != loc1 or not isinstance(monitor[0], tuple):
+            return [fail]
+        ok = (None, put(regs, status, Val(0)), flags, ctrl, events + writes,
+              rmw + list(zip(monitor[0], (w1.id, w2.id))), None)
+        return [ok, fail]
+    m = re.fullmatch(r"CASP(A|L|AL)?", op)
+    if m:                  # compare and swap a pair: both must match for the two writes
+        size = _size(None, args[0])
+        (loc1, at), (loc2, _) = address(args[4]), address(args[4], size)
+        expected = (get(args[0]), get(args[1]))
+        new = (get(args[2]), get(args[3]))
+        acq, rel = m.group(1) in ("A", "AL"), m.group(1) in ("L", "AL")
+        rtags = ("A",) if acq else ()
+        out = []
+        for e1, v1, e2, v2 in read_pairs(loc1, loc2, rtags, at, size, True):
+                regs2 = put(regs, args[0], Val(v1, frozenset({e1.id}) | through_memory(loc1)))
+                regs2 = put(regs2, args[1], Val(v2, frozenset({e2.id}) | through_memory(loc2)))
+                if (v1, v2) != (_fit(expected[0].v, size), _fit(expected[1].v, size)):
+                    out.append((None, regs2, flags, ctrl, events + [e1, e2], rmw, monitor))
+                    continue
+                ws = []
+                for loc, val in zip((loc1, loc2), new):
+                    w = ev("W", loc, _fit(val.v, size), ("L",) if rel else (), at, val.taint,
+                           size=size)
+                    w.ctrl = w.ctrl | expected[0].taint | expected[1].taint
+                    ws.append(w)
+                _paired(*ws, True)
+                out.append((None, regs2, flags, ctrl, events + [e1, e2, *ws],
+                            rmw + [(e1.id, ws[0].id), (e2.id, ws[1].id)], monitor))
+        return out
     err(f"instruction `{op}` is not modelled by the litmus checker")
 
 
@@ -544,6 +628,14 @@ def _size(suffix: str | None, reg: str) -> int:
     if suffix:
         return {"B": 1, "H": 2, "W": 4}[suffix]
     return 4 if reg.strip().upper().startswith("W") else 8
+
+
+def _paired(a: Event, b: Event, atomic: bool) -> tuple[Event, Event]:
+    """The two halves of a pair access; if the pair is single-copy atomic (exclusive pairs,
+    CASP), each names the other."""
+    if atomic:
+        a.pair, b.pair = b.id, a.id
+    return a, b
 
 
 def _fit(v, size: int):
