@@ -47,6 +47,7 @@ class Execution:
     co: dict[str, list[int]]               # location -> write ids, initial write first
     rmw: list[tuple[int, int]]
     regs: list[dict[str, object]]          # final registers per thread
+    errors: list = field(default_factory=list)  # why a thread's path stopped, if one did
     relations: dict[str, set] = field(default_factory=dict)
 
 
@@ -188,7 +189,8 @@ def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
             for loc in inits:
                 co.setdefault(loc, [inits[loc].id])
             ex = Execution(list(inits.values()) + events, rf, co, rmw,
-                           [run.regs for run in combo])
+                           [run.regs for run in combo],
+                           [run.error for run in combo if run.error is not None])
             yield ex
 
 

@@ -72,6 +72,8 @@ def run(test: Litmus, hexa: bool = False) -> Outcome:
             if _holds(test, test.condition.prop, final) and len(forbidden) < 1:
                 forbidden.append((ex, broken))
             continue
+        if ex.errors:                # an allowed execution takes a path that cannot go on
+            raise ex.errors[0]
         if test.filter is not None and not _holds(test, test.filter, final):
             continue
         states.add(_state_line(shown, final, types, hexa))

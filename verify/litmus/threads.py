@@ -57,6 +57,16 @@ class Run:
     events: list[Event]
     rmw: list[tuple[int, int]]
     regs: dict[str, object]
+    error: LitmusError | None = None   # the path stopped here: an error if it is ever allowed
+
+
+class Stuck(Exception):
+    """A path that cannot go on (an access through a register that holds no address). It is
+    an error only if an allowed execution takes that path, as in herd."""
+
+    def __init__(self, error: LitmusError):
+        super().__init__(str(error))
+        self.error = error
 
 
 class _Thread:
@@ -84,6 +94,8 @@ def _reg(name: str) -> tuple[str, int]:
     name = name.strip().upper()
     if name in ("XZR", "WZR"):
         return "XZR", 64 if name[0] == "X" else 32
+    if name in ("SP", "WSP"):
+        return "SP", 64 if name == "SP" else 32
     m = re.fullmatch(r"([WX])(\d+)", name)
     if not m or int(m.group(2)) > 30:
         raise ValueError(name)
@@ -131,8 +143,12 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
                                   f"(a loop that does not end?)")
             steps += 1
             line, text = th.insns[pc]
-            forks = _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
-                          next_id)
+            try:
+                forks = _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
+                              next_id)
+            except Stuck as stuck:
+                out.append(Run(events, rmw, {r: v.v for r, v in regs.items()}, stuck.error))
+                return
             if len(forks) != 1:
                 for nxt, *rest in forks:
                     go(pc + 1 if nxt is None else nxt, *rest, steps)
@@ -303,14 +319,15 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
             taint |= idx.taint
             if not isinstance(idx.v, int):
                 err("an address register used as an offset")
-            offset = idx.v
+            offset = alu.signed(idx.v, 64)
             if len(parts) > 1:
                 mm = re.fullmatch(r"(LSL|UXTW|SXTW)(?:\s*#?(\d+))?", parts[1].upper())
                 if not mm:
                     err(f"unsupported offset form `{parts[1]}`")
                 offset <<= int(mm.group(2) or 0)
         if not isinstance(base.v, Addr):
-            err(f"`{m.group(1)}` does not hold a location's address")
+            raise Stuck(LitmusError(test.path, line, f"`{m.group(1)}` does not hold a "
+                                                     f"location's address in `{text}`"))
         total, name = base.v.offset + offset + extra, base.v.loc
         if name in arrays:
             if total % arrays[name]:
@@ -356,6 +373,18 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
                 yield e1, v1, e2, v2
 
     same = (None, regs, flags, ctrl, events, rmw, monitor)
+    if op in ("MRS", "MSR") and "NZCV" in (a.strip().upper() for a in args):
+        if op == "MRS":              # the flags as bits 31..28 of a register
+            if flags[0] is None:
+                err("reading flags nothing has set")
+            bits = sum(int(f) << (31 - i) for i, f in enumerate(flags[0]))
+            return [(None, put(regs, args[0], Val(bits, flags[1])), flags, ctrl, events, rmw,
+                     monitor)]
+        v = get(args[1])
+        if not isinstance(v.v, int):
+            err("an address written to NZCV")
+        nzcv = tuple(bool(v.v >> (31 - i) & 1) for i in range(4))
+        return [(None, regs, (nzcv, v.taint), ctrl, events, rmw, monitor)]
     if op in ("NOP", "WFE", "WFI", "SEV", "SEVL", "YIELD"):
         return [same]       # hints: no memory event, no register (a WFE may return early)
     if op in FENCES:
