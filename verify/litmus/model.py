@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from .parse import Litmus, LitmusError
-from .threads import Addr, Arrays, Event, Run, runs
+from .threads import Addr, Arrays, Event, Run, label_address, runs
 
 FULL = {"DMB.SY", "DMB.ISH", "DMB.OSH", "DSB.SY", "DSB.ISH", "DSB.OSH"}
 LD = {"DMB.LD", "DMB.ISHLD", "DMB.OSHLD", "DSB.LD", "DSB.ISHLD", "DSB.OSHLD"}
@@ -110,6 +110,9 @@ def _value(text, test, line):
         text = text[1:]
     if text.replace("_", "").isalnum() and not text[0].isdigit():
         return Addr(text)
+    code = label_address(test, text)
+    if code is not None:
+        return code
     raise LitmusError(test.path, line, f"expected a number or a location's name, found `{text}`")
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .model import Execution, check, executions, initial_state
 from .parse import And, Atom, Const, Fault, Implies, Litmus, LitmusError, Not, Or
-from .threads import Addr
+from .threads import Addr, Code, code_label, label_address
 
 
 @dataclass
@@ -76,7 +76,7 @@ def run(test: Litmus, hexa: bool = False) -> Outcome:
             raise ex.errors[0]
         if test.filter is not None and not _holds(test, test.filter, final):
             continue
-        states.add(_state_line(shown, final, types, hexa))
+        states.add(_state_line(test, shown, final, types, hexa))
         if _holds(test, test.condition.prop, final):
             pos += 1
             witness = witness or ex
@@ -189,10 +189,13 @@ def _same(name: str, v: int, want: int, types: dict[str, str]) -> bool:
     return (v - want) % (1 << width) == 0
 
 
-def _state_line(shown: list[str], final: dict, types: dict[str, str], hexa: bool) -> str:
+def _state_line(test: Litmus, shown: list[str], final: dict, types: dict[str, str],
+                hexa: bool) -> str:
     def text_of(n, x, types):
         if isinstance(x, Addr):
             return str(x)
+        if isinstance(x, Code):
+            return f'label:"{code_label(test, x)}"'
         if hexa:                     # herd shows hex unsigned, as the bits are held
             return hex(x)
         return str(_number(n, x, types))
@@ -234,11 +237,15 @@ def _holds(test: Litmus, prop, final) -> bool:
     try:
         want = int(text, 0)
         name = _canon(prop.lhs)
-        equal = not isinstance(value, Addr) and _same(name, value, want, _types(test))
+        equal = isinstance(value, int) and _same(name, value, want, _types(test))
     except ValueError:
-        if not re.fullmatch(r"&?[A-Za-z_]\w*", text):
+        code = label_address(test, text)
+        if code is not None:
+            equal = value == code
+        elif not re.fullmatch(r"&?[A-Za-z_]\w*", text):
             raise LitmusError(test.path, None, f"condition value `{text}` is not modelled")
-        equal = value == Addr(text.lstrip("&"))
+        else:
+            equal = value == Addr(text.lstrip("&"))
     return equal if prop.op == "=" else not equal
 
 

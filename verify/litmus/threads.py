@@ -28,6 +28,28 @@ class Addr:
 
 
 @dataclass(frozen=True)
+class Code:
+    """The address of an instruction: thread tid's instruction number index."""
+    tid: int
+    index: int
+
+
+def code_label(test: Litmus, code: Code) -> str:
+    """herd's name for a code address: `P0:L0` for a labelled instruction."""
+    names = [name for name, i in _Thread(test, code.tid, {}).labels.items() if i == code.index]
+    return f"P{code.tid}:{names[0]}" if names else f"P{code.tid}:+{code.index}"
+
+
+def label_address(test: Litmus, text: str) -> Code | None:
+    """`P1:L0` as the address of that instruction, or None if text is not such a name."""
+    m = re.fullmatch(r'(?:label:")?P?(\d+):([\w.]+)"?', text.strip())
+    if not m or int(m.group(1)) >= len(test.code):
+        return None
+    labels = _Thread(test, int(m.group(1)), {}).labels
+    return Code(int(m.group(1)), labels[m.group(2)]) if m.group(2) in labels else None
+
+
+@dataclass(frozen=True)
 class Val:
     v: object                        # int or Addr
     taint: frozenset = frozenset()   # ids of the reads it depends on; ("pick", id) through CSEL
@@ -76,7 +98,7 @@ class _Thread:
         self.labels = {}
         self.insns = []
         for line, text in self.code:
-            m = re.match(r"^(\w+):\s*(.*)$", text)
+            m = re.match(r"^([\w.]+):\s*(.*)$", text)
             if m and not re.match(r"^[A-Z0-9]+\s", text):
                 self.labels[m.group(1)] = len(self.insns)
                 text = m.group(2).strip()
@@ -132,32 +154,34 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
     """Every path of thread `tid` when each read may return any value in values[loc]."""
     th = _Thread(test, tid, init_regs)
     th.arrays = arrays if arrays is not None else Arrays()
+    # A branch to a code address may run another thread's instructions: pc is (code, index).
+    th.programs = [th if t == tid else _Thread(test, t, {}) for t in range(len(test.code))]
     out: list[Run] = []
     regs = {r: Val(v) for r, v in init_regs.items()}
 
     def go(pc, regs, flags, ctrl, events, rmw, monitor, steps):
-        while pc < len(th.insns):
+        while pc[1] < len(th.programs[pc[0]].insns):
+            line, text = th.programs[pc[0]].insns[pc[1]]
             if steps > MAX_STEPS:
-                raise LitmusError(test.path, th.insns[pc][0],
+                raise LitmusError(test.path, line,
                                   f"P{tid} runs more than {MAX_STEPS} instructions on a path "
                                   f"(a loop that does not end?)")
             steps += 1
-            line, text = th.insns[pc]
             try:
-                forks = _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
+                forks = _step(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, values,
                               next_id)
             except Stuck as stuck:
                 out.append(Run(events, rmw, {r: v.v for r, v in regs.items()}, stuck.error))
                 return
             if len(forks) != 1:
                 for nxt, *rest in forks:
-                    go(pc + 1 if nxt is None else nxt, *rest, steps)
+                    go((pc[0], pc[1] + 1) if nxt is None else nxt, *rest, steps)
                 return
             pc_next, regs, flags, ctrl, events, rmw, monitor = forks[0]
-            pc = pc + 1 if pc_next is None else pc_next
+            pc = (pc[0], pc[1] + 1) if pc_next is None else pc_next
         out.append(Run(events, rmw, {r: v.v for r, v in regs.items()}))
 
-    go(0, regs, (None, frozenset()), frozenset(), [], [], None, 0)
+    go((tid, 0), regs, (None, frozenset()), frozenset(), [], [], None, 0)
     return out
 
 
@@ -214,7 +238,7 @@ def _imm(s: str) -> int:
     return int(s, 0)
 
 
-def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_id):
+def _step(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_id):
     """One instruction, with a pre- or post-indexed address's base register written back."""
     op, args = _aliases(*_operands(text))
     writeback = None
@@ -236,7 +260,7 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
                 writeback = (m.group(1), _imm(args[i + 1]))
                 text = text[:text.rindex(",")]
                 break
-    forks = _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
+    forks = _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, values,
                         next_id, indexed=writeback is not None)
     if writeback is None:
         return forks
@@ -253,7 +277,7 @@ def _step(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_
     return out
 
 
-def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_id,
+def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, values, next_id,
                 indexed=False):
     """One instruction: a list of (next pc or None, regs, flags, ctrl, events, rmw, monitor),
     one per way it can go (reads fork on their value, STXR on success)."""
@@ -288,6 +312,19 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
             v &= 0xFFFFFFFF if bits == 32 else MASK64
         regs[r] = Val(v, val.taint)
         return regs
+
+    def code_index(target: str) -> tuple[int, int]:
+        """A branch target: a label, or `.+8` / `.-8` bytes from this instruction."""
+        target, code = target.strip(), th.programs[pc[0]]
+        m = re.fullmatch(r"\.\s*([+-])\s*(\d+)", target)
+        if m:
+            n = int(m.group(2)) * (1 if m.group(1) == "+" else -1)
+            if n % 4 or not 0 <= pc[1] + n // 4 <= len(code.insns):
+                err(f"`{target}` is not an instruction of P{pc[0]}")
+            return pc[0], pc[1] + n // 4
+        if target not in code.labels:
+            err(f"label `{target}` is not defined in P{pc[0]}")
+        return pc[0], code.labels[target]
 
     def operand2(rest: list[str], bits: int) -> Val:
         """The flexible second operand: a register or immediate, maybe shifted
@@ -476,13 +513,22 @@ def _step_plain(th, line, text, regs, flags, ctrl, events, rmw, monitor, values,
             pick = Val(v, b.taint)
         return [(None, put(regs, args[0], Val(pick.v, pick.taint | _picked(flags[1]))), flags, ctrl,
                  events, rmw, monitor)]
-    if op in ("B", "CBZ", "CBNZ", "TBZ", "TBNZ") or op.startswith("B."):
-        target = args[-1].strip()
-        if target not in th.labels:
-            err(f"label `{target}` is not defined in P{tid}")
-        to = th.labels[target]
-        if op == "B":
-            return [(to, regs, flags, ctrl, events, rmw, monitor)]
+    if op in ("BR", "BLR", "RET"):   # to the address in a register (RET: X30)
+        target = get(args[0] if args else "X30")
+        if not isinstance(target.v, Code):
+            raise Stuck(LitmusError(test.path, line, f"a branch to `{target.v}`, which is not "
+                                                     f"an instruction, in `{text}`"))
+        regs2 = put(regs, "X30", Val(Code(pc[0], pc[1] + 1))) if op == "BLR" else regs
+        return [((target.v.tid, target.v.index), regs2, flags, ctrl | target.taint, events,
+                 rmw, monitor)]
+    if op in ("ADR", "B", "BL", "CBZ", "CBNZ", "TBZ", "TBNZ") or op.startswith("B."):
+        to = code_index(args[-1])
+        if op == "ADR":
+            return [(None, put(regs, args[0], Val(Code(*to))), flags, ctrl, events, rmw,
+                     monitor)]
+        if op in ("B", "BL"):
+            regs2 = put(regs, "X30", Val(Code(pc[0], pc[1] + 1))) if op == "BL" else regs
+            return [(to, regs2, flags, ctrl, events, rmw, monitor)]
         if op.startswith("B."):
             if flags[0] is None:
                 err("a branch on flags nothing has set")
