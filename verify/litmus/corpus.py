@@ -120,7 +120,7 @@ def _one(corpus: Path, path: str, folder: str, name: str, reference: str,
                        f"final states differ: herd's only {missing[:3]}, ours only "
                        f"{extra[:3]}", seconds)
         ok_line = lines[i + 1 + count]
-        if ok_line != ("Ok" if outcome.ok else "No"):
+        if ok_line != ("Loop " if outcome.cut else "") + ("Ok" if outcome.ok else "No"):
             return Row(path, folder, name, DISAGREE, f"herd says {ok_line}", seconds)
         return Row(path, folder, name, AGREE, "", seconds)
     if not reference:

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from .parse import Litmus, LitmusError
-from .threads import Addr, Arrays, Event, Run, label_address, runs
+from .threads import UNROLL, Addr, Arrays, Event, Run, label_address, runs
 
 FULL = {"DMB.SY", "DMB.ISH", "DMB.OSH", "DSB.SY", "DSB.ISH", "DSB.OSH"}
 LD = {"DMB.LD", "DMB.ISHLD", "DMB.OSHLD", "DSB.LD", "DSB.ISHLD", "DSB.OSHLD"}
@@ -116,8 +116,9 @@ def _value(text, test, line):
     raise LitmusError(test.path, line, f"expected a number or a location's name, found `{text}`")
 
 
-def executions(test: Litmus):
-    """Every candidate execution the model allows (and counts of those it does not)."""
+def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None):
+    """Every candidate execution, for check() to judge. Paths cut at the unroll limit are
+    left out; the places they were cut go into `cuts`."""
     init_regs, memory, arrays = initial_state(test)
     counter = itertools.count(1)
     # The values each location can hold: grown until the threads write nothing new.
@@ -132,8 +133,12 @@ def executions(test: Litmus):
     while True:
         rounds += 1
         before = {k: set(v) for k, v in values.items()}
-        all_runs = [runs(test, t, init_regs[t], values, lambda: next(counter), arrays)
+        all_runs = [runs(test, t, init_regs[t], values, lambda: next(counter), arrays, unroll)
                     for t in range(len(test.threads))]
+        for t, thread_runs in enumerate(all_runs):
+            if cuts is not None:
+                cuts.update(f"P{t}:{r.cut}" for r in thread_runs if r.cut)
+            all_runs[t] = [r for r in thread_runs if not r.cut]
         for thread_runs in all_runs:
             for run in thread_runs:
                 for e in run.events:
@@ -259,7 +264,7 @@ def check(ex: Execution) -> str | None:
 
     def deps(field, picked):
         return {(x[1] if picked else x, e.id) for e in ex.events for x in getattr(e, field)
-                if isinstance(x, tuple) == picked}
+                if ((isinstance(x, tuple) and x[0] == "pick") if picked else isinstance(x, int))}
     addr, data, ctrl = deps("addr", False), deps("data", False), deps("ctrl", False)
     paddr, pdata, pctrl = deps("addr", True), deps("data", True), deps("ctrl", True)
     after = {}

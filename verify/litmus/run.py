@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .model import Execution, check, executions, initial_state
 from .parse import And, Atom, Const, Fault, Implies, Litmus, LitmusError, Not, Or
-from .threads import Addr, Code, code_label, label_address
+from .threads import UNROLL, Addr, Code, code_label, label_address
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Outcome:
     executions: int = 0              # candidates considered
     witness: Execution | None = None # an allowed execution satisfying the condition
     forbidden: list[tuple[Execution, str]] = field(default_factory=list)
+    cut: list[str] = field(default_factory=list)  # where paths past the unroll limit were cut
 
     def verdict(self) -> str:
         """Allowed (some allowed execution satisfies the condition), Forbidden (none does) or,
@@ -51,8 +52,9 @@ def _kind(word: str) -> str:
     return {"Allow": "Allowed", "Forbid": "Forbidden"}.get(word, word)
 
 
-def run(test: Litmus, hexa: bool = False) -> Outcome:
-    """The test under the model; `hexa` shows values in hex (herd's `hexa` option)."""
+def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL) -> Outcome:
+    """The test under the model; `hexa` shows values in hex (herd's `hexa` option). Loops
+    are unrolled `unroll` times; the places a path was cut are in Outcome.cut."""
     start = time.monotonic()
     shown, types = _shown(test), _types(test)
     _, memory, arrays = initial_state(test)
@@ -64,7 +66,8 @@ def run(test: Litmus, hexa: bool = False) -> Outcome:
                                                f"test neither declares nor uses")
     states, pos, neg, total = set(), 0, 0, 0
     witness, forbidden = None, []
-    for ex in executions(test):
+    cut: set[str] = set()
+    for ex in executions(test, unroll, cut):
         total += 1
         broken = check(ex)
         final = _final(ex, arrays)
@@ -87,7 +90,7 @@ def run(test: Litmus, hexa: bool = False) -> Outcome:
     observation = "Never" if pos == 0 else "Always" if neg == 0 else "Sometimes"
     kind = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required"}[q]
     return Outcome(test, sorted(states), pos, neg, ok, kind, observation,
-                   time.monotonic() - start, total, witness, forbidden)
+                   time.monotonic() - start, total, witness, forbidden, sorted(cut))
 
 
 def _verdict(o: "Outcome") -> str:
@@ -123,7 +126,10 @@ def _shown(test: Litmus) -> list[str]:
     def key(n):
         t, r = n.split(":", 1)
         digits = r[1:]
-        return (int(t) if t.isdigit() else 0, r[0], int(digits) if digits.isdigit() else 0, r)
+        if r == "XZR":               # herd lists the zero register before X0
+            digits = "-1"
+        return (int(t) if t.isdigit() else 0, r[0], int(digits) if digits.lstrip("-").isdigit()
+                else 0, r)
     regs = sorted((n for n in seen if ":" in n), key=key)
     # herd lists whole locations first, then array elements, each by name
     memory = sorted((n for n in seen if ":" not in n),
@@ -252,7 +258,7 @@ def _holds(test: Litmus, prop, final) -> bool:
 def herd_text(o: Outcome) -> str:
     """herd7's output for the test, without its Time and Hash lines."""
     lines = [f"Test {o.test.name} {o.kind}", f"States {len(o.states)}", *o.states,
-             "Ok" if o.ok else "No", "Witnesses",
+             ("Loop " if o.cut else "") + ("Ok" if o.ok else "No"), "Witnesses",
              f"Positive: {o.positive} Negative: {o.negative}",
              f"Condition {o.test.condition.text}",
              f"Observation {o.test.name} {o.observation} {o.positive} {o.negative}"]
@@ -261,7 +267,7 @@ def herd_text(o: Outcome) -> str:
 
 def as_json(o: Outcome) -> dict:
     return {"test": o.test.name, "path": o.test.path, "kind": o.test.condition.quantifier,
-            "states": o.states, "ok": o.ok, "positive": o.positive, "negative": o.negative,
+            "states": o.states, "ok": o.ok, "unrolling_cut_at": o.cut, "positive": o.positive, "negative": o.negative,
             "condition": o.test.condition.text, "observation": o.observation,
             "candidates": o.executions, "seconds": round(o.seconds, 4)}
 

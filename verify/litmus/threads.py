@@ -80,6 +80,7 @@ class Run:
     rmw: list[tuple[int, int]]
     regs: dict[str, object]
     error: LitmusError | None = None   # the path stopped here: an error if it is ever allowed
+    cut: str | None = None             # not a path: one was cut here, past the unroll limit
 
 
 class Stuck(Exception):
@@ -135,7 +136,14 @@ COND = {"EQ": lambda n, z, c, v: z, "NE": lambda n, z, c, v: not z,
         "AL": lambda n, z, c, v: True}
 
 FENCES = {"DMB", "DSB", "ISB"}
-MAX_STEPS = 200                    # per thread path: loops are unrolled this far at most
+MAX_STEPS = 200                    # per thread path, whatever the unrolling
+UNROLL = 2                         # herd's default: jumps back to one place per path
+
+
+# A store-exclusive's status is not a known constant (herd leaves it symbolic until the
+# execution is chosen), though no dependency runs through it: it is marked in the taint by
+# this entry, which the model's dependencies ignore.
+STATUS = frozenset({("status",)})
 
 
 class Arrays(dict):
@@ -150,16 +158,22 @@ class Arrays(dict):
 
 
 def runs(test: Litmus, tid: int, init_regs: dict[str, object],
-         values: dict[str, set], next_id, arrays: Arrays | None = None) -> list[Run]:
-    """Every path of thread `tid` when each read may return any value in values[loc]."""
+         values: dict[str, set], next_id, arrays: Arrays | None = None,
+         unroll: int = UNROLL) -> list[Run]:
+    """Every path of thread `tid` when each read may return any value in values[loc]. A path
+    that jumps back to one place more than `unroll` times is cut, as herd does: it comes back
+    as a Run with `cut` set (the place), to be reported, not run."""
     th = _Thread(test, tid, init_regs)
     th.arrays = arrays if arrays is not None else Arrays()
     # A branch to a code address may run another thread's instructions: pc is (code, index).
     th.programs = [th if t == tid else _Thread(test, t, {}) for t in range(len(test.code))]
     out: list[Run] = []
-    regs = {r: Val(v) for r, v in init_regs.items()}
 
-    def go(pc, regs, flags, ctrl, events, rmw, monitor, steps):
+    def place(pc) -> str:
+        names = [n for n, i in th.programs[pc[0]].labels.items() if i == pc[1]]
+        return names[0] if names else f"line {th.programs[pc[0]].insns[pc[1]][0]}"
+
+    def go(pc, regs, flags, ctrl, events, rmw, monitor, steps, jumps):
         while pc[1] < len(th.programs[pc[0]].insns):
             line, text = th.programs[pc[0]].insns[pc[1]]
             if steps > MAX_STEPS:
@@ -167,21 +181,31 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
                                   f"P{tid} runs more than {MAX_STEPS} instructions on a path "
                                   f"(a loop that does not end?)")
             steps += 1
+            th.counts_as_loop = True
             try:
-                forks = _step(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, values,
-                              next_id)
+                forks = _step(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor,
+                              values, next_id)
             except Stuck as stuck:
                 out.append(Run(events, rmw, {r: v.v for r, v in regs.items()}, stuck.error))
                 return
-            if len(forks) != 1:
-                for nxt, *rest in forks:
-                    go((pc[0], pc[1] + 1) if nxt is None else nxt, *rest, steps)
+            going = []
+            for nxt, *state in forks:
+                to, seen = (pc[0], pc[1] + 1) if nxt is None else nxt, jumps
+                if to[0] == pc[0] and to[1] <= pc[1] and th.counts_as_loop:   # a loop
+                    seen = {**jumps, to: jumps.get(to, 0) + 1}
+                    if seen[to] > unroll:
+                        out.append(Run([], [], {}, cut=place(to)))
+                        continue
+                going.append((to, state, seen))
+            if len(going) != 1:
+                for to, state, seen in going:
+                    go(to, *state, steps, seen)
                 return
-            pc_next, regs, flags, ctrl, events, rmw, monitor = forks[0]
-            pc = (pc[0], pc[1] + 1) if pc_next is None else pc_next
+            pc, (regs, flags, ctrl, events, rmw, monitor), jumps = going[0]
         out.append(Run(events, rmw, {r: v.v for r, v in regs.items()}))
 
-    go((tid, 0), regs, (None, frozenset()), frozenset(), [], [], None, 0)
+    go((tid, 0), {r: Val(v) for r, v in init_regs.items()}, (None, frozenset()), frozenset(),
+       [], [], None, 0, {})
     return out
 
 
@@ -541,8 +565,10 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
                 taken_zero = v.v == 0 if op in ("CBZ", "CBNZ") else not (v.v >> _imm(args[1])) & 1
             taken = taken_zero if op in ("CBZ", "TBZ") else not taken_zero
             taint = v.taint
-        ctrl2 = ctrl | taint
-        return [(to if taken else None, regs, flags, ctrl2, events, rmw, monitor)]
+        # herd unrolls a loop whose condition is a known constant in full: such a jump
+        # back does not count toward the unroll limit
+        th.counts_as_loop = bool(taint)
+        return [(to if taken else None, regs, flags, ctrl | taint, events, rmw, monitor)]
     m = re.fullmatch(r"(LDR|LDAR|LDAPR|LDXR|LDAXR)(S?)(B|H|W)?", op)
     if m and not (m.group(3) == "W" and not m.group(2)):
         loc, at = address(args[1])
@@ -570,7 +596,7 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
     if m:
         loc, at = address(args[2])
         v = get(args[1])
-        fail = (None, put(regs, args[0], Val(1)), flags, ctrl, events, rmw, None)
+        fail = (None, put(regs, args[0], Val(1, STATUS)), flags, ctrl, events, rmw, None)
         if monitor is not None and isinstance(monitor[0], tuple):
             err("a store-exclusive of one register after a load-exclusive pair")
         if monitor is None or monitor[1] != loc:
@@ -578,7 +604,7 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         tags = ("X", "L") if op == "STLXR" else ("X",)
         size = _size(None, args[1])
         e = ev("W", loc, _fit(v.v, size), tags, at, v.taint, size=size)
-        ok = (None, put(regs, args[0], Val(0)), flags, ctrl, events + [e],
+        ok = (None, put(regs, args[0], Val(0, STATUS)), flags, ctrl, events + [e],
               rmw + [(monitor[0], e.id)], None)
         return [ok, fail]
     m = re.fullmatch(r"CAS(A|L|AL)?", op)
@@ -660,10 +686,10 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         writes = [made[i] for i in order]
         if status is None:
             return [(None, regs, flags, ctrl, events + writes, rmw, monitor)]
-        fail = (None, put(regs, status, Val(1)), flags, ctrl, events, rmw, None)
+        fail = (None, put(regs, status, Val(1, STATUS)), flags, ctrl, events, rmw, None)
         if monitor is None or monitor[1] != loc1 or not isinstance(monitor[0], tuple):
             return [fail]
-        ok = (None, put(regs, status, Val(0)), flags, ctrl, events + writes,
+        ok = (None, put(regs, status, Val(0, STATUS)), flags, ctrl, events + writes,
               rmw + list(zip(monitor[0], (w1.id, w2.id))), None)
         return [ok, fail]
     m = re.fullmatch(r"CASP(A|L|AL)?", op)
