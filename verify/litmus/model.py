@@ -31,7 +31,8 @@ import re
 from dataclasses import dataclass, field
 
 from .parse import Litmus, LitmusError
-from .threads import UNROLL, Addr, Arrays, Event, Run, label_address, runs
+from .threads import (UNROLL, Addr, Arrays, Event, Run, initial_value, instruction,
+                      label_address, runs)
 
 FULL = {"DMB.SY", "DMB.ISH", "DMB.OSH", "DSB.SY", "DSB.ISH", "DSB.OSH"}
 LD = {"DMB.LD", "DMB.ISHLD", "DMB.OSHLD", "DSB.LD", "DSB.ISHLD", "DSB.OSHLD"}
@@ -113,6 +114,9 @@ def _value(text, test, line):
     code = label_address(test, text)
     if code is not None:
         return code
+    m = re.fullmatch(r'instr:"(.*)"|(NOP)', text)
+    if m:
+        return instruction(m.group(1) or m.group(2))
     raise LitmusError(test.path, line, f"expected a number or a location's name, found `{text}`")
 
 
@@ -173,7 +177,8 @@ def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
     events = [e for run in combo for e in run.events]
     for e in events:
         if e.kind != "F" and e.loc not in inits:
-            inits[e.loc] = Event(-(len(inits) + 1), INIT_TID, "W", e.loc, 0)
+            inits[e.loc] = Event(-(len(inits) + 1), INIT_TID, "W", e.loc,
+                                 initial_value(test, e.loc))
     writes: dict[str, list[Event]] = {}
     for e in events:
         if e.kind == "W":

@@ -265,7 +265,9 @@ def _final(lines, n, test: Litmus) -> None:
             m = re.compile(r"locations\s*\[((?:[^\[\]]|\[[^\]]*\])*)\]").match(rest, pos)
             if not m:
                 raise LitmusError(test.path, line_of(pos), "expected `locations [a; 0:X1; ...]`")
-            test.locations = [x.strip() for x in m.group(1).split(";") if x.strip()]
+            # an entry may carry a type after the name (`0:X2 ins_t`): only display uses it
+            test.locations = [re.sub(r"\s+\w+_t\*?$", "", x.strip())
+                              for x in m.group(1).split(";") if x.strip()]
             pos = m.end()
         elif rest.startswith("filter", pos):
             parser = _PropParser(rest, pos + len("filter"), test.path, line_of)

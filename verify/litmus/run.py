@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .model import Execution, check, executions, initial_state
 from .parse import And, Atom, Const, Fault, Implies, Litmus, LitmusError, Not, Or
-from .threads import UNROLL, Addr, Code, code_label, label_address
+from .threads import UNROLL, Addr, Code, code_label, instruction, label_address
 
 
 @dataclass
@@ -198,10 +198,10 @@ def _same(name: str, v: int, want: int, types: dict[str, str]) -> bool:
 def _state_line(test: Litmus, shown: list[str], final: dict, types: dict[str, str],
                 hexa: bool) -> str:
     def text_of(n, x, types):
-        if isinstance(x, Addr):
-            return str(x)
         if isinstance(x, Code):
             return f'label:"{code_label(test, x)}"'
+        if not isinstance(x, int):   # a location's address or an instruction
+            return str(x)
         if hexa:                     # herd shows hex unsigned, as the bits are held
             return hex(x)
         return str(_number(n, x, types))
@@ -246,8 +246,11 @@ def _holds(test: Litmus, prop, final) -> bool:
         equal = isinstance(value, int) and _same(name, value, want, _types(test))
     except ValueError:
         code = label_address(test, text)
+        m = re.fullmatch(r'instr:"(.*)"', text)
         if code is not None:
             equal = value == code
+        elif m:
+            equal = value == instruction(m.group(1))
         elif not re.fullmatch(r"&?[A-Za-z_]\w*", text):
             raise LitmusError(test.path, None, f"condition value `{text}` is not modelled")
         else:

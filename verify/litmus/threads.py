@@ -34,6 +34,51 @@ class Code:
     index: int
 
 
+@dataclass(frozen=True)
+class Instr:
+    """An instruction as a value (what a load from code returns): herd's canonical text,
+    with branch targets as byte offsets (`B .+4`)."""
+    text: str
+
+    def __str__(self):
+        return f'instr:"{self.text}"'
+
+
+BRANCHES = {"B", "BL", "CBZ", "CBNZ", "TBZ", "TBNZ", "ADR"}
+
+
+def instruction(text: str, here: int | None = None, labels: dict | None = None) -> Instr:
+    """The value of an instruction, written `instr:"..."` in a test or found at index
+    `here` of a thread whose labels are given."""
+    op, args = _operands(text.strip())
+    if (op in BRANCHES or op.startswith("B.")) and args and labels and args[-1] in labels:
+        offset = 4 * (labels[args[-1]] - here)
+        args[-1] = f".{'+' if offset >= 0 else '-'}{abs(offset)}"
+    return Instr(op + (" " + ",".join(a.replace(" ", "") for a in args) if args else ""))
+
+
+def code_location(code: Code) -> str:
+    """The memory location holding the instruction at a code address."""
+    return f"P{code.tid}.{code.index}"
+
+
+def initial_value(test: Litmus, loc: str):
+    """What a location holds before any write: its instruction, for code; else 0."""
+    m = re.fullmatch(r"P(\d+)\.(\d+)", loc)
+    if not m:
+        return 0
+    th = _Thread(test, int(m.group(1)), {})
+    index = int(m.group(2))
+    if index >= len(th.insns):
+        return 0
+    line, text = th.insns[index]
+    op, args = _operands(text)
+    if op == "ADR" and args and args[-1].strip().startswith("."):
+        raise LitmusError(test.path, line, f"`{text}` is read as a value, and its target is "
+                                           f"an offset: give the target a label (as herd asks)")
+    return instruction(text, index, th.labels)
+
+
 def code_label(test: Litmus, code: Code) -> str:
     """herd's name for a code address: `P0:L0` for a labelled instruction."""
     names = [name for name, i in _Thread(test, code.tid, {}).labels.items() if i == code.index]
@@ -386,6 +431,11 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
                 if not mm:
                     err(f"unsupported offset form `{parts[1]}`")
                 offset <<= int(mm.group(2) or 0)
+        if isinstance(base.v, Code):
+            total = offset + extra
+            if total % 4:
+                err("an access inside an instruction")
+            return code_location(Code(base.v.tid, base.v.index + total // 4)), taint
         if not isinstance(base.v, Addr):
             raise Stuck(LitmusError(test.path, line, f"`{m.group(1)}` does not hold a "
                                                      f"location's address in `{text}`"))
@@ -402,6 +452,8 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         return name, taint
 
     def ev(kind, loc=None, value=None, tags=(), addr=frozenset(), data=frozenset(), size=8):
+        if kind == "W" and re.fullmatch(r"P\d+\.\d+", loc):
+            err("a store to code (instruction fetch, the `ifetch` variant, is not modelled)")
         return Event(next_id(), tid, kind, loc, value, frozenset(tags), addr, data, ctrl, line,
                      text, size)
 
@@ -418,7 +470,8 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         if size < 8 and any(isinstance(v, Addr) for v in values.get(loc, ())):
             err(f"a {8 * size}-bit access to {loc}, which may hold an address (herd rejects "
                 f"this as an illegal operation)")
-        for value in sorted({_fit(v, size) for v in values.get(loc, {0})}, key=str):
+        held = values.get(loc) or {initial_value(test, loc)}
+        for value in sorted({_fit(v, size) for v in held}, key=str):
             e = ev("R", loc, value, tags, addr_taint, size=size)
             out.append(then(e, value))
         return out
@@ -475,6 +528,8 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         numbers = isinstance(a.v, int) and isinstance(b.v, int)
         if not numbers:
             v = _address_arithmetic(base, a.v, b.v) if bits == 64 else None
+            if v is None and op in alu.SETS_FLAGS and _reg(args[0])[0] == "XZR":
+                v = 0                # a comparison (CMP): only the flags are kept
             if v is None:
                 err("arithmetic on an address this checker does not model")
         elif op in alu.SHIFTS:
@@ -771,8 +826,9 @@ def _address_arithmetic(op: str, a, b):
 
 
 def _address_flags(op: str, a, b):
-    """The flags of comparing two addresses: equal or not. (Locations have no order here.)"""
-    if op == "SUB" and isinstance(a, Addr) and isinstance(b, Addr):
+    """The flags of comparing two addresses, code addresses or instructions: equal or not.
+    (They have no order here.)"""
+    if op == "SUB" and not isinstance(a, int) and not isinstance(b, int):
         if a == b:
             return (False, True, True, False)
         return (False, False, True, False)
