@@ -26,6 +26,7 @@ writes with its value, then coherence orders; verify/litmus/run.py checks each o
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Execution:
     rmw: list[tuple[int, int]]
     regs: list[dict[str, object]]          # final registers per thread
     errors: list = field(default_factory=list)  # why a thread's path stopped, if one did
+    faults: set = field(default_factory=set)    # (where, kind) of each fault taken
     relations: dict[str, set] = field(default_factory=dict)
 
 
@@ -63,6 +65,12 @@ def initial_state(test: Litmus):
     memory: dict[str, object] = {}
     arrays = Arrays()
     for item in test.init:
+        if re.fullmatch(r"\[\s*[A-Za-z_]\w*\s*\]", item.lhs):     # `[x]=1` is `x=1`
+            item = dataclasses.replace(item, lhs=item.lhs.strip("[] "))
+        if not re.fullmatch(r"(\d+:)?\s*%?[A-Za-z_]\w*(\[\d+\])?", item.lhs):
+            what = " (page-table entries: the vmsa variant)" if "PTE" in item.lhs else ""
+            raise LitmusError(test.path, item.line, f"`{item.lhs}` in the initial state is not "
+                                                    f"modelled{what}")
         value = None if "[" in item.lhs else _value(item.value, test, item.line)
         if ":" in item.lhs:
             t, r = item.lhs.split(":", 1)
@@ -203,7 +211,8 @@ def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
                 co.setdefault(loc, [inits[loc].id])
             ex = Execution(list(inits.values()) + events, rf, co, rmw,
                            [run.regs for run in combo],
-                           [run.error for run in combo if run.error is not None])
+                           [run.error for run in combo if run.error is not None],
+                           {run.fault for run in combo if run.fault is not None})
             yield ex
 
 

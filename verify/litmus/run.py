@@ -64,6 +64,8 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL) -> Outcome:
         if ":" not in name and name.split("[")[0] not in known and name not in known:
             raise LitmusError(test.path, None, f"the condition names {name}, a location the "
                                                f"test neither declares nor uses")
+    for fault in _atoms(test.condition.prop, Fault):
+        _fault_place(test, fault)            # names a label and a kind we know, or fails
     states, pos, neg, total = set(), 0, 0, 0
     witness, forbidden = None, []
     cut: set[str] = set()
@@ -113,6 +115,7 @@ def _final(ex: Execution, arrays) -> dict[str, object]:
             final[f"{t}:{r}"] = v
     for loc, order in ex.co.items():
         final[loc] = ev[order[-1]].value
+    final["faults"] = ex.faults
     for name in arrays:              # an array as a whole: a tuple of its elements
         final[name] = tuple(final.get(f"{name}[{i}]", 0) for i in range(arrays.count(name)))
     return final
@@ -148,17 +151,18 @@ def _canon(name: str) -> str:
     return name
 
 
-def _atoms(prop):
-    if isinstance(prop, Atom):
+def _atoms(prop, kind=Atom):
+    """The condition's atoms (or its faults, with kind=Fault)."""
+    if isinstance(prop, kind):
         yield prop
     elif isinstance(prop, Not):
-        yield from _atoms(prop.arg)
+        yield from _atoms(prop.arg, kind)
     elif isinstance(prop, (And, Or)):
         for a in prop.args:
-            yield from _atoms(a)
+            yield from _atoms(a, kind)
     elif isinstance(prop, Implies):
-        yield from _atoms(prop.left)
-        yield from _atoms(prop.right)
+        yield from _atoms(prop.left, kind)
+        yield from _atoms(prop.right, kind)
 
 
 WIDTHS = {"8": 8, "16": 16, "32": 32, "64": 64}
@@ -214,7 +218,27 @@ def _state_line(test: Litmus, shown: list[str], final: dict, types: dict[str, st
             return f"{n}={{{','.join(items)}}};"
         text = text_of(n, v, types)
         return f"{n}={text};" if ":" in n or "[" in n else f"[{n}]={text};"
-    return " ".join(show(n) for n in shown)
+    # faults are shown when the condition asks about them: ` Fault(P0:L0,SupervisorCall);`
+    asked = [f for f in _atoms(test.condition.prop, Fault)]
+    faults = "".join(f" Fault({where},{kind});" for where, kind in sorted(final["faults"])
+                     if any(_fault_place(test, f) == where and f.what in (None, kind)
+                            for f in asked))
+    return " ".join(show(n) for n in shown) + faults
+
+
+FAULT_KINDS = {"SupervisorCall", "UndefinedInstruction"}
+
+
+def _fault_place(test: Litmus, fault: Fault) -> str:
+    """`P0:L0` of a fault condition, checked: a label of the test, and a kind we know."""
+    code = label_address(test, fault.where)
+    if code is None:
+        raise LitmusError(test.path, None, f"the condition's fault names {fault.where}, "
+                                           f"which is not a label of the test")
+    if fault.what is not None and fault.what not in FAULT_KINDS:
+        raise LitmusError(test.path, None, f"fault kind `{fault.what}` is not modelled "
+                                           f"(known: {', '.join(sorted(FAULT_KINDS))})")
+    return code_label(test, code)
 
 
 def _holds(test: Litmus, prop, final) -> bool:
@@ -229,7 +253,8 @@ def _holds(test: Litmus, prop, final) -> bool:
     if isinstance(prop, Implies):
         return not _holds(test, prop.left, final) or _holds(test, prop.right, final)
     if isinstance(prop, Fault):
-        raise LitmusError(test.path, None, "fault conditions are not modelled")
+        return any(where == _fault_place(test, prop) and prop.what in (None, kind)
+                   for where, kind in final.get("faults", ()))
     value = final.get(_canon(prop.lhs), 0)
     text = prop.value
     if isinstance(value, tuple) or text.startswith("{"):

@@ -126,6 +126,16 @@ class Run:
     regs: dict[str, object]
     error: LitmusError | None = None   # the path stopped here: an error if it is ever allowed
     cut: str | None = None             # not a path: one was cut here, past the unroll limit
+    fault: tuple[str, str] | None = None  # the thread stopped on this fault: (where, kind)
+
+
+class Fault(Exception):
+    """An instruction that takes an exception; with no handler (`Variant=fatal`) its thread
+    stops there, and the fault is part of the final state."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
 
 
 class Stuck(Exception):
@@ -232,6 +242,11 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
                               values, next_id)
             except Stuck as stuck:
                 out.append(Run(events, rmw, {r: v.v for r, v in regs.items()}, stuck.error))
+                return
+            except Fault as fault:
+                where = code_label(test, Code(*pc))
+                out.append(Run(events, rmw, {r: v.v for r, v in regs.items()},
+                               fault=(where, fault.kind)))
                 return
             going = []
             for nxt, *state in forks:
@@ -499,6 +514,11 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
             err("an address written to NZCV")
         nzcv = tuple(bool(v.v >> (31 - i) & 1) for i in range(4))
         return [(None, regs, (nzcv, v.taint), ctrl, events, rmw, monitor)]
+    if op in ("SVC", "UDF"):
+        if "fatal" not in test.meta.get("Variant", "").lower():
+            err(f"{op} takes an exception, and exception handlers are not modelled (only "
+                f"`Variant=fatal`, where the thread stops)")
+        raise Fault({"SVC": "SupervisorCall", "UDF": "UndefinedInstruction"}[op])
     if op in ("NOP", "WFE", "WFI", "SEV", "SEVL", "YIELD"):
         return [same]       # hints: no memory event, no register (a WFE may return early)
     if op in FENCES:
