@@ -64,14 +64,15 @@ def initial_state(test: Litmus):
     regs = [dict() for _ in test.threads]
     memory: dict[str, object] = {}
     arrays = Arrays()
-    for item in test.init:
+    # arrays first: a value may be the address of an element (`0:X0=x[2]`)
+    for item in sorted(test.init, key=lambda i: not re.fullmatch(r"\w+\[\d+\]", i.lhs)):
         if re.fullmatch(r"\[\s*[A-Za-z_]\w*\s*\]", item.lhs):     # `[x]=1` is `x=1`
             item = dataclasses.replace(item, lhs=item.lhs.strip("[] "))
         if not re.fullmatch(r"(\d+:)?\s*%?[A-Za-z_]\w*(\[\d+\])?", item.lhs):
             what = " (page-table entries: the vmsa variant)" if "PTE" in item.lhs else ""
             raise LitmusError(test.path, item.line, f"`{item.lhs}` in the initial state is not "
                                                     f"modelled{what}")
-        value = None if "[" in item.lhs else _value(item.value, test, item.line)
+        value = None if "[" in item.lhs else _value(item.value, test, item.line, arrays)
         if ":" in item.lhs:
             t, r = item.lhs.split(":", 1)
             if not t.isdigit() or int(t) >= len(test.threads):
@@ -107,10 +108,13 @@ def initial_state(test: Litmus):
     return regs, memory, arrays
 
 
-def _value(text, test, line):
+def _value(text, test, line, arrays=None):
     if text is None:
         return 0
     text = text.strip()
+    m = re.fullmatch(r"&?(\w+)\[(\d+)\]", text)
+    if m and arrays is not None and m.group(1) in arrays:
+        return Addr(m.group(1), int(m.group(2)) * arrays[m.group(1)])
     try:
         return int(text, 0) & ((1 << 64) - 1)
     except ValueError:

@@ -174,6 +174,8 @@ def _reg(name: str) -> tuple[str, int]:
         return "XZR", 64 if name[0] == "X" else 32
     if name in ("SP", "WSP"):
         return "SP", 64 if name == "SP" else 32
+    if name == "VNCR_EL2":           # NV2: the base of the memory that EL1 registers become
+        return name, 64
     m = re.fullmatch(r"([WX])(\d+)", name)
     if not m or int(m.group(2)) > 30:
         raise ValueError(name)
@@ -514,6 +516,17 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
             err("an address written to NZCV")
         nzcv = tuple(bool(v.v >> (31 - i) & 1) for i in range(4))
         return [(None, regs, (nzcv, v.taint), ctrl, events, rmw, monitor)]
+    if op in ("MRS", "MSR"):
+        sysreg = (args[1] if op == "MRS" else args[0]).strip().upper()
+        if "NV2" not in test.meta.get("Variant", "").upper() or sysreg not in NV2_OFFSETS:
+            err(f"system register `{sysreg}` is not modelled (only NZCV, and under "
+                f"`Variant=NV2` the registers NV2 turns into memory: "
+                f"{', '.join(sorted(NV2_OFFSETS))})")
+        # NV2: the access is a load or store at VNCR_EL2 plus the register's offset
+        gpr = args[0] if op == "MRS" else args[1]
+        access = f"{'LDR' if op == 'MRS' else 'STR'} {gpr},[VNCR_EL2,#{NV2_OFFSETS[sysreg]}]"
+        return _step_plain(th, pc, line, access, regs, flags, ctrl, events, rmw, monitor,
+                           values, next_id)
     if op in ("SVC", "UDF"):
         if "fatal" not in test.meta.get("Variant", "").lower():
             err(f"{op} takes an exception, and exception handlers are not modelled (only "
@@ -794,6 +807,9 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         return out
     err(f"instruction `{op}` is not modelled by the litmus checker")
 
+
+# Under NV2 (FEAT_NV2) these EL1 registers are memory at VNCR_EL2 plus an offset.
+NV2_OFFSETS = {"ELR_EL1": 0x230, "ESR_EL1": 0x138, "VNCR_EL2": 0xB0}
 
 ATOMIC_OPS = {"LDADD": lambda old, x: old + x, "LDEOR": lambda old, x: old ^ x,
               "LDSET": lambda old, x: old | x, "LDCLR": lambda old, x: old & ~x}
