@@ -73,6 +73,11 @@ def initial_state(test: Litmus):
             raise LitmusError(test.path, item.line, f"`{item.lhs}` in the initial state is not "
                                                     f"modelled{what}")
         value = None if "[" in item.lhs else _value(item.value, test, item.line, arrays)
+        if re.fullmatch(r"%\w+|[WX]\d+", item.lhs):
+            for thread_regs in regs:  # a register named without a thread: every thread's
+                name = item.lhs.upper() if item.lhs[0] == "%" else "X" + item.lhs[1:]
+                thread_regs[name] = value
+            continue
         if ":" in item.lhs:
             t, r = item.lhs.split(":", 1)
             if not t.isdigit() or int(t) >= len(test.threads):

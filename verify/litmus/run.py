@@ -64,6 +64,10 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL) -> Outcome:
         if ":" not in name and name.split("[")[0] not in known and name not in known:
             raise LitmusError(test.path, None, f"the condition names {name}, a location the "
                                                f"test neither declares nor uses")
+        value = atom.value.strip().lstrip("&")
+        if re.fullmatch(r"[A-Za-z_]\w*", value) and value not in known | set(arrays):
+            raise LitmusError(test.path, None, f"the condition compares with {value}, a "
+                                               f"location the test neither declares nor uses")
     for fault in _atoms(test.condition.prop, Fault):
         _fault_place(test, fault)            # names a label and a kind we know, or fails
     states, pos, neg, total = set(), 0, 0, 0

@@ -176,6 +176,9 @@ def _reg(name: str) -> tuple[str, int]:
         return "SP", 64 if name == "SP" else 32
     if name == "VNCR_EL2":           # NV2: the base of the memory that EL1 registers become
         return name, 64
+    m = re.fullmatch(r"([WX]?)%(\w+)", name)
+    if m:                            # a symbolic register (`%p`, `X%p`): herd's own name
+        return f"%{m.group(2)}", 32 if m.group(1) == "W" else 64
     m = re.fullmatch(r"([WX])(\d+)", name)
     if not m or int(m.group(2)) > 30:
         raise ValueError(name)
@@ -627,6 +630,9 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
                  events, rmw, monitor)]
     if op in ("BR", "BLR", "RET"):   # to the address in a register (RET: X30)
         target = get(args[0] if args else "X30")
+        if op == "RET" and target.v == 0 and "telechat" in test.meta.get("Variant", ""):
+            return [((pc[0], len(th.programs[pc[0]].insns)), regs, flags, ctrl, events, rmw,
+                     monitor)]       # compiled code: the final RET ends the thread
         if not isinstance(target.v, Code):
             raise Stuck(LitmusError(test.path, line, f"a branch to `{target.v}`, which is not "
                                                      f"an instruction, in `{text}`"))
