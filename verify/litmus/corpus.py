@@ -9,13 +9,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .parse import LitmusError, parse_file
+from .parse import LitmusError, NotModelled, parse_file
 from .run import run
 
 # Outcomes of one test, compared with the reference.
-AGREE, DISAGREE, REJECTED_TOO, WE_REJECT, WE_ACCEPT, CRASH, NO_REFERENCE = (
+AGREE, DISAGREE, REJECTED_TOO, WE_REJECT, WE_ACCEPT, CRASH, NO_REFERENCE, EXCLUDED = (
     "agree", "disagree", "rejected by both", "we reject", "we accept what herd rejects",
-    "checker crash", "no reference")
+    "checker crash", "no reference", "excluded")
+# not counted for or against agreement: no reference, or a variant we do not implement
+UNCOUNTED = (NO_REFERENCE, EXCLUDED)
 
 
 @dataclass
@@ -44,14 +46,14 @@ class Report:
         for folder, counts in sorted(self.by_folder().items()):
             total = sum(counts.values())
             agree = counts.get(AGREE, 0) + counts.get(REJECTED_TOO, 0)
-            total -= counts.get(NO_REFERENCE, 0)
+            total -= sum(counts.get(k, 0) for k in UNCOUNTED)
             parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
             lines.append(f"  {folder}: {agree}/{total} agree ({parts})")
         lines.append("slowest: " + ", ".join(
             f"{r.name} {r.seconds * 1000:.0f} ms"
             for r in sorted(self.rows, key=lambda r: -r.seconds)[:10]))
         for r in self.rows:
-            if r.outcome not in (AGREE, REJECTED_TOO, NO_REFERENCE):
+            if r.outcome not in (AGREE, REJECTED_TOO, NO_REFERENCE):   # excluded: say why
                 lines.append(f"{r.outcome}: {r.path}: {r.cause}")
         return "\n".join(lines)
 
@@ -98,8 +100,9 @@ def _one(corpus: Path, path: str, folder: str, name: str, reference: str,
         outcome = run(parse_file(file), hexa=options.get("hexa") == "true")
     except LitmusError as exc:
         seconds = time.monotonic() - t0
-        return Row(path, folder, name, REJECTED_TOO if rejected else WE_REJECT,
-                   exc.message, seconds)
+        ours = EXCLUDED if isinstance(exc, NotModelled) else WE_REJECT
+        return Row(path, folder, name, REJECTED_TOO if rejected else ours, exc.message,
+                   seconds)
     except Exception as exc:      # a bug of ours: listed with the rest, not the end of the run
         return Row(path, folder, name, CRASH, f"{type(exc).__name__}: {exc}",
                    time.monotonic() - t0)

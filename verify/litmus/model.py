@@ -31,7 +31,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from .parse import Litmus, LitmusError
+from .parse import MIXED, Litmus, LitmusError, NotModelled
 from .threads import (UNROLL, Addr, Arrays, Event, Run, initial_value, instruction,
                       label_address, runs)
 
@@ -179,7 +179,7 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None):
                     sizes.setdefault(e.loc, set()).add(e.size)
     for loc, found in sorted(sizes.items()):
         if len(found) > 1:
-            raise LitmusError(test.path, None, f"mixed-size accesses to {loc} "
+            raise NotModelled(test.path, None, f"{MIXED}: accesses to {loc} of "
                                                f"({' and '.join(map(str, sorted(found)))} "
                                                f"bytes) are not modelled")
     fit = lambda loc, v: v if isinstance(v, Addr) or loc not in sizes else \

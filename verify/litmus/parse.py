@@ -21,6 +21,38 @@ class LitmusError(Exception):
         super().__init__(f"{where}: {message}")
 
 
+class NotModelled(LitmusError):
+    """Well-formed input that needs a part of Arm's model this checker does not implement
+    (one of herd's variants): rejected, with the reason."""
+
+
+# herd's variants: the ones this checker implements, and why the others are left out.
+VARIANTS_MODELLED = {"fatal", "nv2", "telechat", "mixed"}
+VARIANTS_NOT_MODELLED = {
+    "vmsa": "virtual memory (page tables and TLB maintenance, herd's vmsa variant)",
+    "ifetch": "instruction fetch and self-modifying code (herd's ifetch variant)",
+    "self": "instruction fetch and self-modifying code (herd's ifetch variant)",
+    "memtag": "memory tagging (MTE, herd's memtag variant)",
+    "morello": "Morello capabilities (CHERI, herd's morello variant)",
+}
+
+
+MIXED = "mixed-size accesses (herd's mixed variant) are not modelled"
+
+
+def variants(test: "Litmus") -> set[str]:
+    """The herd variants a test's `Variant=` (or `variant=`) line names, in lower case."""
+    line = next((v for k, v in test.meta.items() if k.lower() == "variant"), "")
+    return {w.lower() for w in re.split(r"[,\s]+", line.strip()) if w}
+
+
+def check_variants(test: "Litmus") -> None:
+    """Reject a test whose `Variant=` line asks for a part of the model we do not have."""
+    for name in sorted(variants(test) - VARIANTS_MODELLED):
+        reason = VARIANTS_NOT_MODELLED.get(name, f"herd's {name} variant")
+        raise NotModelled(test.path, None, f"Variant={name}: not modelled: {reason}")
+
+
 @dataclass(frozen=True)
 class Init:
     """One entry of the initial state: `[type] lhs [= value]`. lhs is `T:REG` or a location;

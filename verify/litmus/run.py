@@ -9,7 +9,8 @@ from pathlib import Path
 from dataclasses import dataclass, field
 
 from .model import Execution, check, executions, initial_state
-from .parse import And, Atom, Const, Fault, Implies, Litmus, LitmusError, Not, Or
+from .parse import (And, Atom, Const, Fault, Implies, Litmus, LitmusError, Not, Or,
+                    check_variants)
 from .threads import UNROLL, Addr, Code, code_label, instruction, label_address
 
 
@@ -56,6 +57,7 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL) -> Outcome:
     """The test under the model; `hexa` shows values in hex (herd's `hexa` option). Loops
     are unrolled `unroll` times; the places a path was cut are in Outcome.cut."""
     start = time.monotonic()
+    check_variants(test)
     shown, types = _shown(test), _types(test)
     _, memory, arrays = initial_state(test)
     known = set(memory) | set(arrays) | _accessed(test)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import alu
-from .parse import Litmus, LitmusError
+from .parse import MIXED, Litmus, LitmusError, NotModelled, variants
 
 MASK64 = (1 << 64) - 1
 
@@ -462,7 +462,8 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         total, name = base.v.offset + offset + extra, base.v.loc
         if name in arrays:
             if total % arrays[name]:
-                err(f"an access inside an element of {name} (mixed sizes are not modelled)")
+                raise NotModelled(test.path, line, f"an access inside an element of {name}: "
+                                                   f"{MIXED} in `{text}`")
             count = arrays.count(name)
             if not 0 <= total // arrays[name] < count:
                 err(f"an access outside the array {name} (element {total // arrays[name]})")
@@ -474,6 +475,10 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
     def ev(kind, loc=None, value=None, tags=(), addr=frozenset(), data=frozenset(), size=8):
         if kind == "W" and re.fullmatch(r"P\d+\.\d+", loc):
             err("a store to code (instruction fetch, the `ifetch` variant, is not modelled)")
+        if kind != "F" and "[" in loc and size != arrays[loc.split("[")[0]]:
+            raise NotModelled(test.path, line, f"a {size}-byte access to {loc}, an element of "
+                                               f"{arrays[loc.split('[')[0]]} bytes: {MIXED} "
+                                               f"in `{text}`")
         return Event(next_id(), tid, kind, loc, value, frozenset(tags), addr, data, ctrl, line,
                      text, size)
 
@@ -521,7 +526,7 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         return [(None, regs, (nzcv, v.taint), ctrl, events, rmw, monitor)]
     if op in ("MRS", "MSR"):
         sysreg = (args[1] if op == "MRS" else args[0]).strip().upper()
-        if "NV2" not in test.meta.get("Variant", "").upper() or sysreg not in NV2_OFFSETS:
+        if "nv2" not in variants(test) or sysreg not in NV2_OFFSETS:
             err(f"system register `{sysreg}` is not modelled (only NZCV, and under "
                 f"`Variant=NV2` the registers NV2 turns into memory: "
                 f"{', '.join(sorted(NV2_OFFSETS))})")
@@ -531,7 +536,7 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         return _step_plain(th, pc, line, access, regs, flags, ctrl, events, rmw, monitor,
                            values, next_id)
     if op in ("SVC", "UDF"):
-        if "fatal" not in test.meta.get("Variant", "").lower():
+        if "fatal" not in variants(test):
             err(f"{op} takes an exception, and exception handlers are not modelled (only "
                 f"`Variant=fatal`, where the thread stops)")
         raise Fault({"SVC": "SupervisorCall", "UDF": "UndefinedInstruction"}[op])
@@ -630,7 +635,7 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
                  events, rmw, monitor)]
     if op in ("BR", "BLR", "RET"):   # to the address in a register (RET: X30)
         target = get(args[0] if args else "X30")
-        if op == "RET" and target.v == 0 and "telechat" in test.meta.get("Variant", ""):
+        if op == "RET" and target.v == 0 and "telechat" in variants(test):
             return [((pc[0], len(th.programs[pc[0]].insns)), regs, flags, ctrl, events, rmw,
                      monitor)]       # compiled code: the final RET ends the thread
         if not isinstance(target.v, Code):
