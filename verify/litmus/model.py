@@ -15,12 +15,14 @@ initial write first). It is allowed when:
   pob = pick-addr;[W] | pick-data | pick-ctrl;[W] | pick-addr;po;[W],
   aob = rmw | rmw;lrs;[A | Q],
   bob = [M];po;[dmb.full];po;[M] | [R \ NoRet];po;[dmb.ld];po;[M] | [W];po;[dmb.st];po;[W]
-        | [range([A];amo;[L])];po | [L];po;[A] | [A | Q];po | po;[L];
+        | [range([A];amo;[L])];po | [L];po;[A] | [A | Q];po | po;[L]
+        | [W];po;[dsb.st];po;[M] (a DSB waits for the accesses it orders to complete,
+          so a DSB ST orders writes before reads too; dmb.full and dmb.ld include DSBs);
 - atomic: no write comes between an rmw's read and write in coherence, unless both it and
-  the read's overwritten value are the thread's own.
+  the read's overwritten value are the thread's own; a single-copy-atomic pair read
+  (LDXP, CASP) sees both halves of an atomic pair write or neither.
 
-DMB and DSB are the same here and every shareability domain is the inner one, as in the
-model. Candidates are enumerated exhaustively: the threads' paths, then for each read the
+Every shareability domain is the inner one, as in the model. Candidates are enumerated exhaustively: the threads' paths, then for each read the
 writes with its value, then coherence orders; verify/litmus/run.py checks each one.
 """
 
@@ -310,7 +312,9 @@ def check(ex: Execution) -> str | None:
     bob = {(a, c) for a, b in po if a in M and b in full for c in after.get(b, ()) if c in M}
     bob |= {(a, c) for a, b in po if a in R - noret and b in ld
             for c in after.get(b, ()) if c in M}
-    bob |= {(a, c) for a, b in po if a in W and b in st for c in after.get(b, ()) if c in W}
+    # DMB ST orders writes before writes; DSB ST orders them before everything after it
+    bob |= {(a, c) for a, b in po if a in W and b in st for c in after.get(b, ())
+            if c in W or (c in M and fences[b].startswith("DSB"))}
     bob |= {(w, c) for r, w in rmw if r in A and r in amo and w in L for c in after.get(w, ())}
     bob |= {(a, b) for a, b in po if a in L and b in A}
     bob |= {(a, b) for a, b in po if a in A | Q and b in M}
