@@ -321,6 +321,9 @@ def check(ex: Execution) -> str | None:
     bob |= {(a, b) for a, b in po if a in M and b in L}
     lob = _closure(dob | ifb | pob | aob | bob)
     pick = paddr | pdata | pctrl
+    # pick-basic-dep runs through memory as dtrm does (lrs): a pick dependency into a
+    # write reaches the thread's next read of that location, and lob goes on from there.
+    pick |= {(a, r) for a, w in paddr | pdata if w in W for (w2, r) in lrs if w2 == w}
     pick_lob = {(a, c) for a, b in pick for (b2, c) in lob if b2 == b and c in W}
     haz = {(a, d) for a, b in po_loc if a in R and b in R
            for (b2, d) in ext(ca) if b2 == b and d in W}

@@ -713,19 +713,26 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         acq, rel = m.group(1) in ("A", "AL"), m.group(1) in ("L", "AL")
 
         def then(e, value):
-            regs2 = put(regs, args[0], Val(value, frozenset({e.id}) | through_memory(loc)))
+            read = frozenset({e.id}) | through_memory(loc)
             if value != expected.v:
-                return (None, regs2, flags, ctrl, events + [e], rmw, monitor)
-            # The new value is data to the write; the compare with Rs decides whether it
-            # happens, a control dependency.
-            w = ev("W", loc, _fit(new.v, size), ("L",) if rel else (), at, new.taint,
-                   size=size)
-            w.ctrl = w.ctrl | expected.taint
-            return (None, regs2, flags, ctrl, events + [e, w], rmw + [(e.id, w.id)], monitor)
+                # Failure: Rs gets the value read, a data dependency on the read alone.
+                return [(None, put(regs, args[0], Val(value, read)), flags, ctrl,
+                         events + [e], rmw, monitor)]
+            # Success: Rt is data to the write; Rs and the read only decide that it happens
+            # (intrinsic control, a pick dependency), which a later read of the location
+            # inherits through memory.
+            w = ev("W", loc, _fit(new.v, size), ("L",) if rel else (), at,
+                   new.taint | _picked(expected.taint | read), size=size)
+            evs, rmw2 = events + [e, w], rmw + [(e.id, w.id)]
+            # Rs is rewritten with the value it held. herd has two executions: its data
+            # from the old Rs (with a pick dependency on the read), or from the read.
+            outs = [Val(value, expected.taint | _picked(read)), Val(value, read)]
+            return [(None, put(regs, args[0], v), flags, ctrl, evs, rmw2, monitor)
+                    for v in (outs[:1] if noret else outs)]
         size = _size(None, args[0])
         noret = args[0].strip().upper() in ("XZR", "WZR")
         rtags = (("A",) if acq and not noret else ()) + (("NoRet",) if noret else ())
-        return read_forks(loc, rtags, at, size, then)
+        return [f for fs in read_forks(loc, rtags, at, size, then) for f in fs]
     m = re.fullmatch(r"(SWP|LDADD|LDEOR|LDSET|LDCLR|STADD|STEOR|STSET|STCLR)(A|L|AL)?", op)
     if m:
         base, order = m.group(1), m.group(2) or ""
@@ -801,20 +808,24 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         rtags = ("A",) if acq else ()
         out = []
         for e1, v1, e2, v2 in read_pairs(loc1, loc2, rtags, at, size, True):
-                regs2 = put(regs, args[0], Val(v1, frozenset({e1.id}) | through_memory(loc1)))
-                regs2 = put(regs2, args[1], Val(v2, frozenset({e2.id}) | through_memory(loc2)))
+                read1 = frozenset({e1.id}) | through_memory(loc1)
+                read2 = frozenset({e2.id}) | through_memory(loc2)
+                regs2 = put(regs, args[0], Val(v1, read1))
+                regs2 = put(regs2, args[1], Val(v2, read2))
                 if (v1, v2) != (_fit(expected[0].v, size), _fit(expected[1].v, size)):
                     out.append((None, regs2, flags, ctrl, events + [e1, e2], rmw, monitor))
                     continue
+                decide = _picked(expected[0].taint | expected[1].taint | read1 | read2)
                 ws = []
                 for loc, val in zip((loc1, loc2), new):
-                    w = ev("W", loc, _fit(val.v, size), ("L",) if rel else (), at, val.taint,
-                           size=size)
-                    w.ctrl = w.ctrl | expected[0].taint | expected[1].taint
-                    ws.append(w)
+                    ws.append(ev("W", loc, _fit(val.v, size), ("L",) if rel else (), at,
+                                 val.taint | decide, size=size))
                 _paired(*ws, True)
-                out.append((None, regs2, flags, ctrl, events + [e1, e2, *ws],
-                            rmw + [(e1.id, ws[0].id), (e2.id, ws[1].id)], monitor))
+                picked = put(regs, args[0], Val(v1, expected[0].taint | _picked(read1 | read2)))
+                picked = put(picked, args[1], Val(v2, expected[1].taint | _picked(read1 | read2)))
+                for r2 in (picked, regs2):
+                    out.append((None, r2, flags, ctrl, events + [e1, e2, *ws],
+                                rmw + [(e1.id, ws[0].id), (e2.id, ws[1].id)], monitor))
         return out
     err(f"instruction `{op}` is not modelled by the litmus checker")
 
