@@ -127,24 +127,35 @@ def test_cli_exit_codes_and_json(tmp_path, capsys):
 
 from test_litmus_parse import CORPUS  # noqa: E402
 
-# Agreement with herd per folder today; the regression may only go up from here. The
-# disagreements and rejections are listed by `verify litmus-corpus CORPUS` with their causes.
-AGREEMENT_FLOOR = {"catalogue/aarch64": 72, "catalogue/aarch64-cas": 28,
-                   "catalogue/aarch64-pick": 52, "catalogue/aarch64-readers-guide": 44,
-                   "herd/tests/instructions/AArch64": 307}
+# Outside the mixed-size folders every test must agree with herd (final states where a
+# .expected file gives them, else the verdict) or be rejected by both; a test may only be
+# excluded for a herd variant the checker does not implement, with that reason.
+MIXED_FOLDERS = {"catalogue/aarch64-mixed", "herd/tests/instructions/AArch64.mixed"}
+EXCLUDED = {"A235": "morello", "M001": "mixed", "CoWR+tlbi-sync.ishsptev0p": "vmsa",
+            "MP.V2I+dsb.ish-tlbi.vaae1is-dsh.ish+dsb.ish-isb": "vmsa", "coRR+BBM+W": "vmsa",
+            "coRR-pte9-mod": "vmsa", "DIC1.MP.FF+dmb.st+po": "ifetch",
+            "MP.FF+dc.cvau-dsb.ish-ic.ivau-dsb.ish+po": "ifetch"}
+# The stretch goal: mixed-size folders may only go up from here.
+MIXED_FLOOR = {"catalogue/aarch64-mixed": 2, "herd/tests/instructions/AArch64.mixed": 8}
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the herd corpus is not at {CORPUS} "
                                                 "(set ACTLY_LITMUS_CORPUS)")
-def test_corpus_agreement_does_not_fall():
-    from verify.litmus.corpus import AGREE, CRASH, REJECTED_TOO, regress
+def test_corpus_agrees_with_herd_outside_the_mixed_folders():
+    from verify.litmus.corpus import AGREE, EXCLUDED as OUT, REJECTED_TOO, regress
     report = regress(CORPUS)
     assert len(report.rows) == 570
-    assert not [r for r in report.rows if r.outcome == CRASH], report.text()
+    plain = [r for r in report.rows if r.folder not in MIXED_FOLDERS]
+    assert len(plain) == 531
+    wrong = [r for r in plain if r.outcome not in (AGREE, REJECTED_TOO, OUT)]
+    assert not wrong, "\n".join(f"{r.outcome}: {r.path}: {r.cause}" for r in wrong)
+    excluded = {r.name: r.cause for r in plain if r.outcome == OUT}
+    assert set(excluded) == set(EXCLUDED)
+    for name, variant in EXCLUDED.items():
+        assert variant in excluded[name] and "not modelled" in excluded[name]
     folders = report.by_folder()
-    for folder, floor in AGREEMENT_FLOOR.items():
-        agree = folders[folder].get(AGREE, 0) + folders[folder].get(REJECTED_TOO, 0)
-        assert agree >= floor, (folder, agree, report.text())
+    for folder, floor in MIXED_FLOOR.items():
+        assert folders[folder].get(AGREE, 0) + folders[folder].get(REJECTED_TOO, 0) >= floor
 
 
 def test_runtime_idioms_give_their_declared_verdicts(tmp_path):
