@@ -1,6 +1,7 @@
 """The corpus regression: every test of herd's corpus under our model, compared with herd's
-reference results (its `index.tsv`): final-state sets where a `.expected` file gives them,
-verdicts where `kinds.txt` does, and rejections where `.expected-failure` does."""
+reference results (its `index.tsv`): final-state sets, Ok/No and witness counts where a
+`.expected` file gives them, verdicts where `kinds.txt` (or else herd7's own run in
+`index.tsv`) does, and rejections where `.expected-failure` does."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .parse import LitmusError, NotModelled, parse_file
-from .run import run
+from .run import herd_text, run
 
 # Outcomes of one test, compared with the reference.
 AGREE, DISAGREE, REJECTED_TOO, WE_REJECT, WE_ACCEPT, CRASH, NO_REFERENCE, EXCLUDED = (
@@ -126,6 +127,11 @@ def _one(corpus: Path, path: str, folder: str, name: str, reference: str,
         ok_line = lines[i + 1 + count]
         if ok_line != ("Loop " if outcome.cut else "") + ("Ok" if outcome.ok else "No"):
             return Row(path, folder, name, DISAGREE, f"herd says {ok_line}", seconds)
+        witnesses = lines[i + 3 + count]
+        ours_line = next(x for x in herd_text(outcome).splitlines() if x.startswith("Positive"))
+        if witnesses != ours_line:
+            return Row(path, folder, name, DISAGREE, f"herd's witnesses: {witnesses}; ours: "
+                                                     f"{ours_line}", seconds)
         return Row(path, folder, name, AGREE, "", seconds)
     if not reference:
         return Row(path, folder, name, NO_REFERENCE, f"ours: {outcome.verdict()}", seconds)

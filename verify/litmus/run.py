@@ -293,7 +293,10 @@ def herd_text(o: Outcome) -> str:
     """herd7's output for the test, without its Time and Hash lines."""
     lines = [f"Test {o.test.name} {o.kind}", f"States {len(o.states)}", *o.states,
              ("Loop " if o.cut else "") + ("Ok" if o.ok else "No"), "Witnesses",
-             f"Positive: {o.positive} Negative: {o.negative}",
+             # herd's witnesses are of the claim: for ~exists, of the negated condition
+             "Positive: {} Negative: {}".format(*((o.negative, o.positive)
+                                                 if o.test.condition.quantifier == "~exists"
+                                                 else (o.positive, o.negative))),
              f"Condition {o.test.condition.text}",
              f"Observation {o.test.name} {o.observation} {o.positive} {o.negative}"]
     return "\n".join(lines)

@@ -715,9 +715,11 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         def then(e, value):
             read = frozenset({e.id}) | through_memory(loc)
             if value != expected.v:
-                # Failure: Rs gets the value read, a data dependency on the read alone.
-                return [(None, put(regs, args[0], Val(value, read)), flags, ctrl,
-                         events + [e], rmw, monitor)]
+                # Failure: Rs gets the value read. herd has two executions here too: with
+                # and without the comparison with the old Rs as a pick on the new one.
+                outs = [Val(value, read), Val(value, read | _picked(expected.taint))]
+                return [(None, put(regs, args[0], v), flags, ctrl, events + [e], rmw, monitor)
+                        for v in (outs[:1] if noret else outs)]
             # Success: Rt is data to the write; Rs and the read only decide that it happens
             # (intrinsic control, a pick dependency), which a later read of the location
             # inherits through memory.
@@ -813,7 +815,11 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
                 regs2 = put(regs, args[0], Val(v1, read1))
                 regs2 = put(regs2, args[1], Val(v2, read2))
                 if (v1, v2) != (_fit(expected[0].v, size), _fit(expected[1].v, size)):
-                    out.append((None, regs2, flags, ctrl, events + [e1, e2], rmw, monitor))
+                    old = _picked(expected[0].taint | expected[1].taint)
+                    compared = put(regs2, args[0], Val(v1, read1 | old))
+                    compared = put(compared, args[1], Val(v2, read2 | old))
+                    for r2 in (regs2, compared):       # as for CAS: herd's two failures
+                        out.append((None, r2, flags, ctrl, events + [e1, e2], rmw, monitor))
                     continue
                 decide = _picked(expected[0].taint | expected[1].taint | read1 | read2)
                 ws = []
