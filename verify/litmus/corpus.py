@@ -1,6 +1,6 @@
 """The corpus regression: every test of herd's corpus under our model, compared with herd's
-reference results (its `index.tsv`): final-state sets, Ok/No and witness counts where a
-`.expected` file gives them, verdicts where `kinds.txt` (or else herd7's own run in
+reference results (its `index.tsv`): herd's whole output (final-state set, Ok/No, witness
+counts, condition, observation) where a `.expected` file gives it, verdicts where `kinds.txt` (or else herd7's own run in
 `index.tsv`) does, and rejections where `.expected-failure` does."""
 
 from __future__ import annotations
@@ -127,11 +127,16 @@ def _one(corpus: Path, path: str, folder: str, name: str, reference: str,
         ok_line = lines[i + 1 + count]
         if ok_line != ("Loop " if outcome.cut else "") + ("Ok" if outcome.ok else "No"):
             return Row(path, folder, name, DISAGREE, f"herd says {ok_line}", seconds)
-        witnesses = lines[i + 3 + count]
-        ours_line = next(x for x in herd_text(outcome).splitlines() if x.startswith("Positive"))
-        if witnesses != ours_line:
-            return Row(path, folder, name, DISAGREE, f"herd's witnesses: {witnesses}; ours: "
-                                                     f"{ours_line}", seconds)
+        # then the rest of herd's output, line for line: witnesses, condition, observation
+        theirs_all = [x.strip() for x in lines if x.strip() and not x.startswith("Hash=")]
+        ours_all = [x.strip() for x in herd_text(outcome).splitlines()]
+        for t, o in zip(theirs_all, ours_all):
+            if t != o:
+                return Row(path, folder, name, DISAGREE, f"herd prints `{t}`, we print `{o}`",
+                           seconds)
+        if len(theirs_all) != len(ours_all):
+            return Row(path, folder, name, DISAGREE, "herd's output has "
+                       f"{len(theirs_all)} lines, ours {len(ours_all)}", seconds)
         return Row(path, folder, name, AGREE, "", seconds)
     if not reference:
         return Row(path, folder, name, NO_REFERENCE, f"ours: {outcome.verdict()}", seconds)

@@ -28,6 +28,7 @@ class Outcome:
     witness: Execution | None = None # an allowed execution satisfying the condition
     forbidden: list[tuple[Execution, str]] = field(default_factory=list)
     cut: list[str] = field(default_factory=list)  # where paths past the unroll limit were cut
+    hexa: bool = False               # values shown in hex
 
     def verdict(self) -> str:
         """Allowed (some allowed execution satisfies the condition), Forbidden (none does) or,
@@ -98,7 +99,7 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL) -> Outcome:
     observation = "Never" if pos == 0 else "Always" if neg == 0 else "Sometimes"
     kind = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required"}[q]
     return Outcome(test, sorted(states), pos, neg, ok, kind, observation,
-                   time.monotonic() - start, total, witness, forbidden, sorted(cut))
+                   time.monotonic() - start, total, witness, forbidden, sorted(cut), hexa)
 
 
 def _verdict(o: "Outcome") -> str:
@@ -289,6 +290,49 @@ def _holds(test: Litmus, prop, final) -> bool:
     return equal if prop.op == "=" else not equal
 
 
+def herd_condition(test: Litmus, hexa: bool = False) -> str:
+    """The condition as herd prints it: `[x]` for a location, constants in decimal (or hex),
+    `/\\` binding tighter than `\\/` with parentheses only where needed."""
+    types = _types(test)
+
+    def value(name, text):
+        text = text.strip()
+        if text.startswith("{"):
+            return "{" + ",".join(value(name, x) for x in text.strip("{}").split(",")) + "}"
+        try:
+            v = int(text, 0)
+        except ValueError:
+            code = label_address(test, text)
+            if code is not None:
+                return f'label:"{code_label(test, code)}"'
+            m = re.fullmatch(r'instr:"(.*)"', text)
+            return str(instruction(m.group(1))) if m else text.lstrip("&")
+        if not hexa:                 # herd reads a constant as a 64-bit signed number
+            return str(v - (1 << 64) if v >= 1 << 63 else v)
+        width, _ = _type_width(name, types)
+        return hex(v & ((1 << width) - 1) if v < 0 else v)
+
+    def show(p, tight=False):
+        if isinstance(p, Const):
+            return "true" if p.value else "false"
+        if isinstance(p, Atom):
+            name = _canon(p.lhs)
+            whole = ":" not in name and "[" not in name and not p.value.startswith("{")
+            atom = f"{'[' + name + ']' if whole else name}={value(name, p.value)}"
+            return atom if p.op == "=" else f"not ({atom})"
+        if isinstance(p, Fault):
+            return f"fault({p.where}" + (f",{p.what})" if p.what else ")")
+        if isinstance(p, Not):
+            return f"not ({show(p.arg)})"
+        if isinstance(p, Implies):
+            return f"({show(p.left)}) => ({show(p.right)})"
+        if isinstance(p, And):
+            return " /\\ ".join(show(a, True) for a in p.args)
+        text = " \\/ ".join(show(a) for a in p.args)          # Or
+        return f"({text})" if tight else text
+    return f"{test.condition.quantifier} ({show(test.condition.prop)})"
+
+
 def herd_text(o: Outcome) -> str:
     """herd7's output for the test, without its Time and Hash lines."""
     lines = [f"Test {o.test.name} {o.kind}", f"States {len(o.states)}", *o.states,
@@ -297,7 +341,7 @@ def herd_text(o: Outcome) -> str:
              "Positive: {} Negative: {}".format(*((o.negative, o.positive)
                                                  if o.test.condition.quantifier == "~exists"
                                                  else (o.positive, o.negative))),
-             f"Condition {o.test.condition.text}",
+             f"Condition {herd_condition(o.test, o.hexa)}",
              f"Observation {o.test.name} {o.observation} {o.positive} {o.negative}"]
     return "\n".join(lines)
 
@@ -305,7 +349,7 @@ def herd_text(o: Outcome) -> str:
 def as_json(o: Outcome) -> dict:
     return {"test": o.test.name, "path": o.test.path, "kind": o.test.condition.quantifier,
             "states": o.states, "ok": o.ok, "unrolling_cut_at": o.cut, "positive": o.positive, "negative": o.negative,
-            "condition": o.test.condition.text, "observation": o.observation,
+            "condition": herd_condition(o.test, o.hexa), "observation": o.observation,
             "candidates": o.executions, "seconds": round(o.seconds, 4)}
 
 
