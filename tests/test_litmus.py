@@ -174,6 +174,9 @@ def test_runtime_idioms_give_their_declared_verdicts(tmp_path):
     steal.write_text(steal.read_text().replace(" DMB ISH      | DMB ISH      ;",
                                                " NOP          | DMB ISH      ;"))
     assert not _litmus_idioms(Layout(tmp_path))
+    report = (tmp_path / "reports" / "litmus" / "steal+dmb.ish.txt").read_text()
+    assert "is not ordered before the read of top by P0" in report
+    assert "needs DMB ISH" in report
     witness = (tmp_path / "reports" / "litmus" / "steal+dmb.ish-witness.txt").read_text()
     assert "fr: P0: R top=0" in witness and "fr: P1: R bottom=1" in witness
     dot = (tmp_path / "reports" / "litmus" / "steal+dmb.ish-witness.dot").read_text()

@@ -129,6 +129,60 @@ def why_forbidden(ex: Execution) -> str:
             "; this is a cycle in ordered-before, which the model does not allow")
 
 
+# What would order two accesses of one thread, by their kinds (earlier, later).
+REMEDY = {("R", "R"): "acquire (LDAR or LDAPR), an address dependency or DMB ISHLD",
+          ("R", "W"): "acquire, a dependency or DMB ISHLD",
+          ("W", "W"): "release (STLR) on the later write or DMB ISHST",
+          ("W", "R"): "DMB ISH, or release then acquire (STLR then LDAR)"}
+
+
+def why_allowed(ex: Execution) -> str:
+    """For an allowed execution, the cycle of program order and communication that it
+    closes, in a sentence: which steps are ordered, and what the others would need."""
+    rel = ex.relations
+    ev = {e.id: e for e in ex.events}
+    ordered = _closure_of(set().union(*(rel.get(n, set()) for n in ("dob", "aob", "bob",
+                                                                    "pob"))))
+    memory = lambda i: ev[i].kind in "RW" and ev[i].tid != INIT_TID
+    edges = [(a, b, "po") for a, b in rel.get("po", ()) if memory(a) and memory(b)]
+    edges += [(a, b, n) for n in ("rf", "fr", "co") for a, b in rel.get(n, ())
+              if memory(a) and memory(b) and ev[a].tid != ev[b].tid]
+    cycle = _cycle(edges)
+    if not cycle:
+        return "allowed: no cycle of program order and communication is closed"
+    gaps = [i for i, (a, b, n) in enumerate(cycle) if n == "po" and (a, b) not in ordered]
+    if gaps:                                    # end on the first step nothing orders
+        cycle = cycle[gaps[0] + 1:] + cycle[:gaps[0] + 1]
+    parts, missing = [], False
+    for a, b, n in cycle:
+        if n != "po":
+            what = {"rf": "is read by", "fr": "reads a value that is then overwritten by",
+                    "co": "is overwritten by"}[n]
+            parts.append(f"the {_acc(ev[a])} {what} the {_acc(ev[b])}")
+        elif (a, b) in ordered:
+            why = next((_barrier_between(ex, a, b) if name == "bob" else what
+                        for name, what in (("bob", ""), ("dob", "a dependency"),
+                                           ("aob", "atomicity"), ("pob", "a pick dependency"))
+                        if (a, b) in rel.get(name, ())), "a chain of the above")
+            parts.append(f"the {_acc(ev[a])} is ordered before the {_acc(ev[b])} by {why}")
+        else:
+            missing = True
+            parts.append(f"but the {_acc(ev[a])} is not ordered before the {_acc(ev[b])}: "
+                         f"needs {REMEDY[ev[a].kind, ev[b].kind]}")
+    end = ("nothing closes this cycle in ordered-before, so the outcome is allowed"
+           if missing else "the cycle is allowed")
+    return "allowed: " + "; ".join(parts) + "; " + end
+
+
+def _closure_of(rel: set) -> set:
+    out = set(rel)
+    while True:
+        more = {(a, d) for a, b in out for c, d in out if b == c} - out
+        if not more:
+            return out
+        out |= more
+
+
 def _cycle(edges):
     """One shortest cycle of (a, b, label) edges, as a list of edges."""
     succ = {}

@@ -356,10 +356,10 @@ def as_json(o: Outcome) -> dict:
 def explain_into(o: Outcome, stem: Path) -> str:
     """For an outcome the model allows, a witness (stem-witness.txt/.dot/.svg); for one it
     forbids, the cycle that forbids a candidate satisfying the condition. Returns the text."""
-    from .explain import why_forbidden, write_graph
+    from .explain import why_allowed, why_forbidden, write_graph
     if o.witness is not None:
         files = write_graph(o.witness, o.test.name, stem.parent, stem.name + "-witness")
-        return "witness: " + ", ".join(f.name for f in files)
+        return why_allowed(o.witness) + "\nwitness: " + ", ".join(f.name for f in files)
     if o.forbidden:
         ex, _ = o.forbidden[0]
         files = write_graph(ex, o.test.name, stem.parent, stem.name + "-forbidden")
