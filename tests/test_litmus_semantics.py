@@ -289,6 +289,78 @@ def test_a_wider_access_to_an_array_element_is_mixed_size():
                 " STR W0,[X2] ;\nexists (t[0]=1)\n")
 
 
+def test_an_offset_into_a_scalar_is_mixed_size_without_the_mixed_variant():
+    with pytest.raises(NotModelled, match="mixed-size"):
+        outcome("AArch64 m\n{ uint64_t x; 0:X2=x; }\n P0 ;\n MOV W0,#1 ;\n"
+                " STR W0,[X2,#4] ;\nexists (x=0)\n")
+
+
+# --- mixed-size accesses (herd's mixed variant) ---------------------------------------------
+
+def test_mixed_size_writes_put_a_location_together_little_endian():
+    # M000/SmallEndian: bytes of an array and halves of an int, read back whole
+    o = outcome("AArch64 m\nVariant=mixed\n{ uint8_t t[4]; int x; 0:X2=t; 0:X3=x; }\n P0 ;\n"
+                " MOV W0,#1 ;\n STRB W0,[X2] ;\n MOV W0,#2 ;\n STRH W0,[X2,#2] ;\n"
+                " LDR W1,[X2] ;\n STRH W0,[X3,#2] ;\n"
+                "forall (t[0]=1 /\\ t[1]=0 /\\ t[2]=2 /\\ 0:X1=0x20001 /\\ x=0x20000)\n")
+    assert o.ok and o.states == ["0:X1=131073; [x]=131072; t[0]=1; t[1]=0; t[2]=2;"]
+
+
+def test_the_mixed_variant_may_come_from_outside_the_test():
+    text = "AArch64 m\n{ uint64_t x; 0:X2=x; }\n P0 ;\n MOV W0,#1 ;\n STR W0,[X2,#4] ;\n" \
+           "forall (x=0x100000000)\n"
+    o = outcome(text, variant="mixed", hexa=True)
+    assert o.ok and o.states == ["[x]=0x100000000;"]
+
+
+def test_a_read_sees_all_of_a_single_copy_atomic_write_or_none():
+    # MP-Koeln: the release's byte, then a halfword write over it; the acquire reads the
+    # halfword's other byte, so everything before the release is visible
+    o = outcome("AArch64 K\nVariant=mixed\n{ uint16_t y; uint16_t x; uint16_t 1:X3;\n"
+                "0:X0=0x101; 0:X1=x; 0:X2=0x1; 0:X3=y; 0:X4=0x202; 1:X1=y; 1:X4=x; }\n"
+                " P0            | P1            ;\n"
+                " STRH W0,[X1]  | ADD X2,X1,#1  ;\n"
+                " STLRB W2,[X3] | LDARB W0,[X2] ;\n"
+                " STRH W4,[X3]  | LDRH W3,[X4]  ;\n"
+                "exists (y=0x202 /\\ 1:X0=0x2 /\\ 1:X3=0x0)\n")
+    assert o.verdict() == "Forbidden" and o.states
+
+
+def test_an_acquire_read_of_an_rmw_write_is_ordered_whole():
+    # catalogue/aarch64-mixed CoRR+amo.swph0h0-posh0a.w0+w0 (Linux's qspinlock)
+    o = outcome("AArch64 Q\nVariant=mixed\n{ uint32_t 0:X3; uint32_t 0:X2; 0:X0=x;\n"
+                " uint32_t 1:X1=0xccddeeff; 1:X0=x; }\n"
+                " P0              | P1          ;\n"
+                " MOV W2,#42      | STR W1,[X0] ;\n"
+                " SWPH W2,W1,[X0] |             ;\n"
+                " LDAR W3,[X0]    |             ;\n"
+                "exists (0:X1=0xeeff /\\ 0:X3=42)\n", hexa=True)
+    assert o.verdict() == "Forbidden"
+    assert "0:X1=0xeeff; 0:X3=0xccdd002a;" in o.states
+
+
+def test_a_store_exclusive_of_another_size_fails():
+    o = outcome("AArch64 M007\nVariant=mixed\n{ int x=0; 0:X0=x; }\n P0 ;\n MOV W3,#1 ;\n"
+                " LDXRH W1,[X0] ;\n STXR W4,W3,[X0] ;\nforall (x=0 /\\ 0:X4=1)\n")
+    assert o.ok
+
+
+def test_an_unaligned_or_out_of_bound_access_is_rejected_under_the_mixed_variant():
+    for access in ("STR W0,[X2,#2]", "STR X0,[X2]"):
+        with pytest.raises(LitmusError, match="unaligned or out-of-bound"):
+            outcome(f"AArch64 u\nVariant=mixed\n{{ int x; 0:X2=x; }}\n P0 ;\n {access} ;\n"
+                    "exists (x=0)\n")
+
+
+def test_what_the_mixed_variant_does_not_model_is_rejected():
+    with pytest.raises(NotModelled, match="address"):
+        outcome("AArch64 p\nVariant=mixed\n{ int *p=x; 0:X2=p; }\n P0 ;\n LDR X0,[X2] ;\n"
+                "exists (0:X0=0)\n")
+    with pytest.raises(NotModelled, match="pair"):
+        outcome("AArch64 p\nVariant=mixed\n{ uint64_t t[2]; 0:X2=t; }\n P0 ;\n"
+                " MOV W0,#1 ;\n STRB W0,[X2,#1] ;\n LDXP X0,X1,[X2] ;\nexists (0:X0=0)\n")
+
+
 def test_a_constant_is_compared_at_the_locations_declared_width():
     o = outcome("AArch64 w\n{ int32_t u[1]={-1}; uint8_t v=255; }\n P0 ;\n NOP ;\n"
                 "forall (u[0]=4294967295 /\\ v=-1)\n")

@@ -214,7 +214,8 @@ def cmd_litmus(args) -> int:
     failed, reports = 0, []
     for path in args.paths:
         try:
-            outcome = run(parse_file(path), unroll=args.unroll)
+            outcome = run(parse_file(path), unroll=args.unroll, variant=args.variant,
+                          hexa=args.hexa)
         except LitmusError as exc:
             print(f"verify litmus: error: {exc}", file=sys.stderr)
             return 2
@@ -304,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--unroll", type=int, default=2, metavar="N",
                    help="jumps back to one place a path may take before it is cut, with a "
                         "warning (default 2, herd's)")
+    p.add_argument("--variant", metavar="NAMES", help="herd variants to add to each test's "
+                   "own `Variant=` line, as herd's -variant (e.g. `mixed`)")
+    p.add_argument("--hexa", action="store_true", help="values in hex (herd's -hexa)")
     p.set_defaults(func=cmd_litmus)
     p = sub.add_parser("litmus-corpus", help="run herd's litmus corpus and compare with its "
                        "reference results: agreement per folder, each disagreement and why")

@@ -99,7 +99,8 @@ def _one(corpus: Path, path: str, folder: str, name: str, reference: str,
     rejected = file.with_name(file.name + ".expected-failure").exists()
     t0 = time.monotonic()
     try:
-        outcome = run(parse_file(file), hexa=options.get("hexa") == "true")
+        outcome = run(parse_file(file), hexa=options.get("hexa") == "true",
+                      variant=options.get("variant"))
     except LitmusError as exc:
         seconds = time.monotonic() - t0
         ours = EXCLUDED if isinstance(exc, NotModelled) else WE_REJECT

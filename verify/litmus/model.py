@@ -9,7 +9,7 @@ initial write first). It is allowed when:
 
 - internal: po-loc | ca | rf is acyclic (ca = fr | co), and the coRW1/coWW/coWR rules;
 - external: ordered-before is irreflexive. ob is the closure of obs (rfe, fre, coe), lob
-  (dob, pob, aob, bob, IFB-ordered), pick-lob and hazard-ordered reads ([R];po-loc;[R];
+  (lws = [M];po-loc;[W], dob, pob, aob, bob, IFB-ordered), pick-lob and hazard-ordered reads ([R];po-loc;[R];
   ca & ext;[W]), where
   dob = addr | data | ctrl;[W] | addr;po;[W] | (addr | data);lrs;[R],
   pob = pick-addr;[W] | pick-data | pick-ctrl;[W] | pick-addr;po;[W],
@@ -24,6 +24,15 @@ initial write first). It is allowed when:
 
 Every shareability domain is the inner one, as in the model. Candidates are enumerated exhaustively: the threads' paths, then for each read the
 writes with its value, then coherence orders; verify/litmus/run.py checks each one.
+
+Under herd's mixed variant (mixed-size accesses) herd splits each access into byte events
+and takes rf, co, fr, po-loc per byte, little-endian; a location's bytes are laid out by its
+declared type (`int` when none is given), an array's elements one after the other. The model
+then links the bytes of one access (sca-class): obs is followed by sca-class, so is the
+local write successor lws in lob, and an rmw's order to the
+acquire read of its write (rmw;lrs;[A | Q]) reaches all of that read's bytes. Here a
+location is cut only where some access begins or ends (_with_rf_co_mixed), one event per
+piece and access, which gives the same allowed executions and final states.
 """
 
 from __future__ import annotations
@@ -33,9 +42,9 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from .parse import MIXED, Litmus, LitmusError, NotModelled
+from .parse import MIXED, Litmus, LitmusError, NotModelled, variants
 from .threads import (UNROLL, Addr, Arrays, Event, Run, initial_value, instruction,
-                      label_address, runs)
+                      label_address, place, runs)
 
 FULL = {"DMB.SY", "DMB.ISH", "DMB.OSH", "DSB.SY", "DSB.ISH", "DSB.OSH"}
 LD = {"DMB.LD", "DMB.ISHLD", "DMB.OSHLD", "DSB.LD", "DSB.ISHLD", "DSB.OSHLD"}
@@ -54,6 +63,19 @@ class Execution:
     errors: list = field(default_factory=list)  # why a thread's path stopped, if one did
     faults: set = field(default_factory=set)    # (where, kind) of each fault taken
     relations: dict[str, set] = field(default_factory=dict)
+    # mixed variant: each access's events (its parts, one per piece of memory it covers),
+    # and the memory's layout, to put a location's value together from its pieces
+    parts: dict[int, list[int]] = field(default_factory=dict)
+    layout: "Layout | None" = None
+
+
+@dataclass
+class Layout:
+    """Under herd's mixed variant: every data location's size in bytes (an array's: all of
+    it), the arrays, and the bytes each location holds at first."""
+    regions: dict[str, int]
+    arrays: Arrays
+    initial: dict[str, bytes]
 
 
 ELEMENT_BYTES = {"int": 4, "int32_t": 4, "uint32_t": 4, "int64_t": 8, "uint64_t": 8,
@@ -112,7 +134,57 @@ def initial_state(test: Litmus):
         for v in list(t.values()):
             if isinstance(v, Addr) and v.loc not in arrays:
                 memory.setdefault(v.loc, 0)
+    if "mixed" in variants(test):
+        arrays.regions = _regions(test, memory, arrays)
     return regs, memory, arrays
+
+
+def _regions(test: Litmus, memory: dict, arrays: Arrays) -> dict[str, int]:
+    """Under the mixed variant, each data location's size in bytes, as herd lays memory out:
+    a scalar's by its declared type (`int`, 4 bytes, when none is given; a pointer's, 8), an
+    array's all its elements."""
+    types = {i.lhs: (i.type or "").replace(" ", "") for i in test.init
+             if re.fullmatch(r"[A-Za-z_]\w*", i.lhs)}
+    regions = {name: arrays[name] * arrays.count(name) for name in arrays}
+    for name, value in memory.items():
+        if not isinstance(value, int):
+            raise NotModelled(test.path, None, f"{name} holds an address or code at first: "
+                                               f"not modelled under the mixed variant")
+        if "[" in name:
+            continue
+        kind = types.get(name) or "int"
+        size = 8 if kind.endswith("*") else ELEMENT_BYTES.get(kind)
+        if size is None:
+            raise NotModelled(test.path, None, f"the size of type `{kind}` (of {name}) is not "
+                                               f"known: not modelled under the mixed variant")
+        regions[name] = size
+    return regions
+
+
+def _layout(memory: dict, arrays: Arrays) -> Layout:
+    """The bytes of every data location at first, little-endian."""
+    initial = {}
+    for name, size in arrays.regions.items():
+        if name in arrays:
+            width = arrays[name]
+            initial[name] = b"".join((memory[f"{name}[{i}]"] & ((1 << 8 * width) - 1))
+                                     .to_bytes(width, "little")
+                                     for i in range(arrays.count(name)))
+        else:
+            initial[name] = (memory[name] & ((1 << 8 * size) - 1)).to_bytes(size, "little")
+    return Layout(dict(arrays.regions), arrays, initial)
+
+
+def _initial_footprints(layout: Layout) -> dict[str, set]:
+    """What each data location holds at first, as the writes threads.footprint_values reads
+    from: (offset, size, value), one per scalar and one per array element (herd's initial
+    writes)."""
+    out = {}
+    for name, data in layout.initial.items():
+        width = layout.arrays.get(name, len(data))
+        out[name] = {(o, width, int.from_bytes(data[o:o + width], "little"))
+                     for o in range(0, len(data), width)}
+    return out
 
 
 def _value(text, test, line, arrays=None):
@@ -151,7 +223,10 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None):
     # events at most once, so once the rounds reach the most events a combination of
     # paths can have, every value such an execution reads is known. Past VALUE_ROUNDS
     # without getting there the test is rejected rather than run on values that may miss some.
-    values = {loc: {v} for loc, v in memory.items()}
+    layout = _layout(memory, arrays) if arrays.regions is not None else None
+    # under the mixed variant, a data location's values are the (offset, size, value) of
+    # the writes to it, its initial value's included
+    values = _initial_footprints(layout) if layout else {loc: {v} for loc, v in memory.items()}
     rounds = 0
     while True:
         rounds += 1
@@ -165,7 +240,10 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None):
         for thread_runs in all_runs:
             for run in thread_runs:
                 for e in run.events:
-                    if e.kind == "W":
+                    where = place(e.loc) if layout and e.kind == "W" else None
+                    if where:
+                        values[where[0]].add((where[1], e.size, e.value))
+                    elif e.kind == "W":
                         values.setdefault(e.loc, {0}).add(e.value)
         most_events = sum(max((len(r.events) for r in tr), default=0) for tr in all_runs)
         if values == before or rounds > most_events:
@@ -177,7 +255,7 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None):
     for thread_runs in all_runs:
         for run in thread_runs:
             for e in run.events:
-                if e.kind != "F":
+                if e.kind != "F" and not (layout and place(e.loc)):
                     sizes.setdefault(e.loc, set()).add(e.size)
     for loc, found in sorted(sizes.items()):
         if len(found) > 1:
@@ -189,7 +267,129 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None):
     inits = {loc: Event(-(i + 1), INIT_TID, "W", loc, fit(loc, v)) for i, (loc, v) in
              enumerate(sorted(memory.items()))}
     for combo in itertools.product(*all_runs):
-        yield from _with_rf_co(test, combo, inits)
+        if layout:
+            yield from _with_rf_co_mixed(test, combo, layout)
+        else:
+            yield from _with_rf_co(test, combo, inits)
+
+
+SPLIT = 16      # mixed variant: the parts of access i are events i*SPLIT, i*SPLIT+1, ...
+
+
+def _with_rf_co_mixed(test, combo: tuple[Run, ...], layout: Layout):
+    """The candidates of one combination of paths under herd's mixed variant. herd splits
+    every access into byte events, reads-from and coherence are per byte, and the model
+    relates the bytes of one access (sca-class). Here a location is cut only where an access
+    begins or ends (and between array elements): within one piece every access covers all
+    bytes or none, so the bytes of a piece behave alike in every allowed execution, and
+    one event per piece and access stands for herd's bytes."""
+    accesses = [e for run in combo for e in run.events]
+    cuts: dict[str, set] = {}
+    for e in accesses:
+        where = place(e.loc) if e.kind != "F" else None
+        if where:
+            cuts.setdefault(where[0], set()).update((where[1], where[1] + e.size))
+    pieces = {}
+    for region, found in cuts.items():
+        size = layout.regions[region]
+        found |= set(range(0, size + 1, layout.arrays.get(region, size)))
+        ends = sorted(found)
+        pieces[region] = list(zip(ends, ends[1:]))
+    events, parts = [], {}
+    for e in accesses:
+        where = place(e.loc) if e.kind != "F" else None
+        if where is None:
+            parts[e.id] = [e.id * SPLIT]
+            events.append(dataclasses.replace(e, id=e.id * SPLIT, sca=e.id))
+            continue
+        region, off = where
+        mine = [(a, b) for a, b in pieces[region] if off <= a and b <= off + e.size]
+        parts[e.id] = [e.id * SPLIT + k for k in range(len(mine))]
+        for k, (a, b) in enumerate(mine):
+            value = (e.value >> (8 * (a - off))) & ((1 << (8 * (b - a))) - 1)
+            events.append(dataclasses.replace(e, id=e.id * SPLIT + k, loc=f"{region}+{a}",
+                                              value=value, size=b - a, sca=e.id))
+    for e in events:
+        if e.pair is not None:      # how herd groups a pair's bytes is not known here
+            raise NotModelled(test.path, e.line, f"a single-copy-atomic pair access (exclusive "
+                                                 f"pair, CASP) under the mixed variant is not "
+                                                 f"modelled in `{e.text}`")
+    # the initial writes: one event per piece (herd's initial write of a scalar is one
+    # access of its size, of an array one per element)
+    inits: dict[str, Event] = {}
+    for region, found in pieces.items():
+        data = layout.initial[region]
+        width = layout.arrays.get(region, len(data))
+        for a, b in found:
+            inits[f"{region}+{a}"] = Event(-(len(inits) + 1), INIT_TID, "W", f"{region}+{a}",
+                                           int.from_bytes(data[a:b], "little"), size=b - a,
+                                           sca=("init", region, a // width))
+    for e in events:
+        if e.kind != "F" and e.loc not in inits:        # code, read as data
+            inits[e.loc] = Event(-(len(inits) + 1), INIT_TID, "W", e.loc,
+                                 initial_value(test, e.loc))
+    ev = {e.id: e for e in events}
+    covers = {}                # access -> the pieces it covers (an initial write: its own)
+    for e in list(events) + list(inits.values()):
+        covers.setdefault(e.sca if e.sca is not None else e.id, set()).add(e.loc)
+    writes: dict[str, list[Event]] = {}
+    for e in events:
+        if e.kind == "W":
+            writes.setdefault(e.loc, []).append(e)
+    # reads-from, per read access: each part from a write to its piece with its value, and
+    # never two parts from two writes that both cover both (the model forbids it)
+    read_ids = [i for i, ids in parts.items() if ev[ids[0]].kind == "R"]
+    reads, choices = [], []
+    for i in read_ids:
+        options = []
+        for k in parts[i]:
+            r = ev[k]
+            options.append([w for w in [inits[r.loc]] + writes.get(r.loc, [])
+                            if w.value == r.value and not (w.tid == r.tid and w.sca > r.sca)])
+        found = []
+        for pick in itertools.product(*options):
+            src = [w.sca if w.sca is not None else w.id for w in pick]
+            if all(src[x] == src[y] or not ({ev[parts[i][y]].loc, ev[parts[i][x]].loc}
+                                            <= covers[src[x]] & covers[src[y]])
+                   for x in range(len(pick)) for y in range(x)):
+                found.append(pick)
+        if not found:
+            return
+        reads.append(parts[i])
+        choices.append(found)
+    # coherence: an order of the writes to a location, the same on every piece two writes
+    # share (the model forbids any other), so orders of whole accesses, seen per piece
+    by_region: dict[str, list[int]] = {}
+    for e in events:
+        if e.kind == "W":
+            ws = by_region.setdefault(place(e.loc)[0] if place(e.loc) else e.loc, [])
+            if e.sca not in ws:
+                ws.append(e.sca)
+    region_orders = []
+    for region, ws in sorted(by_region.items()):
+        seen = {}
+        for order in itertools.permutations(ws):
+            co = {}
+            for w in order:
+                for k in parts[w]:
+                    co.setdefault(ev[k].loc, []).append(k)
+            key = tuple(sorted((loc, tuple(ids)) for loc, ids in co.items()))
+            seen.setdefault(key, co)
+        region_orders.append(list(seen.values()))
+    rmw = [(a, b) for run in combo for r, w in run.rmw
+           for a in parts[r] for b in parts[w] if ev[a].loc == ev[b].loc]
+    all_events = list(inits.values()) + events
+    for rf_choice in itertools.product(*choices):
+        rf = {r: w.id for ids, pick in zip(reads, rf_choice) for r, w in zip(ids, pick)}
+        for co_choice in itertools.product(*region_orders):
+            co = {loc: [inits[loc].id] for loc in inits}
+            for part in co_choice:
+                for loc, ids in part.items():
+                    co[loc] = co[loc] + ids
+            yield Execution(all_events, rf, co, rmw, [run.regs for run in combo],
+                            [run.error for run in combo if run.error is not None],
+                            {run.fault for run in combo if run.fault is not None},
+                            parts=parts, layout=layout)
 
 
 def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
@@ -235,8 +435,14 @@ def check(ex: Execution) -> str | None:
     """None if the model allows the execution; else the axiom it breaks."""
     ev = {e.id: e for e in ex.events}
     ids = [e.id for e in ex.events]
-    po = {(a.id, b.id) for a in ex.events for b in ex.events
-          if a.tid == b.tid and a.tid != INIT_TID and a.id < b.id}
+    # program order is between accesses: the parts of one access (mixed variant) are not
+    # ordered among themselves
+    if ex.parts:
+        po = {(a.id, b.id) for a in ex.events for b in ex.events
+              if a.tid == b.tid and a.tid != INIT_TID and a.sca < b.sca}
+    else:
+        po = {(a.id, b.id) for a in ex.events for b in ex.events
+              if a.tid == b.tid and a.tid != INIT_TID and a.id < b.id}
     rf = {(w, r) for r, w in ex.rf.items()}
     co = {(order[i], order[j]) for order in ex.co.values()
           for i in range(len(order)) for j in range(i + 1, len(order))}
@@ -288,8 +494,10 @@ def check(ex: Execution) -> str | None:
     isb = {i for i, f in fences.items() if f == "ISB"}
 
     def deps(field, picked):
-        return {(x[1] if picked else x, e.id) for e in ex.events for x in getattr(e, field)
-                if ((isinstance(x, tuple) and x[0] == "pick") if picked else isinstance(x, int))}
+        # a dependency on a read access is on each of its parts (mixed variant)
+        return {(y, e.id) for e in ex.events for x in getattr(e, field)
+                if ((isinstance(x, tuple) and x[0] == "pick") if picked else isinstance(x, int))
+                for y in ex.parts.get(x[1] if picked else x, (x[1] if picked else x,))}
     addr, data, ctrl = deps("addr", False), deps("data", False), deps("ctrl", False)
     paddr, pdata, pctrl = deps("addr", True), deps("data", True), deps("ctrl", True)
     after = {}
@@ -319,7 +527,17 @@ def check(ex: Execution) -> str | None:
     bob |= {(a, b) for a, b in po if a in L and b in A}
     bob |= {(a, b) for a, b in po if a in A | Q and b in M}
     bob |= {(a, b) for a, b in po if a in M and b in L}
-    lob = _closure(dob | ifb | pob | aob | bob)
+    # sca-class (mixed variant): the other parts of the same access
+    sm = {(a, b) for group in ex.parts.values() if len(group) > 1
+          for a in group for b in group if a != b}
+    then_sm = lambda rel: rel | _compose(rel, sm) if sm else rel
+    # local write successor: an access, then a po-later write to its location (under the
+    # mixed variant, with sca-class, it also orders that write's other parts)
+    lws = then_sm({(a, b) for a, b in po_loc if a in M and b in W})
+    # an rmw orders the acquire read that reads its write with all of that read's parts
+    # (Linux's qspinlock needs it: catalogue/aarch64-mixed CoRR+amo.swph0h0-posh0a.w0+w0)
+    aob = rmw | then_sm(aob - rmw)
+    lob = _closure(dob | ifb | pob | aob | bob | lws)
     pick = paddr | pdata | pctrl
     # pick-basic-dep runs through memory as dtrm does (lrs): a pick dependency into a
     # write reaches the thread's next read of that location, and lob goes on from there.
@@ -327,11 +545,35 @@ def check(ex: Execution) -> str | None:
     pick_lob = {(a, c) for a, b in pick for (b2, c) in lob if b2 == b and c in W}
     haz = {(a, d) for a, b in po_loc if a in R and b in R
            for (b2, d) in ext(ca) if b2 == b and d in W}
-    obs = ext(rf) | ext(ca)
+    obs = then_sm(ext(rf) | ext(ca))
     ex.relations.update(addr=addr, data=data, ctrl=ctrl, dob=dob, aob=aob, bob=bob, pob=pob)
     if _cyclic(ids, lob | pick_lob | haz | obs):
         return "external"
     return None
+
+
+def memory_finals(ex: Execution) -> dict[str, object]:
+    """Each location's final value: its last write in coherence. Under the mixed variant a
+    data location's value is put together from its pieces' (little-endian), the pieces no
+    access touched keeping their initial bytes; an array's elements as `t[i]`."""
+    ev = {e.id: e for e in ex.events}
+    last = {loc: ev[order[-1]] for loc, order in ex.co.items()}
+    if ex.layout is None:
+        return {loc: e.value for loc, e in last.items()}
+    out = {loc: e.value for loc, e in last.items() if not place(loc)}
+    data = {name: bytearray(b) for name, b in ex.layout.initial.items()}
+    for loc, e in last.items():
+        where = place(loc)
+        if where:
+            data[where[0]][where[1]:where[1] + e.size] = e.value.to_bytes(e.size, "little")
+    for name, b in data.items():
+        if name in ex.layout.arrays:
+            width = ex.layout.arrays[name]
+            for i in range(len(b) // width):
+                out[f"{name}[{i}]"] = int.from_bytes(b[i * width:(i + 1) * width], "little")
+        else:
+            out[name] = int.from_bytes(b, "little")
+    return out
 
 
 def _closure(rel: set) -> set:

@@ -37,13 +37,15 @@ VARIANTS_NOT_MODELLED = {
 }
 
 
-MIXED = "mixed-size accesses (herd's mixed variant) are not modelled"
+MIXED = ("mixed-size accesses are not modelled without herd's mixed variant (a `Variant=mixed` "
+         "line, or `--variant mixed`)")
 
 
 def variants(test: "Litmus") -> set[str]:
-    """The herd variants a test's `Variant=` (or `variant=`) line names, in lower case."""
+    """The herd variants a test's `Variant=` (or `variant=`) line names, in lower case, with
+    those given from outside (herd's `-variant` option, a cfg file's `variant` line)."""
     line = next((v for k, v in test.meta.items() if k.lower() == "variant"), "")
-    return {w.lower() for w in re.split(r"[,\s]+", line.strip()) if w}
+    return {w.lower() for w in re.split(r"[,\s]+", line.strip()) if w} | test.extra_variants
 
 
 def check_variants(test: "Litmus") -> None:
@@ -128,6 +130,7 @@ class Litmus:
     locations: list[str] = field(default_factory=list)
     filter: Prop | None = None
     condition: Condition | None = None
+    extra_variants: set[str] = field(default_factory=set)   # from herd options, not the file
 
 
 _COMMENT = re.compile(r"\(\*.*?\*\)", re.S)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from dataclasses import dataclass, field
 
-from .model import Execution, check, executions, initial_state
+from .model import Execution, check, executions, initial_state, memory_finals
 from .parse import (And, Atom, Const, Fault, Implies, Litmus, LitmusError, Not, Or,
                     check_variants)
 from .threads import UNROLL, Addr, Code, code_label, instruction, label_address
@@ -54,10 +54,14 @@ def _kind(word: str) -> str:
     return {"Allow": "Allowed", "Forbid": "Forbidden"}.get(word, word)
 
 
-def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL) -> Outcome:
-    """The test under the model; `hexa` shows values in hex (herd's `hexa` option). Loops
-    are unrolled `unroll` times; the places a path was cut are in Outcome.cut."""
+def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
+        variant: str | None = None) -> Outcome:
+    """The test under the model; `hexa` shows values in hex (herd's `hexa` option), and
+    `variant` adds herd variants to the test's own (`mixed`, as herd's `-variant mixed`).
+    Loops are unrolled `unroll` times; the places a path was cut are in Outcome.cut."""
     start = time.monotonic()
+    if variant:
+        test.extra_variants |= {w.lower() for w in re.split(r"[,\s]+", variant) if w}
     check_variants(test)
     shown, types = _shown(test), _types(test)
     _, memory, arrays = initial_state(test)
@@ -120,8 +124,7 @@ def _final(ex: Execution, arrays) -> dict[str, object]:
     for t, regs in enumerate(ex.regs):
         for r, v in regs.items():
             final[f"{t}:{r}"] = v
-    for loc, order in ex.co.items():
-        final[loc] = ev[order[-1]].value
+    final.update(memory_finals(ex))
     final["faults"] = ex.faults
     for name in arrays:              # an array as a whole: a tuple of its elements
         final[name] = tuple(final.get(f"{name}[{i}]", 0) for i in range(arrays.count(name)))

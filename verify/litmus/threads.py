@@ -115,6 +115,7 @@ class Event:
     text: str = ""
     size: int = 8                    # bytes
     pair: int | None = None          # the other half of a single-copy-atomic pair access
+    sca: int | None = None           # mixed-size: the access this part of it belongs to
 
 
 @dataclass
@@ -207,14 +208,52 @@ STATUS = frozenset({("status",)})
 
 
 class Arrays(dict):
-    """Array name -> element size in bytes, with each array's length."""
+    """Array name -> element size in bytes, with each array's length. Under herd's mixed
+    variant, `regions` gives every data location's size in bytes (an array's: all its
+    elements): accesses are then places `name+offset` in them (see `place`)."""
 
     def __init__(self):
         super().__init__()
         self.lengths: dict[str, int] = {}
+        self.regions: dict[str, int] | None = None
 
     def count(self, name: str) -> int:
         return self.lengths[name]
+
+
+PLACE = re.compile(r"(.+)\+(\d+)$")
+
+
+def place(loc: str | None) -> tuple[str, int] | None:
+    """(region, byte offset) of a mixed-size access's location `name+offset`; None for any
+    other location (code, or a location outside the mixed variant)."""
+    m = PLACE.match(loc) if loc else None
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def footprint_values(held: set, offset: int, size: int) -> list[int]:
+    """The values a read of `size` bytes at `offset` may return when the writes to its
+    location (and its initial value) are `held`: (offset, size, value) triples. The read's
+    bytes fall into groups that the same writes cover; every group comes from one write
+    (single-copy atomicity: the model forbids a read that takes two of its bytes from two
+    writes that both cover them), bytes little-endian."""
+    covering: dict[int, frozenset] = {}
+    for b in range(offset, offset + size):
+        covering[b] = frozenset((o, s) for o, s, _ in held if o <= b < o + s)
+    groups: dict[frozenset, list[int]] = {}
+    for b, key in covering.items():
+        groups.setdefault(key, []).append(b)
+    partial = {0}
+    for key, bytes_ in groups.items():
+        if not key:
+            raise ValueError(f"byte {bytes_[0]} holds no value")
+        options = set()
+        for o, s, v in held:
+            if (o, s) in key:
+                options.add(sum(((v >> (8 * (b - o))) & 0xFF) << (8 * (b - offset))
+                                for b in bytes_))
+        partial = {p | x for p in partial for x in options}
+    return sorted(partial)
 
 
 def runs(test: Litmus, tid: int, init_regs: dict[str, object],
@@ -460,6 +499,8 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
             raise Stuck(LitmusError(test.path, line, f"`{m.group(1)}` does not hold a "
                                                      f"location's address in `{text}`"))
         total, name = base.v.offset + offset + extra, base.v.loc
+        if arrays.regions is not None and name in arrays.regions:
+            return f"{name}+{total}", taint       # checked against the access's size in ev()
         if name in arrays:
             if total % arrays[name]:
                 raise NotModelled(test.path, line, f"an access inside an element of {name}: "
@@ -469,34 +510,72 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
                 err(f"an access outside the array {name} (element {total // arrays[name]})")
             return f"{name}[{total // arrays[name]}]", taint
         if total:
-            err(f"an access {total} bytes past {name}, which is not an array")
+            raise NotModelled(test.path, line, f"an access {total} bytes into {name}, which "
+                                               f"is not an array: {MIXED} in `{text}`")
         return name, taint
 
     def ev(kind, loc=None, value=None, tags=(), addr=frozenset(), data=frozenset(), size=8):
         if kind == "W" and re.fullmatch(r"P\d+\.\d+", loc):
             err("a store to code (instruction fetch, the `ifetch` variant, is not modelled)")
-        if kind != "F" and "[" in loc and size != arrays[loc.split("[")[0]]:
+        where = place(loc) if arrays.regions is not None else None
+        if where is not None:
+            region, offset = where
+            if offset % size or not 0 <= offset <= arrays.regions[region] - size:
+                err(f"an unaligned or out-of-bound access: {size} bytes at offset {offset} "
+                    f"of {region}, of {arrays.regions[region]} bytes (herd rejects it too)")
+            if kind == "W" and not isinstance(value, int):
+                raise NotModelled(test.path, line, f"a store of an address or code to memory "
+                                                   f"under the mixed variant is not modelled "
+                                                   f"in `{text}`")
+        elif kind != "F" and "[" in loc and size != arrays[loc.split("[")[0]]:
             raise NotModelled(test.path, line, f"a {size}-byte access to {loc}, an element of "
                                                f"{arrays[loc.split('[')[0]]} bytes: {MIXED} "
                                                f"in `{text}`")
         return Event(next_id(), tid, kind, loc, value, frozenset(tags), addr, data, ctrl, line,
                      text, size)
 
-    def through_memory(loc) -> frozenset:
+    def through_memory(loc, size=8) -> frozenset:
         """A read also depends on what its thread last stored to its location (herd's lrs
-        in dtrm: dependencies run through registers and memory)."""
+        in dtrm: dependencies run through registers and memory); under the mixed variant,
+        on the last store to each of its bytes."""
+        where = place(loc) if arrays.regions is not None else None
+        if where is None:
+            for e in reversed(events):
+                if e.kind == "W" and e.loc == loc:
+                    return e.data
+            return frozenset()
+        left, out = set(range(where[1], where[1] + size)), frozenset()
         for e in reversed(events):
-            if e.kind == "W" and e.loc == loc:
-                return e.data
-        return frozenset()
+            other = place(e.loc) if e.kind == "W" else None
+            if other is not None and other[0] == where[0]:
+                mine = left & set(range(other[1], other[1] + e.size))
+                if mine:
+                    out |= e.data
+                    left -= mine
+                    if not left:
+                        break
+        return out
 
     def read_forks(loc, tags, addr_taint, size, then):
         out = []
-        if size < 8 and any(isinstance(v, Addr) for v in values.get(loc, ())):
-            err(f"a {8 * size}-bit access to {loc}, which may hold an address (herd rejects "
-                f"this as an illegal operation)")
-        held = values.get(loc) or {initial_value(test, loc)}
-        for value in sorted({_fit(v, size) for v in held}, key=str):
+        where = place(loc) if arrays.regions is not None else None
+        if where is not None:
+            held = values[where[0]]
+            if any(not isinstance(v, int) for _, _, v in held):
+                raise NotModelled(test.path, line, f"{where[0]} holds an address or code: "
+                                                   f"not modelled under the mixed variant "
+                                                   f"in `{text}`")
+            try:
+                possible = footprint_values(held, where[1], size)
+            except ValueError as exc:
+                err(f"a read of {where[0]} where {exc}")
+        else:
+            if size < 8 and any(isinstance(v, Addr) for v in values.get(loc, ())):
+                err(f"a {8 * size}-bit access to {loc}, which may hold an address (herd "
+                    f"rejects this as an illegal operation)")
+            held = values.get(loc) or {initial_value(test, loc)}
+            possible = sorted({_fit(v, size) for v in held}, key=str)
+        for value in possible:
             e = ev("R", loc, value, tags, addr_taint, size=size)
             out.append(then(e, value))
         return out
@@ -680,41 +759,43 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         def then(e, value):
             if signed and isinstance(value, int) and value >> (8 * size - 1):
                 value -= 1 << (8 * size)
-            return (None, put(regs, args[0], Val(value, frozenset({e.id}) | through_memory(loc))), flags, ctrl,
-                    events + [e], rmw, (e.id, loc) if excl else monitor)
+            return (None, put(regs, args[0], Val(value, frozenset({e.id}) | through_memory(loc, size))), flags, ctrl,
+                    events + [e], rmw, (e.id, loc, size) if excl else monitor)
         return read_forks(loc, tags, at, size, then)
     m = re.fullmatch(r"(STR|STLR)(B|H)?", op)
     if m:
         loc, at = address(args[1])
         v = get(args[0])
         size = _size(m.group(2), args[0])
-        e = ev("W", loc, _fit(v.v, size), ("L",) if op == "STLR" else (), at, v.taint,
+        e = ev("W", loc, _fit(v.v, size), ("L",) if m.group(1) == "STLR" else (), at, v.taint,
                size=size)
         return [(None, regs, flags, ctrl, events + [e], rmw, monitor)]
-    m = re.fullmatch(r"(STXR|STLXR)", op)
+    m = re.fullmatch(r"(STXR|STLXR)(B|H)?", op)
     if m:
         loc, at = address(args[2])
         v = get(args[1])
+        size = _size(m.group(2), args[1])
         fail = (None, put(regs, args[0], Val(1, STATUS)), flags, ctrl, events, rmw, None)
         if monitor is not None and isinstance(monitor[0], tuple):
             err("a store-exclusive of one register after a load-exclusive pair")
         if monitor is None or monitor[1] != loc:
             return [fail]
-        tags = ("X", "L") if op == "STLXR" else ("X",)
-        size = _size(None, args[1])
+        if arrays.regions is not None and monitor[2] != size:
+            return [fail]    # of another size than the load-exclusive: herd has it fail
+        tags = ("X", "L") if m.group(1) == "STLXR" else ("X",)
         e = ev("W", loc, _fit(v.v, size), tags, at, v.taint, size=size)
         ok = (None, put(regs, args[0], Val(0, STATUS)), flags, ctrl, events + [e],
               rmw + [(monitor[0], e.id)], None)
         return [ok, fail]
-    m = re.fullmatch(r"CAS(A|L|AL)?", op)
+    m = re.fullmatch(r"CAS(A|L|AL)?(B|H)?", op)
     if m:
         loc, at = address(args[2])
         expected, new = get(args[0]), get(args[1])
         acq, rel = m.group(1) in ("A", "AL"), m.group(1) in ("L", "AL")
 
         def then(e, value):
-            read = frozenset({e.id}) | through_memory(loc)
-            if value != expected.v:
+            read = frozenset({e.id}) | through_memory(loc, size)
+            if value != _fit(expected.v, size):
                 # Failure: Rs gets the value read. herd has two executions here too: with
                 # and without the comparison with the old Rs as a pick on the new one.
                 outs = [Val(value, read), Val(value, read | _picked(expected.taint))]
@@ -731,11 +812,12 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
             outs = [Val(value, expected.taint | _picked(read)), Val(value, read)]
             return [(None, put(regs, args[0], v), flags, ctrl, evs, rmw2, monitor)
                     for v in (outs[:1] if noret else outs)]
-        size = _size(None, args[0])
+        size = _size(m.group(2), args[0])
         noret = args[0].strip().upper() in ("XZR", "WZR")
         rtags = (("A",) if acq and not noret else ()) + (("NoRet",) if noret else ())
         return [f for fs in read_forks(loc, rtags, at, size, then) for f in fs]
-    m = re.fullmatch(r"(SWP|LDADD|LDEOR|LDSET|LDCLR|STADD|STEOR|STSET|STCLR)(A|L|AL)?", op)
+    m = re.fullmatch(r"(SWP|LDADD|LDEOR|LDSET|LDCLR|STADD|STEOR|STSET|STCLR)(A|L|AL)?(B|H)?",
+                     op)
     if m:
         base, order = m.group(1), m.group(2) or ""
         store_form = base.startswith("ST")
@@ -755,9 +837,9 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
             new = operand.v if base == "SWP" else ATOMIC_OPS[base](value, operand.v) & MASK64
             w = ev("W", loc, _fit(new, size), wtags, at, operand.taint | frozenset({e.id}),
                    size=size)
-            regs2 = put(regs, args[1], Val(value, frozenset({e.id}) | through_memory(loc)))
+            regs2 = put(regs, args[1], Val(value, frozenset({e.id}) | through_memory(loc, size)))
             return (None, regs2, flags, ctrl, events + [e, w], rmw + [(e.id, w.id)], monitor)
-        size = _size(None, args[0])
+        size = _size(m.group(3), args[0])
         return read_forks(loc, rtags, at, size, then)
     m = re.fullmatch(r"(LDP|LDNP|LDPSW|LDXP|LDAXP|LDIAPP|LDAP)", op)
     if m:                  # a load pair: two reads, of [Xn] and the element after it
@@ -774,7 +856,7 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
             for reg, e, v, loc in ((args[0], e1, v1, loc1), (args[1], e2, v2, loc2)):
                 if op == "LDPSW":
                     v = alu.signed(v, 32) if isinstance(v, int) else v
-                regs2 = put(regs2, reg, Val(v, frozenset({e.id}) | through_memory(loc)))
+                regs2 = put(regs2, reg, Val(v, frozenset({e.id}) | through_memory(loc, size)))
             out.append((None, regs2, flags, ctrl, events + [e1, e2], rmw,
                         ((e1.id, e2.id), loc1) if "X" in tags else monitor))
         return out
@@ -810,8 +892,8 @@ def _step_plain(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, val
         rtags = ("A",) if acq else ()
         out = []
         for e1, v1, e2, v2 in read_pairs(loc1, loc2, rtags, at, size, True):
-                read1 = frozenset({e1.id}) | through_memory(loc1)
-                read2 = frozenset({e2.id}) | through_memory(loc2)
+                read1 = frozenset({e1.id}) | through_memory(loc1, size)
+                read2 = frozenset({e2.id}) | through_memory(loc2, size)
                 regs2 = put(regs, args[0], Val(v1, read1))
                 regs2 = put(regs2, args[1], Val(v2, read2))
                 if (v1, v2) != (_fit(expected[0].v, size), _fit(expected[1].v, size)):
