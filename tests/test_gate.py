@@ -6,7 +6,7 @@ import re
 
 from verify.cli import main
 
-from conftest import PLANTED_ALL, QUICK_ALL, ROOT, build_fixture, copy_tree
+from conftest import PLANTED_ALL, ROOT, copy_tree
 
 PLANT_BEFORE_RET = "    mov     x19, xzr\n    ret\nENDFUNC {name}"
 

@@ -305,7 +305,7 @@ class Explorer:
         take its contract (proved on its own in the same run): what it may change becomes
         unknown, then its postcondition holds. Used only where its precondition provably
         holds and its memory frame is regions of constant size; otherwise None (run the code)."""
-        from .spec import Contract, MEMORY, Region, View   # spec imports program, not explore
+        from .spec import MEMORY, Region, View   # spec imports program, not explore
         name, contract = self.summaries[addr]
         state = path.state
         entry = state.copy()

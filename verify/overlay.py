@@ -22,7 +22,7 @@ from typing import Callable
 
 import z3
 
-from .machine import Effect, MemAccess, State, fresh, reg_offset, solver
+from .machine import Effect, MemAccess, State, fresh, reg_offset
 from .ordering import access_class
 
 MASK64 = 2 ** 64 - 1

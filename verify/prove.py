@@ -22,7 +22,7 @@ import z3
 
 from .audit import audit
 from .explore import EndKind, Explorer, Limits, Mode, PathEnd
-from .machine import MemAccess, State, initial_memory, reg_offset, solver
+from .machine import MemAccess, State, initial_memory, solver
 from .overlay import SYSREG_KINDS, Kind
 from .program import Function, Program
 from .replay import SENTINEL, InitialMemory, ReplayStart, Schedule, machine_constants, replay

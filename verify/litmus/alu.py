@@ -1,6 +1,6 @@
 """Integer semantics of the data-processing instructions: pure functions on unsigned
 register values of a given width (32 or 64 bits). Registers, addresses and dependencies are
-the caller's business (threads.py); here a value is just a number."""
+the caller's business (instructions.py); here a value is just a number."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The corpus regression: every test of herd's corpus under our model, compared with herd's
 reference results (its `index.tsv`): herd's whole output (final-state set, Ok/No, witness
-counts, condition, observation) where a `.expected` file gives it, verdicts where `kinds.txt` (or else herd7's own run in
-`index.tsv`) does, and rejections where `.expected-failure` does."""
+counts, condition, observation) where a `.expected` file gives it, verdicts where
+`kinds.txt` (or else herd7's own run in `index.tsv`) does, and rejections where
+`.expected-failure` does."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from .model import INIT_TID, Execution, check
-from .threads import Addr
+from .events import Addr
 
 EDGE_STYLE = {"rf": "red", "co": "blue", "fr": "orange", "po": "black", "addr": "darkgreen",
               "data": "darkgreen", "ctrl": "darkgreen", "bob": "purple", "dob": "darkgreen",

@@ -9,8 +9,8 @@ initial write first). It is allowed when:
 
 - internal: po-loc | ca | rf is acyclic (ca = fr | co), and the coRW1/coWW/coWR rules;
 - external: ordered-before is irreflexive. ob is the closure of obs (rfe, fre, coe), lob
-  (lws = [M];po-loc;[W], dob, pob, aob, bob, IFB-ordered), pick-lob and hazard-ordered reads ([R];po-loc;[R];
-  ca & ext;[W]), where
+  (lws = [M];po-loc;[W], dob, pob, aob, bob, IFB-ordered), pick-lob and hazard-ordered
+  reads ([R];po-loc;[R];ca & ext;[W]), where
   dob = addr | data | ctrl;[W] | addr;po;[W] | (addr | data);lrs;[R],
   pob = pick-addr;[W] | pick-data | pick-ctrl;[W] | pick-addr;po;[W],
   aob = rmw | rmw;lrs;[A | Q],
@@ -22,8 +22,9 @@ initial write first). It is allowed when:
   the read's overwritten value are the thread's own; a single-copy-atomic pair read
   (LDXP, CASP) sees both halves of an atomic pair write or neither.
 
-Every shareability domain is the inner one, as in the model. Candidates are enumerated exhaustively: the threads' paths, then for each read the
-writes with its value, then coherence orders; verify/litmus/run.py checks each one.
+Every shareability domain is the inner one, as in the model. Candidates are enumerated
+exhaustively: the threads' paths, then for each read the writes with its value, then
+coherence orders; verify/litmus/run.py checks each one.
 
 Under herd's mixed variant (mixed-size accesses) herd splits each access into byte events
 and takes rf, co, fr, po-loc per byte, little-endian; a location's bytes are laid out by its
@@ -43,8 +44,9 @@ import re
 from dataclasses import dataclass, field
 
 from .parse import MIXED, Litmus, LitmusError, NotModelled, variants
-from .threads import (UNROLL, Addr, Arrays, Event, Run, initial_value, instruction,
-                      label_address, place, runs)
+from .events import Addr, Arrays, Event, Run, place
+from .program import initial_value, instruction, label_address
+from .threads import UNROLL, runs
 
 FULL = {"DMB.SY", "DMB.ISH", "DMB.OSH", "DSB.SY", "DSB.ISH", "DSB.OSH"}
 LD = {"DMB.LD", "DMB.ISHLD", "DMB.OSHLD", "DSB.LD", "DSB.ISHLD", "DSB.OSHLD"}
@@ -176,7 +178,7 @@ def _layout(memory: dict, arrays: Arrays) -> Layout:
 
 
 def _initial_footprints(layout: Layout) -> dict[str, set]:
-    """What each data location holds at first, as the writes threads.footprint_values reads
+    """What each data location holds at first, as the writes events.footprint_values reads
     from: (offset, size, value), one per scalar and one per array element (herd's initial
     writes)."""
     out = {}

@@ -322,8 +322,9 @@ def _final(lines, n, test: Litmus) -> None:
     parser._take(";")
     parser.skip()
     if parser.pos < len(rest):
-        raise LitmusError(test.path, line_of(parser.pos), f"unexpected `{rest[parser.pos:].split()[0]}` "
-                                                          f"after the final condition")
+        word = rest[parser.pos:].split()[0]
+        raise LitmusError(test.path, line_of(parser.pos),
+                          f"unexpected `{word}` after the final condition")
     body = " ".join(rest[m.end():parser.pos].split())
     test.condition = Condition(m.group(1), prop, f"{m.group(1)} {body}")
 
@@ -333,8 +334,8 @@ class _PropParser:
     unary := (`~` | `not`) unary | `(` or `)` | `true` | `false` | fault | atom."""
 
     ATOM = re.compile(r"(\[\s*[\w.]+\s*\]|\d+\s*:\s*\w+|[A-Za-z_][\w.]*(?:\[\d+\])?)"
-                      r"\s*(=|<>|!=)\s*(-?(?:0x[0-9a-fA-F]+|\d+)|\{[^}]*\}|(?:label|instr):\"[^\"]*\""
-                      r"|&?[A-Za-z_][\w:]*)")
+                      r"\s*(=|<>|!=)\s*(-?(?:0x[0-9a-fA-F]+|\d+)|\{[^}]*\}"
+                      r"|(?:label|instr):\"[^\"]*\"|&?[A-Za-z_][\w:]*)")
     FAULT = re.compile(r"(fault|Fault)\s*\(\s*([\w:]+)\s*(?:,\s*([\w:]+|\"[^\"]*\")\s*)?\)")
 
     def __init__(self, text, pos, path, line_of):

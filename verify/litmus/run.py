@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from .model import Execution, check, executions, initial_state, memory_finals
 from .parse import (And, Atom, Const, Fault, Implies, Litmus, LitmusError, Not, Or,
                     check_variants)
-from .threads import UNROLL, Addr, Code, code_label, instruction, label_address
+from .events import Addr
+from .program import Code, code_label, instruction, label_address
+from .threads import UNROLL
 
 
 @dataclass
@@ -119,7 +121,6 @@ def _accessed(test: Litmus) -> set[str]:
 
 
 def _final(ex: Execution, arrays) -> dict[str, object]:
-    ev = {e.id: e for e in ex.events}
     final = {}
     for t, regs in enumerate(ex.regs):
         for r, v in regs.items():
@@ -351,7 +352,8 @@ def herd_text(o: Outcome) -> str:
 
 def as_json(o: Outcome) -> dict:
     return {"test": o.test.name, "path": o.test.path, "kind": o.test.condition.quantifier,
-            "states": o.states, "ok": o.ok, "unrolling_cut_at": o.cut, "positive": o.positive, "negative": o.negative,
+            "states": o.states, "ok": o.ok, "unrolling_cut_at": o.cut,
+            "positive": o.positive, "negative": o.negative,
             "condition": herd_condition(o.test, o.hexa), "observation": o.observation,
             "candidates": o.executions, "seconds": round(o.seconds, 4)}
 
