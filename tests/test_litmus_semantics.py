@@ -365,3 +365,37 @@ def test_a_constant_is_compared_at_the_locations_declared_width():
     o = outcome("AArch64 w\n{ int32_t u[1]={-1}; uint8_t v=255; }\n P0 ;\n NOP ;\n"
                 "forall (u[0]=4294967295 /\\ v=-1)\n")
     assert o.ok
+
+
+# --- herd's output, and what is not proved -------------------------------------------------
+
+def test_addresses_compare_for_equality_only():
+    test = "AArch64 a\n{{ 0:X1=x; 0:X2=y; }}\n P0 ;\n CMP X1,X2 ;\n {use} ;\nexists (0:X3=1)\n"
+    assert outcome(test.format(use="CSET W3,NE")).ok
+    with pytest.raises(LitmusError, match="condition LS on comparing addresses"):
+        outcome(test.format(use="CSET W3,HI"))
+    with pytest.raises(LitmusError, match="a bit test of an address"):
+        outcome("AArch64 t\n{ 0:X1=x; }\n P0 ;\n TBZ X1,#3,L0 ;\nL0: ;\nexists (0:X1=x)\n")
+
+
+def test_herd_text_prints_the_condition_and_witnesses_as_herd_does():
+    from verify.litmus.run import herd_text
+    o = outcome("AArch64 h\n{ x=0; 0:X1=x; }\n P0 ;\n MOV W0,#1 ;\n STR W0,[X1] ;\n"
+                "~exists ((x=2 /\\ 0:X0=1) \\/ 0:X0<>1)\n")
+    lines = herd_text(o).splitlines()
+    assert "Positive: 1 Negative: 0" in lines             # ~exists: the claim's witnesses
+    assert "Condition ~exists ([x]=2 /\\ 0:X0=1 \\/ not (0:X0=1))" in lines
+    assert lines[-1] == "Observation h Never 0 1"
+
+
+def test_a_failed_cas_counts_twice_as_in_herd():
+    o = outcome("AArch64 c\n{ x=1; 0:X1=x; }\n P0 ;\n MOV W0,#0 ;\n MOV W2,#2 ;\n"
+                " CAS W0,W2,[X1] ;\nforall (x=1)\n")
+    assert o.ok and o.positive == 2
+
+
+def test_a_verdict_that_rests_on_cut_loops_is_not_met(tmp_path, capsys):
+    path = tmp_path / "loop.litmus"
+    path.write_text(LOOP.replace("AArch64 loop\n", "AArch64 loop\nExpected=Required\n"))
+    assert main(["litmus", str(path)]) == 1
+    assert "NOT PROVED: loops were cut at the unroll limit" in capsys.readouterr().out

@@ -315,8 +315,8 @@ def _system(s, op: str, args: list[str]):
     err, get, put, ev = s.err, s.get, s.put, s.ev
     if op in ("MRS", "MSR") and "NZCV" in (a.strip().upper() for a in args):
         if op == "MRS":              # the flags as bits 31..28 of a register
-            if flags[0] is None:
-                err("reading flags nothing has set")
+            if flags[0] is None or None in flags[0]:
+                err("reading flags nothing has set, or set by comparing addresses")
             bits = sum(int(f) << (31 - i) for i, f in enumerate(flags[0]))
             return [(None, put(regs, args[0], Val(bits, flags[1])), flags, ctrl, events, rmw,
                      monitor)]
@@ -424,9 +424,7 @@ def _data_processing(s, op: str, args: list[str]):
         return [(None, put(regs, args[0], Val(v, taint)), flags, ctrl, events, rmw, monitor)]
     if op in ("CSEL", "CSINC", "CSINV", "CSNEG"):
         cond = args[3].upper()
-        if flags[0] is None:
-            err("a condition on flags nothing has set")
-        taken = COND[cond](*flags[0])
+        taken = _condition(cond, flags, err)
         a, b = get(args[1]), get(args[2])
         if taken:
             pick = a
@@ -469,13 +467,13 @@ def _branches(s, op: str, args: list[str]):
             regs2 = put(regs, "X30", Val(Code(pc[0], pc[1] + 1))) if op == "BL" else regs
             return [(to, regs2, flags, ctrl, events, rmw, monitor)]
         if op.startswith("B."):
-            if flags[0] is None:
-                err("a branch on flags nothing has set")
-            taken, taint = COND[op[2:]](*flags[0]), flags[1]
+            taken, taint = _condition(op[2:], flags, err), flags[1]
         else:
             v = get(args[0])
             if not isinstance(v.v, int):
-                taken_zero = False
+                if op in ("TBZ", "TBNZ"):
+                    err("a bit test of an address")
+                taken_zero = False       # an address is never zero
             else:
                 taken_zero = v.v == 0 if op in ("CBZ", "CBNZ") else not (v.v >> _imm(args[1])) & 1
             taken = taken_zero if op in ("CBZ", "TBZ") else not taken_zero
@@ -754,9 +752,16 @@ def _address_arithmetic(op: str, a, b):
 
 def _address_flags(op: str, a, b):
     """The flags of comparing two addresses, code addresses or instructions: equal or not.
-    (They have no order here.)"""
+    They have no order here, so N, C and V are unknown (None): only EQ and NE may use them."""
     if op == "SUB" and not isinstance(a, int) and not isinstance(b, int):
-        if a == b:
-            return (False, True, True, False)
-        return (False, False, True, False)
+        return (None, a == b, None, None)
     return None
+
+
+def _condition(cond: str, flags, err) -> bool:
+    """Whether condition `cond` (EQ, LT, ...) holds on the flags."""
+    if flags[0] is None:
+        err("a condition on flags nothing has set")
+    if None in flags[0] and cond not in ("EQ", "NE", "AL"):
+        err(f"condition {cond} on comparing addresses, which have no order here")
+    return COND[cond](*flags[0])

@@ -306,6 +306,9 @@ def _with_rf_co_mixed(test, combo: tuple[Run, ...], layout: Layout):
             continue
         region, off = where
         mine = [(a, b) for a, b in pieces[region] if off <= a and b <= off + e.size]
+        if len(mine) > SPLIT:
+            raise NotModelled(test.path, e.line, f"an access in more than {SPLIT} pieces "
+                                                 f"in `{e.text}`")
         parts[e.id] = [e.id * SPLIT + k for k in range(len(mine))]
         for k, (a, b) in enumerate(mine):
             value = (e.value >> (8 * (a - off))) & ((1 << (8 * (b - a))) - 1)
