@@ -416,10 +416,10 @@ def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
             return
         choices.append(sources)
     locs = sorted(writes)
-    orders = [list(itertools.permutations(writes[loc])) for loc in locs]
     rmw = [pair for run in combo for pair in run.rmw]
     for rf_choice in itertools.product(*choices):
         rf = {r.id: w.id for r, w in zip(reads, rf_choice)}
+        orders = [list(_coherent_orders(writes[loc], reads, rf_choice)) for loc in locs]
         for co_choice in itertools.product(*orders):
             co = {loc: [inits[loc].id] + [w.id for w in order]
                   for loc, order in zip(locs, co_choice)}
@@ -430,6 +430,44 @@ def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
                            [run.error for run in combo if run.error is not None],
                            {run.fault for run in combo if run.fault is not None})
             yield ex
+
+
+def _coherent_orders(writes: list[Event], reads: list[Event], sources: tuple[Event, ...]):
+    """The coherence orders of one location's writes that coherence per location leaves
+    possible for this reads-from: a thread's writes in program order (coWW); a write after a
+    read of its thread follows the write that read saw (coRW), one before it precedes or is
+    it (coWR). Every order left out breaks `internal`, so no allowed execution is lost."""
+    ids = {w.id for w in writes}
+    after: dict[int, set[int]] = {w.id: set() for w in writes}      # must come before
+    for a in writes:
+        for b in writes:
+            if a.tid == b.tid and a.id < b.id:
+                after[b.id].add(a.id)
+    for r, w0 in zip(reads, sources):
+        if w0.id not in ids:
+            continue                     # the initial write, first anyway
+        for w in writes:
+            if w.tid == r.tid and w.loc == r.loc and w.id != w0.id:
+                if w.id > r.id:
+                    after[w.id].add(w0.id)
+                else:
+                    after[w0.id].add(w.id)
+    order: list[int] = []
+    placed: set[int] = set()
+    by_id = {w.id: w for w in writes}
+
+    def extend():
+        if len(order) == len(writes):
+            yield tuple(by_id[i] for i in order)
+            return
+        for w in writes:
+            if w.id not in placed and after[w.id] <= placed:
+                order.append(w.id)
+                placed.add(w.id)
+                yield from extend()
+                order.pop()
+                placed.discard(w.id)
+    yield from extend()
 
 
 def _po_before(a: Event, b: Event, combo) -> bool:

@@ -9,10 +9,13 @@ CSEL's "pick" dependency on the flags. instructions.py gives each instruction's 
 
 from __future__ import annotations
 
+import re
+
 from .events import Arrays, Run, Stuck, Val, Fault
 from .instructions import step
+from .liveness import FLAGS, MONITOR, live_in
 from .parse import Litmus, LitmusError
-from .program import Code, Program, code_label
+from .program import Code, Program, code_label, operands
 
 MAX_STEPS = 200                    # per thread path, whatever the unrolling
 UNROLL = 2                         # herd's default: jumps back to one place per path
@@ -20,10 +23,19 @@ UNROLL = 2                         # herd's default: jumps back to one place per
 
 def runs(test: Litmus, tid: int, init_regs: dict[str, object],
          values: dict[str, set], next_id, arrays: Arrays | None = None,
-         unroll: int = UNROLL) -> list[Run]:
+         unroll: int = UNROLL, awaited: dict | None = None,
+         at_end: set[str] | None = None) -> list[Run]:
     """Every path of thread `tid` when each read may return any value in values[loc]. A path
     that jumps back to one place more than `unroll` times is cut, as herd does: it comes back
-    as a Run with `cut` set (the place), to be reported, not run."""
+    as a Run with `cut` set (the place), to be reported, not run.
+
+    With test.await_loops (harnesses of shipped code, not herd's semantics), a jump back to a
+    place the path reached before with no write since and every register live there (the
+    flags and the exclusive monitor included) unchanged, dependencies and all, ends that
+    path: the path that left the loop at the earlier visit has the same future
+    (liveness.py). This assumes the loop ends (a spin or retry loop that waits forever is not
+    explored); `awaited` counts such cuts per place. `at_end` are the registers the final
+    state shows (None: all of them)."""
     th = Program(test, tid)
     th.arrays = arrays if arrays is not None else Arrays()
     # A branch to a code address may run another thread's instructions: pc is (code, index).
@@ -34,9 +46,25 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
         names = [n for n, i in th.programs[pc[0]].labels.items() if i == pc[1]]
         return names[0] if names else f"line {th.programs[pc[0]].insns[pc[1]][0]}"
 
-    def go(pc, regs, flags, ctrl, events, rmw, monitor, steps, jumps):
+    live = _liveness(th, at_end) if test.await_loops else None
+    writes = lambda events: sum(e.kind == "W" for e in events)
+
+    def unchanged(before, regs, flags, monitor, events, to) -> bool:
+        b_regs, b_flags, b_monitor, b_writes = before
+        if writes(events) != b_writes:
+            return False
+        for r in live[to[1]]:
+            if r == FLAGS and flags != b_flags or r == MONITOR and monitor != b_monitor:
+                return False
+            if r not in (FLAGS, MONITOR) and regs.get(r) != b_regs.get(r):
+                return False
+        return True
+
+    def go(pc, regs, flags, ctrl, events, rmw, monitor, steps, jumps, visits):
         while pc[1] < len(th.programs[pc[0]].insns):
             line, text = th.programs[pc[0]].insns[pc[1]]
+            if live is not None and pc[0] == tid:
+                visits = {**visits, pc: (regs, flags, monitor, writes(events))}
             if steps > MAX_STEPS:
                 raise LitmusError(test.path, line,
                                   f"P{tid} runs more than {MAX_STEPS} instructions on a path "
@@ -57,6 +85,10 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
             going = []
             for nxt, *state in forks:
                 to, seen = (pc[0], pc[1] + 1) if nxt is None else nxt, jumps
+                if live is not None and to in visits and to[1] <= pc[1] and \
+                        unchanged(visits[to], state[0], state[1], state[5], state[3], to):
+                    awaited[place(to)] = awaited.get(place(to), 0) + 1
+                    continue                    # an await iteration: nothing new after it
                 if to[0] == pc[0] and to[1] <= pc[1] and th.counts_as_loop:   # a loop
                     seen = {**jumps, to: jumps.get(to, 0) + 1}
                     if seen[to] > unroll:
@@ -65,11 +97,40 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
                 going.append((to, state, seen))
             if len(going) != 1:
                 for to, state, seen in going:
-                    go(to, *state, steps, seen)
+                    go(to, *state, steps, seen, visits)
                 return
             pc, (regs, flags, ctrl, events, rmw, monitor), jumps = going[0]
         out.append(Run(events, rmw, {r: v.v for r, v in regs.items()}))
 
+    if awaited is None:
+        awaited = {}
     go((tid, 0), {r: Val(v) for r, v in init_regs.items()}, (None, frozenset()), frozenset(),
-       [], [], None, 0, {})
+       [], [], None, 0, {}, {})
     return out
+
+
+CONDITIONAL = re.compile(r"B\.\w+|CBZ|CBNZ|TBZ|TBNZ")
+
+
+def _liveness(th: Program, at_end: set[str] | None) -> list[set[str]]:
+    """live_in for thread th's own code. A return may go back to any call's next
+    instruction; a branch to a register's address, anywhere (every register is then live)."""
+    n = len(th.insns)
+    every = {f"X{i}" for i in range(31)} | {"SP", FLAGS, MONITOR}
+    returns = [i + 1 for i, (_, t) in enumerate(th.insns) if operands(t)[0] == "BL"]
+    successors: list[list[int]] = []
+    for i, (line, text) in enumerate(th.insns):
+        op, args = operands(text)
+        target = th.labels.get(args[-1].strip()) if args else None
+        if op in ("BR", "BLR") or (op in ("B", "BL") or CONDITIONAL.fullmatch(op)) \
+                and target is None:
+            return [every] * (n + 1)             # a target this analysis does not know
+        if op in ("B", "BL"):
+            successors.append([target])
+        elif CONDITIONAL.fullmatch(op):
+            successors.append([i + 1, target])
+        elif op == "RET":
+            successors.append(returns + [n])
+        else:
+            successors.append([i + 1])
+    return live_in([t for _, t in th.insns], successors, every if at_end is None else at_end)
