@@ -14,6 +14,8 @@ from .prove import PROOF_BUDGET, Result
 from .build import BuildError, Layout
 from .program import ProgramError
 from .spec import SpecError
+from .harness.spec import HarnessError
+from .litmus.threads import UNROLL
 
 
 class UsageError(Exception):
@@ -167,6 +169,78 @@ def _litmus_idioms(layout: Layout) -> bool:
     return ok
 
 
+def _harnesses(layout: Layout, names: list[str] | None, unroll: int,
+               litmus_dir: Path | None = None, barriers: bool = False) -> bool:
+    """The harnesses of specs/ on the shipped code under Arm's model (reports/harness/), and
+    with `barriers` the barrier-necessity report (reports/barriers.md)."""
+    from .harness import barriers as necessity
+    from .harness.engine import PROVED, check, interleaving
+    from .harness.report import (barrier_table, function_sections, summary, write_barriers,
+                                 write_harness)
+    from .harness.spec import HarnessError, load_harnesses
+    from .program import Program
+    program = Program(layout.elf, layout.root)
+    harnesses, unchecked = load_harnesses(layout.root)
+    if names:
+        missing = sorted(set(names) - {h.name for h in harnesses})
+        if missing:
+            raise HarnessError(f"no harness named {', '.join(missing)} in specs/ (known: "
+                               f"{', '.join(h.name for h in harnesses)})")
+        harnesses = [h for h in harnesses if h.name in names]
+    reports = layout.root / "reports"
+    print(f"\nharnesses: {len(harnesses)} of the shipped code under Arm's ARMv8 model",
+          flush=True)
+    results = []
+    for h in harnesses:
+        r = check(h, program, unroll=unroll)
+        results.append(r)
+        write_harness(r, reports / "harness")
+        if litmus_dir is not None:
+            litmus_dir.mkdir(parents=True, exist_ok=True)
+            (litmus_dir / f"{h.name}.litmus").write_text(r.translation.text)
+        print(f"  {h.name:34} {r.verdict:8} {r.seconds:6.2f}s", file=sys.stderr, flush=True)
+    print(summary(results))
+    for r in results:
+        if r.verdict == PROVED:
+            continue
+        print(f"\n{r.name} ({r.harness.module}): {r.verdict}")
+        if r.sentence:
+            print(f"  {r.sentence}")
+            cores = len(r.harness.cores)
+            print(tabulate(interleaving(r.outcome.violation, cores),
+                           headers=[f"P{t}" for t in range(cores)]))
+        for reason in r.reasons:
+            print(f"  - {reason}")
+        print(f"  report: reports/harness/{r.name}.md")
+    sites = None
+    if barriers:
+        start = time.monotonic()
+        translations = [r.translation for r in results]
+
+        def show(done, total, site):
+            print(f"[barriers {done}/{total} {time.monotonic() - start:5.1f}s] "
+                  f"{site.source} {site.text}: {site.verdict}", file=sys.stderr, flush=True)
+        sites = necessity.analyse(program, harnesses, translations, show)
+        missing = necessity.uncovered(program, sites, unchecked)
+        write_barriers(sites, missing, reports)
+        print("\nbarrier necessity (reports/barriers.md):\n" + barrier_table(sites, missing))
+    function_sections(results, sites, reports)
+    return all(r.verdict == PROVED for r in results)
+
+
+def cmd_harness(args) -> int:
+    layout = _layout(args)
+    ok = _harnesses(layout, args.names or None, args.unroll,
+                    Path(args.litmus) if args.litmus else None)
+    return 0 if ok else 1
+
+
+def cmd_barriers(args) -> int:
+    layout = _layout(args)
+    _harnesses(layout, args.names or None, args.unroll, barriers=True)
+    return 0
+
+
 def cmd_all(args) -> int:
     layout = _layout(args)
     build.remove_image(layout)  # a failed run must not leave an older image behind
@@ -175,6 +249,7 @@ def cmd_all(args) -> int:
                    args.proof_budget)
     ok = _difftest(layout, args) and ok
     ok = _litmus_idioms(layout) and ok
+    ok = _harnesses(layout, None, UNROLL, barriers=True) and ok
     if not ok:
         print(f"\nverify all: FAILED; no image written ({layout.image.name} removed)")
         return 1
@@ -318,6 +393,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("corpus", help="the corpus folder (with index.tsv)")
     p.add_argument("--only", help="only folders whose name contains this")
     p.set_defaults(func=cmd_litmus_corpus)
+    for name, func, what in (
+            ("harness", cmd_harness, "run the weak-memory harnesses of specs/ on the shipped "
+             "functions of build/actly.elf under Arm's model; exit 1 unless every one is "
+             "PROVED"),
+            ("barriers", cmd_barriers, "weaken each ordering the harnesses cover and decide "
+             "them again: NEEDED, REDUNDANT or UNDECIDED (reports/barriers.md)")):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("names", nargs="*", help="only these harnesses")
+        p.add_argument("--unroll", type=int, default=UNROLL, metavar="N",
+                       help=f"jumps back to one place a path may take (default {UNROLL}); "
+                       f"past it the verdict is BOUNDED")
+        if name == "harness":
+            p.add_argument("--litmus", metavar="DIR", help="also write each harness as a "
+                           "herd-format .litmus file into DIR")
+        p.set_defaults(func=func)
     sub.add_parser("bench", help="instruction counts of runtime operations under QEMU "
                    "-icount, beside BEAM's").set_defaults(func=cmd_bench)
     p = sub.add_parser("difftest", help="compare the verifier's instruction semantics with "
@@ -330,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, BuildError, ProgramError, SpecError, qemu.QemuError, KeyError) as exc:
+    except (UsageError, BuildError, ProgramError, SpecError, HarnessError, qemu.QemuError,
+            KeyError) as exc:
         print(f"verify: error: {exc}", file=sys.stderr)
         return 2
 

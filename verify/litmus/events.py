@@ -43,6 +43,7 @@ class Event:
     size: int = 8                    # bytes
     pair: int | None = None          # the other half of a single-copy-atomic pair access
     sca: int | None = None           # mixed-size: the access this part of it belongs to
+    where: str = ""                  # a harness's: the asm/file.s:line it came from
 
 
 @dataclass

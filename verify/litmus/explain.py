@@ -20,10 +20,15 @@ def _label(e) -> str:
     if e.tid == INIT_TID:
         return f"init: W {e.loc}={_v(e.value)}"
     if e.kind == "F":
-        return f"P{e.tid}: {e.text} (line {e.line})"
+        return f"P{e.tid}: {e.text} ({_at(e)})"
     tags = "".join(sorted(t for t in e.tags if t in "AQLX"))
     acc = f"{e.kind}{tags} {e.loc}={_v(e.value)}"
-    return f"P{e.tid}: {acc}  [{e.text}, line {e.line}]"
+    return f"P{e.tid}: {acc}  [{e.text}, {_at(e)}]"
+
+
+def _at(e) -> str:
+    """Where an event's instruction is: its asm/ source line (a harness), else its line."""
+    return e.where or f"line {e.line}"
 
 
 def _v(v) -> str:
@@ -222,7 +227,7 @@ def _cycle(edges):
 
 def _acc(e) -> str:
     kind = "read of" if e.kind == "R" else "write to"
-    return f"{kind} {e.loc} by P{e.tid} (`{e.text}`, line {e.line})"
+    return f"{kind} {e.loc} by P{e.tid} (`{e.text}`, {_at(e)})"
 
 
 def _barrier_between(ex: Execution, a: int, b: int) -> str:

@@ -244,7 +244,7 @@ def _context(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, values
                                                f"{arrays[loc.split('[')[0]]} bytes: {MIXED} "
                                                f"in `{text}`")
         return Event(next_id(), tid, kind, loc, value, frozenset(tags), addr, data, ctrl, line,
-                     text, size)
+                     text, size, where=test.sources.get((tid, line), ""))
 
     def through_memory(loc, size=8) -> frozenset:
         """A read also depends on what its thread last stored to its location (herd's lrs
@@ -325,6 +325,9 @@ def _system(s, op: str, args: list[str]):
             err("an address written to NZCV")
         nzcv = tuple(bool(v.v >> (31 - i) & 1) for i in range(4))
         return [(None, regs, (nzcv, v.taint), ctrl, events, rmw, monitor)]
+    if op == "MSR" and args and args[0].strip().upper() in ("DAIFSET", "DAIFCLR") \
+            and test.harness:
+        return [same]       # interrupt masking: no memory effect; interrupts are not modelled
     if op in ("MRS", "MSR"):
         sysreg = (args[1] if op == "MRS" else args[0]).strip().upper()
         if "nv2" not in variants(test) or sysreg not in NV2_OFFSETS:
@@ -341,6 +344,8 @@ def _system(s, op: str, args: list[str]):
             err(f"{op} takes an exception, and exception handlers are not modelled (only "
                 f"`Variant=fatal`, where the thread stops)")
         raise Fault({"SVC": "SupervisorCall", "UDF": "UndefinedInstruction"}[op])
+    if op == "CLREX":       # clears this thread's exclusive monitor
+        return [(None, regs, flags, ctrl, events, rmw, None)]
     if op in ("NOP", "WFE", "WFI", "SEV", "SEVL", "YIELD"):
         return [same]       # hints: no memory event, no register (a WFE may return early)
     if op in FENCES:

@@ -213,10 +213,15 @@ def _value(text, test, line, arrays=None):
     raise LitmusError(test.path, line, f"expected a number or a location's name, found `{text}`")
 
 
-def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None):
+def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
+               awaited: dict | None = None):
     """Every candidate execution, for check() to judge. Paths cut at the unroll limit are
-    left out; the places they were cut go into `cuts`."""
+    left out; the places they were cut go into `cuts`. For a harness, the await iterations
+    threads.py ends are counted per place in `awaited`."""
     init_regs, memory, arrays = initial_state(test)
+    shown = " ".join([test.condition.text if test.condition else "", *test.locations])
+    at_end = [{"X" + r[1:].upper() for r in re.findall(rf"\b{t}:([WXwx]\d+)", shown)}
+              for t in range(len(test.threads))]
     counter = itertools.count(1)
     # The values each location can hold: grown until the threads write nothing new.
     # A loop of dependencies (LB with data dependencies) grows the sets without end; those
@@ -233,8 +238,9 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None):
     while True:
         rounds += 1
         before = {k: set(v) for k, v in values.items()}
-        all_runs = [runs(test, t, init_regs[t], values, lambda: next(counter), arrays, unroll)
-                    for t in range(len(test.threads))]
+        this_round: dict = {}
+        all_runs = [runs(test, t, init_regs[t], values, lambda: next(counter), arrays, unroll,
+                         this_round, at_end[t]) for t in range(len(test.threads))]
         for t, thread_runs in enumerate(all_runs):
             if cuts is not None:
                 cuts.update(f"P{t}:{r.cut}" for r in thread_runs if r.cut)
@@ -249,6 +255,8 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None):
                         values.setdefault(e.loc, {0}).add(e.value)
         most_events = sum(max((len(r.events) for r in tr), default=0) for tr in all_runs)
         if values == before or rounds > most_events:
+            if awaited is not None:
+                awaited.update(this_round)
             break
         if rounds >= VALUE_ROUNDS:
             raise LitmusError(test.path, None, f"the values the threads write do not settle "

@@ -132,9 +132,10 @@ class Litmus:
     condition: Condition | None = None
     extra_variants: set[str] = field(default_factory=set)   # from herd options, not the file
     # Set for a harness of shipped code (verify/harness): where each (thread, line) came
-    # from in asm/, and whether await loops are reduced (threads.py); not herd's semantics.
+    # from in asm/, and its mode: await loops reduced (threads.py), interrupt masking taken
+    # as outside the model (instructions.py). Neither is herd's semantics.
     sources: dict[tuple[int, int], str] = field(default_factory=dict)
-    await_loops: bool = False
+    harness: bool = False
 
 
 _COMMENT = re.compile(r"\(\*.*?\*\)", re.S)

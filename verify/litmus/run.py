@@ -31,6 +31,8 @@ class Outcome:
     forbidden: list[tuple[Execution, str]] = field(default_factory=list)
     cut: list[str] = field(default_factory=list)  # where paths past the unroll limit were cut
     hexa: bool = False               # values shown in hex
+    violation: Execution | None = None   # an allowed execution the claim rules out
+    awaited: dict = field(default_factory=dict)   # harnesses: await iterations ended, by place
 
     def verdict(self) -> str:
         """Allowed (some allowed execution satisfies the condition), Forbidden (none does) or,
@@ -82,7 +84,10 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
     states, pos, neg, total = set(), 0, 0, 0
     witness, forbidden = None, []
     cut: set[str] = set()
-    for ex in executions(test, unroll, cut):
+    awaited: dict = {}
+    violation = None
+    claim = test.condition.quantifier
+    for ex in executions(test, unroll, cut, awaited):
         total += 1
         broken = check(ex)
         final = _final(ex, arrays)
@@ -98,14 +103,19 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
         if _holds(test, test.condition.prop, final):
             pos += 1
             witness = witness or ex
+            if claim == "~exists":
+                violation = violation or ex
         else:
             neg += 1
+            if claim == "forall":
+                violation = violation or ex
     q = test.condition.quantifier
     ok = {"exists": pos > 0, "~exists": pos == 0, "forall": neg == 0}[q]
     observation = "Never" if pos == 0 else "Always" if neg == 0 else "Sometimes"
     kind = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required"}[q]
     return Outcome(test, sorted(states), pos, neg, ok, kind, observation,
-                   time.monotonic() - start, total, witness, forbidden, sorted(cut), hexa)
+                   time.monotonic() - start, total, witness, forbidden, sorted(cut), hexa,
+                   violation, awaited)
 
 
 def _verdict(o: "Outcome") -> str:

@@ -29,7 +29,7 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
     that jumps back to one place more than `unroll` times is cut, as herd does: it comes back
     as a Run with `cut` set (the place), to be reported, not run.
 
-    With test.await_loops (harnesses of shipped code, not herd's semantics), a jump back to a
+    With test.harness (harnesses of shipped code, not herd's semantics), a jump back to a
     place the path reached before with no write since and every register live there (the
     flags and the exclusive monitor included) unchanged, dependencies and all, ends that
     path: the path that left the loop at the earlier visit has the same future
@@ -46,7 +46,7 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
         names = [n for n, i in th.programs[pc[0]].labels.items() if i == pc[1]]
         return names[0] if names else f"line {th.programs[pc[0]].insns[pc[1]][0]}"
 
-    live = _liveness(th, at_end) if test.await_loops else None
+    live = _liveness(th, at_end) if test.harness else None
     writes = lambda events: sum(e.kind == "W" for e in events)
 
     def unchanged(before, regs, flags, monitor, events, to) -> bool:

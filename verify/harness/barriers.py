@@ -1,0 +1,190 @@
+"""Barrier necessity: every ordering the harnesses' code carries, weakened in turn.
+
+An ordering site is a barrier (DMB, DSB, ISB) or an access with an ordering (acquire,
+acquire-PC, release, the A/L forms of exclusives, CAS and the LSE atomics) in a function some
+harness runs. Each weaker form (DMB ISH to ISHST, ISHLD and nothing; LDAR to LDAPR and LDR;
+CASAL to CASA, CASL and CAS; ...) replaces it in the shipped code and every harness that runs
+it is decided again:
+
+- NEEDED: some weaker form breaks some harness (its counterexample is kept);
+- REDUNDANT: every weaker form, down to none, is PROVED under every harness that runs it;
+- UNDECIDED: otherwise (a weaker form BOUNDED, UNKNOWN or not modelled): never REDUNDANT.
+
+REDUNDANT speaks only of the harnesses named and of memory ordering under Arm's model: what a
+DSB orders against a system-register write or an event (SEV, an SGI) is outside it, and such
+sites say so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..program import Program
+from .engine import FAILED, PROVED, HarnessResult, check
+from .spec import Harness, HarnessError
+from .translate import Translation, herd_text
+
+NEEDED, REDUNDANT, UNDECIDED = "NEEDED", "REDUNDANT", "UNDECIDED"
+
+_ACCESS_WEAKER = {"LDAR": ["LDAPR", "LDR"], "LDAPR": ["LDR"], "LDAXR": ["LDXR"],
+                  "STLR": ["STR"], "STLXR": ["STXR"], "LDAXP": ["LDXP"], "STLXP": ["STXP"]}
+_RMW = re.compile(r"(CAS|CASP|SWP|LDADD|LDCLR|LDSET|LDEOR|LDSMAX|LDSMIN|LDUMAX|LDUMIN)"
+                  r"(AL|A|L)?([BH]?)$")
+_ORDER_WEAKER = {"AL": ["A", "L", ""], "A": [""], "L": [""]}
+
+
+def weaker_forms(text: str) -> list[str]:
+    """The weaker forms of the instruction `text` (herd syntax), strongest first; [] if it
+    carries no ordering."""
+    label, _, body = text.rpartition(": ") if re.match(r"L[0-9a-f]+: ", text) else ("", "", text)
+    op, _, ops = body.partition(" ")
+    op = op.upper()
+    out: list[str] = []
+    if op in ("DMB", "DSB"):
+        option = ops.strip().upper()
+        domain = option[:-2] if option.endswith(("ST", "LD")) else option
+        if option in ("ISH", "SY", "OSH", "NSH"):
+            prefix = "" if domain == "SY" else domain
+            out = [f"{op} {prefix}ST", f"{op} {prefix}LD", "NOP"]
+        else:
+            out = ["NOP"]
+    elif op == "ISB":
+        out = ["NOP"]
+    else:
+        size = re.search(r"([BH])$", op)
+        base = op[:-1] if size and op[:-1] in _ACCESS_WEAKER else op
+        if base in _ACCESS_WEAKER:
+            suffix = size.group(1) if size and base != op else ""
+            out = [f"{w}{suffix} {ops}" for w in _ACCESS_WEAKER[base]]
+        else:
+            m = _RMW.match(op)
+            if m and m.group(2):
+                out = [f"{m.group(1)}{o}{m.group(3)} {ops}" for o in _ORDER_WEAKER[m.group(2)]]
+    return [f"{label}: {w}" if label else w for w in out]
+
+
+@dataclass
+class Trial:
+    form: str
+    results: list[HarnessResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        if any(r.verdict == FAILED for r in self.results):
+            return FAILED
+        if self.errors or any(r.verdict != PROVED for r in self.results):
+            return UNDECIDED
+        return PROVED
+
+
+@dataclass
+class Site:
+    addr: int
+    function: str
+    source: str
+    text: str
+    harnesses: list[str]
+    trials: list[Trial] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if any(t.verdict == FAILED for t in self.trials):
+            return NEEDED
+        if self.trials and all(t.verdict == PROVED for t in self.trials):
+            return REDUNDANT
+        return UNDECIDED
+
+    def sentence(self) -> str:
+        """What the site's result means, in one line."""
+        failing = [t for t in self.trials if t.verdict == FAILED]
+        if failing:
+            t = failing[0]
+            r = next(r for r in t.results if r.verdict == FAILED)
+            weakest_ok = [x.form for x in self.trials if x.verdict == PROVED]
+            more = (f"; `{weakest_ok[-1]}` would do under these harnesses" if weakest_ok
+                    else "")
+            return f"as `{t.form}`, {r.name} fails{more}"
+        if self.verdict == REDUNDANT:
+            return ("every weaker form down to `" + self.trials[-1].form +
+                    "` is PROVED under " + ", ".join(self.harnesses))
+        why = [f"`{t.form}`: " + "; ".join(t.errors + [f"{r.name} {r.verdict}" for r in
+                                                       t.results if r.verdict != PROVED])
+               for t in self.trials if t.verdict == UNDECIDED]
+        return "not decided: " + " / ".join(why)
+
+
+@dataclass
+class Uncovered:
+    function: str
+    source: str
+    text: str
+    reason: str
+
+
+def ordering_sites(program: Program, translations: list[Translation]) -> list[Site]:
+    """Every ordering site in the code the harnesses run, with the harnesses that run it."""
+    sites: dict[int, Site] = {}
+    for tr in translations:
+        for addr, text in tr.instructions().items():
+            herd = herd_text(program.instruction(addr).text)
+            if not weaker_forms(herd):
+                continue
+            if addr not in sites:
+                func = program.function_at(addr)
+                sites[addr] = Site(addr, func.name, program.line(addr), herd, [],
+                                   note=_outside_note(program, addr))
+            if tr.harness.name not in sites[addr].harnesses:
+                sites[addr].harnesses.append(tr.harness.name)
+    return [sites[a] for a in sorted(sites)]
+
+
+def _outside_note(program: Program, addr: int) -> str:
+    """For a DSB: what it orders that the model does not see (an event, a system register)."""
+    insn = program.instruction(addr)
+    if not insn.text.startswith("dsb"):
+        return ""
+    func = program.function_at(addr)
+    for a in range(addr + 4, func.end, 4):
+        text = program.instruction(a).text
+        if text.startswith(("sev", "msr", "wfe", "wfi")):
+            return (f"it also orders `{text}` ({program.line(a)}), which is outside Arm's "
+                    f"memory model: that part is not checked")
+        if re.match(r"(ld|st|cas|swp)", text):
+            break
+    return ""
+
+
+def analyse(program: Program, harnesses: list[Harness], translations: list[Translation],
+            progress=None) -> list[Site]:
+    """Each site's weaker forms, decided under every harness that runs it."""
+    by_name = {h.name: h for h in harnesses}
+    sites = ordering_sites(program, translations)
+    for k, site in enumerate(sites):
+        for form in weaker_forms(site.text):
+            trial = Trial(form)
+            for name in site.harnesses:
+                try:
+                    trial.results.append(check(by_name[name], program, {site.addr: form}))
+                except HarnessError as exc:
+                    trial.errors.append(str(exc))
+            site.trials.append(trial)
+        if progress:
+            progress(k + 1, len(sites), site)
+    return sites
+
+
+def uncovered(program: Program, sites: list[Site], reasons: dict[str, str]) -> list[Uncovered]:
+    """Ordering sites of the ELF that no harness runs, with the spec's reason where it gives
+    one."""
+    covered = {s.addr for s in sites}
+    out = []
+    for func in program.functions.values():
+        for insn in program.instructions(func):
+            if insn.addr in covered or not weaker_forms(herd_text(insn.text)):
+                continue
+            out.append(Uncovered(func.name, program.line(insn.addr), insn.text,
+                                 reasons.get(func.name, "no harness runs this function")))
+    return out

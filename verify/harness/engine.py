@@ -1,0 +1,157 @@
+"""A harness decided under Arm's model, with a verdict and, when it fails, a counterexample a
+person can debug a race from.
+
+The executions are those of verify/litmus (the checker that agrees with herd on its corpus):
+each core's paths through the shipped code, every reads-from and coherence order coherence
+allows, each judged by Arm's axioms. Verdicts:
+
+- PROVED: no allowed execution breaks the condition, no loop was cut, and some execution
+  completes (a harness whose every path waits forever proves nothing);
+- BOUNDED: as PROVED on the paths within the unroll bound, which the report states;
+- FAILED: an allowed execution breaks it (the counterexample);
+- UNKNOWN: with the reason.
+
+Spin and retry loops are reduced (an iteration that wrote nothing and changed no live
+register ends its path, threads.py): this assumes every such loop ends, which is a liveness
+property and is not checked here; the report counts the iterations so ended.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..litmus.explain import why_allowed, write_graph
+from ..litmus.model import INIT_TID, Execution
+from ..litmus.parse import LitmusError
+from ..litmus.run import Outcome, run
+from ..litmus.threads import UNROLL
+from ..program import Program
+from .spec import Harness, HarnessError
+from .translate import Translation, translate
+
+PROVED, BOUNDED, FAILED, UNKNOWN = "PROVED", "BOUNDED", "FAILED", "UNKNOWN"
+
+
+@dataclass
+class HarnessResult:
+    harness: Harness
+    verdict: str
+    reasons: list[str]
+    seconds: float
+    translation: Translation
+    outcome: Outcome | None = None
+    sentence: str = ""                     # the missing ordering, at its source line
+    unroll: int = UNROLL
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.harness.name
+
+
+def check(h: Harness, program: Program, mutations: dict[int, str] | None = None,
+          unroll: int = UNROLL) -> HarnessResult:
+    """The harness (with the instructions at `mutations` replaced) under the model."""
+    start = time.monotonic()
+    tr = translate(h, program, mutations)
+    try:
+        outcome = run(tr.test, unroll=unroll)
+    except LitmusError as exc:
+        raise HarnessError(_located(tr, exc)) from exc
+    seconds = time.monotonic() - start
+    reasons = []
+    allowed = outcome.positive + outcome.negative
+    if outcome.awaited:
+        reasons.append("spin and retry loops were reduced, assuming each ends (not checked): "
+                       + ", ".join(f"{n} iteration(s) at {_place(tr, p)}"
+                                   for p, n in sorted(outcome.awaited.items())))
+    reasons += [f"outside the model: {note}" for note in tr.outside_model]
+    if not outcome.ok:
+        verdict = FAILED
+        if outcome.violation is None:
+            reasons.insert(0, f"no allowed execution satisfies `{tr.test.condition.text}`")
+    elif allowed == 0:
+        verdict = UNKNOWN
+        reasons.insert(0, "no execution completes (every path waits forever, or was cut): "
+                          "the condition holds of nothing")
+    elif outcome.cut:
+        verdict = BOUNDED
+        reasons.insert(0, f"loops unrolled {unroll} times; paths past that were not checked "
+                          f"(cut at {', '.join(_place(tr, c) for c in outcome.cut)})")
+    else:
+        verdict = PROVED
+    result = HarnessResult(h, verdict, reasons, seconds, tr, outcome, unroll=unroll)
+    if outcome.violation is not None:
+        result.sentence = why_allowed(outcome.violation)
+    return result
+
+
+def _place(tr: Translation, place: str) -> str:
+    """A thread's label (`P0:L40080494`, or `L40080494`) as its asm/ source line."""
+    tid, _, label = place.rpartition(":")
+    for t, rows in enumerate(tr.threads):
+        if tid and tid != f"P{t}":
+            continue
+        for r in rows:
+            if r.text.startswith(label + ":"):
+                return r.source
+    return place
+
+
+def _located(tr: Translation, exc: LitmusError) -> str:
+    """The engine's error at the asm/ line of the instruction it names."""
+    rows = [r for (t, line), r in tr.rows.items() if line == exc.line]
+    named = [r for r in rows if r.text.split(":")[-1].strip() in exc.message] or rows
+    where = ", ".join(sorted({r.source for r in named})) or f"line {exc.line}"
+    return f"harness {tr.harness.name}: {where}: {exc.message}"
+
+
+def interleaving(ex: Execution, cores: int) -> list[list[str]]:
+    """The execution as rows with one column per core: events in an order that follows
+    program order and, where it can, reads-from and coherence; an event that had to be
+    placed against them (the weak part of the execution) is marked `<- reordered`."""
+    ev = {e.id: e for e in ex.events}
+    rel = ex.relations
+    comm = {(a, b) for n in ("rf", "co", "fr") for a, b in rel.get(n, ())
+            if ev[a].tid != ev[b].tid and INIT_TID not in (ev[a].tid, ev[b].tid)}
+    queues = [[e for e in ex.events if e.tid == t] for t in range(cores)]
+    done: set[int] = set()
+    rows = []
+    while any(queues):
+        ready = [q[0] for q in queues if q and all(a in done for a, b in comm if b == q[0].id)]
+        e = ready[0] if ready else next(q[0] for q in queues if q)
+        queues[e.tid].pop(0)
+        done.add(e.id)
+        row = [""] * cores
+        row[e.tid] = _describe(ex, e)
+        if not ready:            # no order of the rows follows communication: the race
+            early = [ev[a] for a, b in comm if b == e.id and a not in done]
+            row[e.tid] += "  <- before " + ", ".join(
+                f"P{x.tid}'s {x.kind} {x.loc} ({x.where or 'harness'})" for x in early) + \
+                " in the model's order"
+        rows.append(row)
+    return rows
+
+
+def _describe(ex: Execution, e) -> str:
+    ev = {x.id: x for x in ex.events}
+    if e.kind == "F":
+        return f"{e.text}  ({e.where})"
+    tags = "".join(sorted(t for t in e.tags if t in "AQLX"))
+    what = f"{e.kind}{tags} {e.loc}={e.value}"
+    if e.kind == "R":
+        src = ev[ex.rf[e.id]]
+        what += " (initial)" if src.tid == INIT_TID else \
+            f" (from P{src.tid} {src.where or 'harness'})"
+    return f"{what}  `{e.text}`  {e.where or 'harness'}"
+
+
+def write_counterexample(result: HarnessResult, directory: Path) -> list[Path]:
+    """The violating execution as DOT and SVG beside the report."""
+    ex = result.outcome.violation if result.outcome else None
+    if ex is None:
+        return []
+    result.files = write_graph(ex, result.name, directory, f"{result.name}-counterexample")
+    return result.files

@@ -1,0 +1,271 @@
+"""A harness as a herd-format litmus test whose code is the ELF's own bytes.
+
+Each core's thread is the harness's steps (arguments moved into registers, `BL` to the
+function) followed by the code of every function they reach, decoded instruction by
+instruction from the ELF (calls and tail branches followed). Branch targets become labels;
+`ADRP`+`ADD` of a data symbol becomes a move from a register the initial state gives that
+symbol's address; a core that touches its stack gets a stack of its own. The text is what
+`verify harness --litmus` writes and what the engine runs, so herd7 (or litmus7 on hardware)
+can check the same test. Every row names the `asm/file.s:line` it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from elftools.elf.elffile import ELFFile
+
+from ..litmus.parse import Litmus, LitmusError, parse
+from ..program import Program
+from .spec import Call, Harness, HarnessError
+
+BRANCHES = {"b", "bl", "cbz", "cbnz", "tbz", "tbnz"}
+STACK_WORDS = 32
+FREE_REGISTERS = [f"X{i}" for i in range(28, 8, -1)]       # for addresses: X28 down to X9
+END = "Lend"
+
+
+@dataclass
+class Row:
+    text: str                   # herd syntax
+    source: str = ""            # asm/file.s:line, or "harness"
+    addr: int | None = None     # the instruction's address in the ELF
+
+
+@dataclass
+class Translation:
+    harness: Harness
+    text: str                                   # the litmus file
+    test: Litmus
+    threads: list[list[Row]]
+    functions: list[str]                        # every function whose code runs
+    outside_model: list[str] = field(default_factory=list)   # instructions taken as no-ops
+    rows: dict[tuple[int, int], Row] = field(default_factory=dict)   # (thread, line) -> row
+
+    def instructions(self) -> dict[int, str]:
+        """Every ELF instruction the harness runs: address -> its herd text."""
+        return {r.addr: r.text for t in self.threads for r in t if r.addr is not None}
+
+
+def data_symbols(program: Program) -> dict[str, tuple[int, int]]:
+    """Data objects of the ELF: name -> (address, size)."""
+    out = {}
+    with open(program.elf_path, "rb") as fh:
+        symtab = ELFFile(fh).get_section_by_name(".symtab")
+        for sym in symtab.iter_symbols() if symtab else []:
+            if sym["st_info"]["type"] == "STT_OBJECT" and sym["st_size"] and sym.name:
+                out[sym.name] = (sym["st_value"], sym["st_size"])
+    return out
+
+
+def translate(h: Harness, program: Program, mutations: dict[int, str] | None = None
+              ) -> Translation:
+    """The harness as a litmus test; `mutations` replaces the herd text of instructions at
+    the given addresses (the barrier analysis's weaker forms)."""
+    mutations = mutations or {}
+    symbols = data_symbols(program)
+    for f in h.functions():
+        if f not in program.functions:
+            raise HarnessError(f"{h.module}: harness {h.name} calls {f}, which is not a "
+                               f"function of {program.elf_path.name}")
+    threads, used_objects, outside, reached = [], [], [], []
+    for tid, core in enumerate(h.cores):
+        rows, objects, funcs = _thread(h, tid, core, program, symbols, mutations, outside)
+        threads.append(rows)
+        used_objects.append(objects)
+        reached += [f for f in funcs if f not in reached]
+    known = set(h.objects) | set(symbols)
+    for name in h.init:
+        if name not in known:
+            raise HarnessError(f"{h.module}: harness {h.name} sets {name}, which is neither "
+                               f"an object of the harness nor a data symbol of the ELF")
+    text, rows = _litmus_text(h, program, threads, used_objects, symbols)
+    try:
+        test = parse(text, f"{h.name}.litmus")
+    except LitmusError as exc:
+        raise HarnessError(f"{h.module}: harness {h.name}: {exc}") from exc
+    test.harness = True
+    test.sources = {k: r.source for k, r in rows.items()}
+    return Translation(h, text, test, threads, reached, sorted(set(outside)), rows)
+
+
+def _value(h: Harness, program: Program, v, what: str) -> int | str:
+    if callable(v):
+        try:
+            v = v(program)
+        except Exception as exc:    # a spec reading a constant the ELF lacks, say
+            raise HarnessError(f"{h.module}: harness {h.name}: {what}: {exc}") from exc
+    if isinstance(v, (int, str)):
+        return v
+    raise HarnessError(f"{h.module}: harness {h.name}: {what} is {v!r}; give a number or an "
+                       f"object's name")
+
+
+def _thread(h: Harness, tid: int, core, program: Program, symbols, mutations, outside):
+    """Rows of one core's code, with `{name}` where an object's address register goes."""
+    rows: list[Row] = []
+    objects: list[str] = []
+
+    def use(name: str) -> str:
+        if name not in h.objects and name not in symbols:
+            raise HarnessError(f"{h.module}: harness {h.name}: core {tid} names {name}, which "
+                               f"is neither an object of the harness nor a data symbol of "
+                               f"the ELF")
+        if name not in objects:
+            objects.append(name)
+        return "{" + name + "}"
+
+    calls = []
+    for step in core:
+        if isinstance(step, Call):
+            for reg, v in step.args:
+                if not re.fullmatch(r"x([0-7])", reg):
+                    raise HarnessError(f"{h.module}: harness {h.name}: argument {reg} of "
+                                       f"{step.function}: arguments are x0 to x7")
+                v = _value(h, program, v, f"argument {reg} of {step.function}")
+                rows.append(Row(f"MOV {reg.upper()},{use(v)}" if isinstance(v, str)
+                                else f"MOV {reg.upper()},#{v}", "harness"))
+            entry = program.functions[step.function].addr
+            rows.append(Row(f"BL L{entry:x}", "harness"))
+            calls.append(step.function)
+        else:
+            for line in step.lines:
+                for name in re.findall(r"\{(\w+)\}", line):
+                    use(name)
+                rows.append(Row(line, "harness"))
+    rows.append(Row(f"B {END}", "harness"))
+    # the functions the calls reach, in the order they are found
+    todo, done = list(dict.fromkeys(calls)), []
+    targets: set[int] = {program.functions[f].addr for f in todo}
+    bodies: dict[str, list[Row]] = {}
+    while todo:
+        name = todo.pop(0)
+        if name in done:
+            continue
+        done.append(name)
+        func = program.functions[name]
+        insns = program.instructions(func)
+        body = []
+        skip = False
+        for k, insn in enumerate(insns):
+            if skip:
+                skip = False
+                body.append(Row("NOP", program.line(insn.addr), insn.addr))
+                continue
+            mnemonic, _, ops = insn.text.partition(" ")
+            where = program.line(insn.addr)
+            if mnemonic == "adrp":
+                # ADRP + ADD #lo12 of a data symbol: the symbol's address, from a register
+                nxt = insns[k + 1] if k + 1 < len(insns) else None
+                dest = ops.split(",")[0].strip()
+                m = nxt and re.fullmatch(rf"add {dest}, {dest}, #(0x[0-9a-f]+|\d+)", nxt.text)
+                page = int(ops.split("#")[1], 0)
+                if not m:
+                    raise HarnessError(f"{where}: `{insn.text}` is not followed by the ADD "
+                                       f"of its symbol's low bits: not modelled in harnesses")
+                target = page + int(m.group(1), 0)
+                sym = next((s for s, (a, _) in symbols.items() if a == target), None)
+                if sym is None:
+                    raise HarnessError(f"{where}: `{insn.text}` takes the address 0x{target:x},"
+                                       f" which is not the start of a data object of the ELF: "
+                                       f"not modelled in harnesses")
+                body.append(Row(f"MOV {dest.upper()},{use(sym)}", where, insn.addr))
+                skip = True
+                continue
+            if insn.addr in mutations:
+                text = mutations[insn.addr]
+            else:
+                text = _herd(mnemonic, ops)
+            if mnemonic in BRANCHES or mnemonic.startswith("b."):
+                target = int(ops.rsplit("#", 1)[1], 0)
+                if not func.contains(target):
+                    callee = program.function_at(target)
+                    if callee is None or callee.addr != target:
+                        raise HarnessError(f"{where}: `{insn.text}` branches to 0x{target:x},"
+                                           f" which is not a function's entry")
+                    if callee.name not in done:
+                        todo.append(callee.name)
+                targets.add(target)
+                text = re.sub(r"#0x[0-9a-f]+$|#\d+$", f"L{target:x}", text)
+            if mnemonic == "msr" and ops.split(",")[0] in ("daifset", "daifclr"):
+                outside.append(f"{where} `{insn.text}`: interrupt masking has no memory "
+                               f"effect, and interrupts are not part of the harness")
+            body.append(Row(text, where, insn.addr))
+        bodies[name] = body
+    for name in done:
+        func = program.functions[name]
+        for k, row in enumerate(bodies[name]):
+            addr = func.addr + 4 * k
+            if addr in targets:
+                row.text = f"L{addr:x}: {row.text}"
+            rows.append(row)
+    rows.append(Row(f"{END}: NOP", "harness"))
+    return rows, objects, done
+
+
+def herd_text(disassembly: str) -> str:
+    """One instruction's capstone text as the litmus parser reads it."""
+    mnemonic, _, ops = disassembly.partition(" ")
+    return _herd(mnemonic, ops)
+
+
+def _herd(mnemonic: str, ops: str) -> str:
+    """capstone's text in the form the litmus parser reads: immediates in decimal."""
+    ops = re.sub(r"#(-?)0x([0-9a-f]+)", lambda m: f"#{m.group(1)}{int(m.group(2), 16)}", ops)
+    return f"{mnemonic.upper()} {ops}".strip()
+
+
+def _litmus_text(h: Harness, program: Program, threads, used_objects, symbols):
+    regs_taken = [set(re.findall(r"\b[XW](\d+)\b", " ".join(r.text for r in rows), re.I))
+                  for rows in threads]
+    lines = [f"AArch64 {h.name}", f'"{h.doc}"',
+             f"(* a harness of {h.module}; code from {program.elf_path.name} *)", "{"]
+    declared = []
+    for name in dict.fromkeys([*h.objects, *(o for objs in used_objects for o in objs)]):
+        size = h.objects.get(name) or symbols[name][1]
+        init = h.init.get(name)
+        if init is None and name in symbols:
+            addr, n = symbols[name]
+            init = int.from_bytes(program.project.loader.memory.load(addr, min(n, 8)),
+                                  "little")
+        init = _value(h, program, init or 0, f"the initial value of {name}")
+        lines.append(f"{'uint32_t' if size == 4 else 'uint64_t'} {name}={init};")
+        declared.append(name)
+    registers = []
+    for tid, rows in enumerate(threads):
+        free = [r for r in FREE_REGISTERS if r[1:] not in regs_taken[tid]]
+        if len(free) < len(used_objects[tid]):
+            raise HarnessError(f"{h.module}: harness {h.name}: core {tid} uses every register "
+                               f"from X9 to X28, so none is left for the objects' addresses")
+        assigned = dict(zip(used_objects[tid], free))
+        registers.append(assigned)
+        inits = [f"{tid}:{r}={name}" for name, r in assigned.items()]
+        if any(re.search(r"\bsp\b", r.text, re.I) for r in rows):
+            lines.append(f"uint64_t stack{tid}[{STACK_WORDS}];")
+            inits.append(f"{tid}:SP=stack{tid}[{STACK_WORDS}]")
+        if inits:
+            lines.append("; ".join(inits) + ";")
+    lines.append("}")
+    for tid, rows in enumerate(threads):
+        for r in rows:
+            r.text = re.sub(r"\{(\w+)\}", lambda m: registers[tid][m.group(1)], r.text)
+    width = [max(len(r.text) for r in rows) for rows in threads]
+    lines.append(" " + " | ".join(f"P{t}".ljust(width[t]) for t in range(len(threads))) + " ;")
+    mapping: dict[tuple[int, int], Row] = {}
+    for i in range(max(len(rows) for rows in threads)):
+        cells, notes = [], []
+        for t, rows in enumerate(threads):
+            row = rows[i] if i < len(rows) else None
+            cells.append((row.text if row else "").ljust(width[t]))
+            if row:
+                mapping[(t, len(lines) + 1)] = row
+                if row.source != "harness":
+                    notes.append(f"P{t} {row.source}")
+        note = f" (* {', '.join(notes)} *)" if notes else ""
+        lines.append(" " + " | ".join(cells) + " ;" + note)
+    condition = _value(h, program, h.condition, "the condition")
+    if not isinstance(condition, str):
+        raise HarnessError(f"{h.module}: harness {h.name}: the condition must be a string")
+    lines.append(condition)
+    return "\n".join(lines) + "\n", mapping
