@@ -8,6 +8,7 @@ suspend count in 16-31 and the slot's generation in 32-63.
 
 import z3
 
+from verify.harness.spec import Harness, call, code
 from verify.spec import AAPCS64_SCRATCH, Contract, NotCallable, Region
 
 STATE = Region(lambda e: e.x(0), 8)          # the state word, at PCB_STATE = 0
@@ -163,3 +164,85 @@ CONTRACTS = {
     "exit": NotCallable("a process's last call: it marks itself exiting and enters the "
                         "scheduler on the scheduler's stack; never returns"),
 }
+
+
+# ---- Concurrent behaviour (verify/harness) ----------------------------------------------
+# Each transition is LDAXR/STLXR so that what a core did before a transition is visible to
+# the core that observes it. For every transition T two harnesses check that on the ELF's
+# code, with `data` standing for what the PCB carries:
+#   T releases: P0 writes data, then T; P1 runs proc_state_block and reads data. If block's
+#     load saw T's word (its old word, left in x1, is not the initial one), data is seen.
+#   T acquires: P0 writes data, then proc_state_free (which always changes the word); P1
+#     runs T and reads data. If T's load saw free's word, data is seen.
+# The initial word is one from which T changes the word. The old word T loaded is left in
+# the register named below (x1, or x2 where x1 carries the generation).
+
+def _word(*flags, gen=1, suspends=0):
+    """A state word from flag names (process.inc), read from the ELF."""
+    return lambda p: (gen << p.constant("PS_GEN_SHIFT")) | \
+        (suspends << p.constant("PS_SUSPEND_SHIFT")) | sum(p.constant(f) for f in flags)
+
+
+TRANSITIONS = {          # T: (initial word, extra arguments, register holding the old word)
+    "proc_state_spawn": (_word("PS_FREE"), {}, "X1"),
+    "proc_state_wake": (_word(), {}, "X1"),
+    "proc_state_block": (_word("PS_ACTIVE", "PS_RUNNING"), {}, "X1"),
+    "proc_state_run": (_word("PS_ACTIVE", "PS_IN_RUNQ"), {}, "X1"),
+    "proc_state_out": (_word("PS_ACTIVE", "PS_RUNNING"), {}, "X1"),
+    "proc_state_suspend": (_word("PS_ACTIVE"), {"x1": 1}, "X2"),
+    "proc_state_resume": (_word("PS_ACTIVE", "PS_SUSPENDED", suspends=1), {"x1": 1}, "X2"),
+    "proc_state_exit": (_word("PS_ACTIVE", "PS_RUNNING"), {}, "X1"),
+    "proc_state_free": (_word("PS_EXITING"), {}, "X1"),
+}
+WRITE_DATA = code("MOV X9,#1", "STR X9,[{data}]")
+READ_DATA = code("LDR X10,[{data}]")
+
+
+def _handoff(t: str, releases: bool) -> Harness:
+    initial, args, old = TRANSITIONS[t]
+    writer, observer = (t, "proc_state_block") if releases else ("proc_state_free", t)
+    seen = old if not releases else "X1"
+    return Harness(
+        f"{t}_{'releases' if releases else 'acquires'}",
+        f"{writer} on one core, {observer} on another: an observer whose load saw the "
+        f"writer's word also sees what the writer's core wrote before it",
+        objects={"pcb": 8, "data": 8}, init={"pcb": initial},
+        cores=[[WRITE_DATA, call(writer, x0="pcb", **(args if releases else {}))],
+               [call(observer, x0="pcb", **(args if not releases else {})), READ_DATA]],
+        condition=lambda p: f"~exists (1:{seen}!={initial(p)} /\\ 1:X10=0)")
+
+
+def _race_suspend_resume_exit(p) -> str:
+    """suspend, resume and exit race on a process suspended once: exit wins over both, and
+    IN_RUNQ is set exactly when resume reports that the caller must enqueue."""
+    exited = _word("PS_EXITING")(p)
+    queued = _word("PS_EXITING", "PS_IN_RUNQ")(p)
+    return (f"forall ((pcb={exited} /\\ 1:X0!=2) \\/ (pcb={queued} /\\ 1:X0=2))")
+
+
+HARNESSES = [_handoff(t, releases) for t in TRANSITIONS for releases in (True, False)] + [
+    Harness("proc_state_suspend_twice",
+            "two cores suspend one process at once: both succeed, and the count is 2 (no "
+            "lost update)",
+            objects={"pcb": 8}, init={"pcb": _word("PS_ACTIVE")},
+            cores=[[call("proc_state_suspend", x0="pcb", x1=1)]] * 2,
+            condition=lambda p: f"forall (0:X0=1 /\\ 1:X0=1 /\\ "
+                                f"pcb={_word('PS_ACTIVE', 'PS_SUSPENDED', suspends=2)(p)})"),
+    Harness("proc_state_suspend_resume_exit",
+            "suspend, resume and exit race on one PCB suspended once: only the allowed "
+            "transitions (exit wins; the word is queued exactly when resume says so)",
+            objects={"pcb": 8},
+            init={"pcb": _word("PS_ACTIVE", "PS_SUSPENDED", suspends=1)},
+            cores=[[call("proc_state_suspend", x0="pcb", x1=1)],
+                   [call("proc_state_resume", x0="pcb", x1=1)],
+                   [call("proc_state_exit", x0="pcb")]],
+            condition=_race_suspend_resume_exit),
+    Harness("proc_lookup_publishes",
+            "a process made runnable by proc_state_spawn on one core is found by proc_lookup "
+            "on another with what the spawning core wrote before it",
+            objects={"data": 8}, init={"proc_pcbs": _word("PS_FREE")},
+            cores=[[WRITE_DATA, call("proc_state_spawn", x0="proc_pcbs")],
+                   [call("proc_lookup", x0=lambda p: 1 << p.constant("PID_GEN_SHIFT")),
+                    READ_DATA]],
+            condition="~exists (1:X0=proc_pcbs /\\ 1:X10=0)"),
+]

@@ -1,5 +1,6 @@
 """Contracts of asm/runtime.s. Functions not named here are callable under AAPCS64."""
 
+from verify.harness.spec import Harness, call, code
 from verify.spec import NotCallable
 
 CONTRACTS = {
@@ -11,4 +12,46 @@ CONTRACTS = {
     "runtime_power_off": NotCallable("powers the system off (PSCI SYSTEM_OFF); never returns"),
     "runtime_exception": NotCallable("exception handler, reached from the vector table; reports "
                                      "and parks the core, never returns"),
+}
+
+
+# Concurrent behaviour (verify/harness): the boot rendezvous. Each core writes something,
+# counts itself in runtime_arrived (runtime_count_up) and waits (runtime_wait_rendezvous);
+# once out of the wait it must see what every counted core wrote before being counted.
+def _rendezvous_core(mine: str, other: str):
+    return [code("MOV X9,#1", f"STR X9,[{{{mine}}}]"),
+            call("runtime_count_up", x0="runtime_arrived"),
+            call("runtime_wait_rendezvous"),
+            code(f"LDR X10,[{{{other}}}]")]
+
+
+HARNESSES = [
+    Harness("rendezvous_2",
+            "two cores count themselves and wait for each other: after the wait each sees "
+            "what the other wrote before it was counted",
+            objects={"d0": 8, "d1": 8}, init={"boot_cores_started": 2},
+            cores=[_rendezvous_core("d0", "d1"), _rendezvous_core("d1", "d0")],
+            condition="forall (0:X10=1 /\\ 1:X10=1 /\\ runtime_arrived=2)"),
+    # boot_primary_entry is not callable (it builds the page tables and never returns), so
+    # its publication of the core count (STLR to boot_cores_started) is written out here as
+    # the harness's own code: this checks the waiting side, runtime_wait_rendezvous.
+    Harness("rendezvous_started",
+            "a core waiting in the rendezvous for the published core count sees what the "
+            "publishing core wrote before publishing it",
+            objects={"d0": 8},
+            cores=[[code("MOV X9,#1", "STR X9,[{d0}]", "MOV X9,#1",
+                         "STLR X9,[{boot_cores_started}]")],
+                   [call("runtime_count_up", x0="runtime_arrived"),
+                    call("runtime_wait_rendezvous"), code("LDR X10,[{d0}]")]],
+            condition="forall (1:X10=1)"),
+]
+
+UNCHECKED_ORDERING = {
+    "boot_primary_entry": "not callable (boot entry: builds the page tables, turns the MMU "
+                          "on, never returns); its STLR of the core count is written out as "
+                          "harness code in rendezvous_started, which checks the reader; its "
+                          "DSB orders that store before SEV, an event outside Arm's model",
+    "runtime_exception": "not callable (the vector table's handler, never returns); its count "
+                         "of halted cores is read by runtime_wait_rendezvous, which no harness "
+                         "pairs with it yet",
 }

@@ -2,6 +2,7 @@
 
 import z3
 
+from verify.harness.spec import Harness, call, code
 from verify.spec import AAPCS64_SCRATCH, Contract, Region
 
 UART = Region(lambda e: z3.BitVecVal(e.const("BOARD_UART_BASE"), 64), 0x1000)
@@ -36,3 +37,21 @@ CONTRACTS = {
         "releases the print lock", maychange=AAPCS64_SCRATCH + (LOCK,),
         post=lambda e, x: lock_word(x) == e.const("LOCK_FREE")),
 }
+
+
+# Concurrent behaviour (verify/harness): two cores count under the print lock, taken as the
+# scheduler takes it (print_lock) and as a process takes it (console_lock, which also masks
+# IRQs). A count below 2 means the critical sections overlapped or one missed the other's
+# write.
+CRITICAL_SECTION = code("LDR X9,[{count}]", "ADD X9,X9,#1", "STR X9,[{count}]")
+
+
+def counting(lock: str, unlock: str) -> Harness:
+    return Harness(f"{lock}_2", f"two cores count under {lock}/{unlock}: mutual exclusion, and "
+                   f"each critical section sees the previous one's write",
+                   objects={"count": 8},
+                   cores=[[call(lock), CRITICAL_SECTION, call(unlock)]] * 2,
+                   condition="forall (count=2 /\\ uart_print_lock_word=0)")
+
+
+HARNESSES = [counting("print_lock", "print_unlock"), counting("console_lock", "console_unlock")]

@@ -232,6 +232,12 @@ def _litmus_text(h: Harness, program: Program, threads, used_objects, symbols):
         init = _value(h, program, init or 0, f"the initial value of {name}")
         lines.append(f"{'uint32_t' if size == 4 else 'uint64_t'} {name}={init};")
         declared.append(name)
+    condition = _value(h, program, h.condition, "the condition")
+    if not isinstance(condition, str):
+        raise HarnessError(f"{h.module}: harness {h.name}: the condition must be a string")
+    # registers the condition reads are 64-bit (herd would compare an untyped one at 32)
+    for tid, reg in sorted(set(re.findall(r"\b(\d+):[XW](\d+)\b", condition))):
+        lines.append(f"uint64_t {tid}:X{reg}=0;")
     registers = []
     for tid, rows in enumerate(threads):
         free = [r for r in FREE_REGISTERS if r[1:] not in regs_taken[tid]]
@@ -264,8 +270,5 @@ def _litmus_text(h: Harness, program: Program, threads, used_objects, symbols):
                     notes.append(f"P{t} {row.source}")
         note = f" (* {', '.join(notes)} *)" if notes else ""
         lines.append(" " + " | ".join(cells) + " ;" + note)
-    condition = _value(h, program, h.condition, "the condition")
-    if not isinstance(condition, str):
-        raise HarnessError(f"{h.module}: harness {h.name}: the condition must be a string")
     lines.append(condition)
     return "\n".join(lines) + "\n", mapping

@@ -55,6 +55,7 @@ class Run:
     regs: dict[str, object]
     error: LitmusError | None = None   # the path stopped here: an error if it is ever allowed
     cut: str | None = None             # not a path: one was cut here, past the unroll limit
+    awaited: str | None = None         # not a path: an await iteration ended it here
     fault: tuple[str, str] | None = None  # the thread stopped on this fault: (where, kind)
 
 

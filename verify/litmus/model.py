@@ -241,10 +241,14 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
         this_round: dict = {}
         all_runs = [runs(test, t, init_regs[t], values, lambda: next(counter), arrays, unroll,
                          this_round, at_end[t]) for t in range(len(test.threads))]
+        # A path ended in an await loop is not run, but what it wrote before the loop is
+        # written in real executions (the path that leaves the loop writes it too), and its
+        # events count toward the longest path: later rounds may give its reads the values
+        # that end the wait.
+        longest = sum(max((len(r.events) for r in tr), default=0) for tr in all_runs)
         for t, thread_runs in enumerate(all_runs):
             if cuts is not None:
                 cuts.update(f"P{t}:{r.cut}" for r in thread_runs if r.cut)
-            all_runs[t] = [r for r in thread_runs if not r.cut]
         for thread_runs in all_runs:
             for run in thread_runs:
                 for e in run.events:
@@ -253,7 +257,9 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
                         values[where[0]].add((where[1], e.size, e.value))
                     elif e.kind == "W":
                         values.setdefault(e.loc, {0}).add(e.value)
-        most_events = sum(max((len(r.events) for r in tr), default=0) for tr in all_runs)
+        all_runs = [[r for r in tr if not r.cut and not r.awaited] for tr in all_runs]
+        most_events = max(longest, sum(max((len(r.events) for r in tr), default=0)
+                                       for tr in all_runs))
         if values == before or rounds > most_events:
             if awaited is not None:
                 awaited.update(this_round)

@@ -88,6 +88,7 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
                 if live is not None and to in visits and to[1] <= pc[1] and \
                         unchanged(visits[to], state[0], state[1], state[5], state[3], to):
                     awaited[place(to)] = awaited.get(place(to), 0) + 1
+                    out.append(Run(state[3], [], {}, awaited=place(to)))
                     continue                    # an await iteration: nothing new after it
                 if to[0] == pc[0] and to[1] <= pc[1] and th.counts_as_loop:   # a loop
                     seen = {**jumps, to: jumps.get(to, 0) + 1}
