@@ -45,13 +45,3 @@ HARNESSES = [
                     call("runtime_wait_rendezvous"), code("LDR X10,[{d0}]")]],
             condition="forall (1:X10=1)"),
 ]
-
-UNCHECKED_ORDERING = {
-    "boot_primary_entry": "not callable (boot entry: builds the page tables, turns the MMU "
-                          "on, never returns); its STLR of the core count is written out as "
-                          "harness code in rendezvous_started, which checks the reader; its "
-                          "DSB orders that store before SEV, an event outside Arm's model",
-    "runtime_exception": "not callable (the vector table's handler, never returns); its count "
-                         "of halted cores is read by runtime_wait_rendezvous, which no harness "
-                         "pairs with it yet",
-}

@@ -215,12 +215,10 @@ def _harnesses(layout: Layout, names: list[str] | None, unroll: int,
     sites = None
     if barriers:
         start = time.monotonic()
-        translations = [r.translation for r in results]
-
         def show(done, total, site):
             print(f"[barriers {done}/{total} {time.monotonic() - start:5.1f}s] "
                   f"{site.source} {site.text}: {site.verdict}", file=sys.stderr, flush=True)
-        sites = necessity.analyse(program, harnesses, translations, show)
+        sites = necessity.analyse(program, results, show)
         missing = necessity.uncovered(program, sites, unchecked)
         write_barriers(sites, missing, reports)
         print("\nbarrier necessity (reports/barriers.md):\n" + barrier_table(sites, missing))

@@ -8,7 +8,9 @@ it is decided again:
 
 - NEEDED: some weaker form breaks some harness (its counterexample is kept);
 - REDUNDANT: every weaker form, down to none, is PROVED under every harness that runs it;
-- UNDECIDED: otherwise (a weaker form BOUNDED, UNKNOWN or not modelled): never REDUNDANT.
+- UNDECIDED: otherwise: a weaker form BOUNDED, UNKNOWN or not modelled; an access that in
+  no harness reads from or is read by another core (its weakening was not tested); a DSB that
+  also orders something outside the model (SEV, a system register). Never REDUNDANT.
 
 REDUNDANT speaks only of the harnesses named and of memory ordering under Arm's model: what a
 DSB orders against a system-register write or an event (SEV, an SGI) is outside it, and such
@@ -88,12 +90,14 @@ class Site:
     harnesses: list[str]
     trials: list[Trial] = field(default_factory=list)
     note: str = ""
+    unexercised: list[str] = field(default_factory=list)   # harnesses where it never talks
 
     @property
     def verdict(self) -> str:
         if any(t.verdict == FAILED for t in self.trials):
             return NEEDED
-        if self.trials and all(t.verdict == PROVED for t in self.trials):
+        if self.trials and all(t.verdict == PROVED for t in self.trials) and \
+                not self.unexercised and not self.note:
             return REDUNDANT
         return UNDECIDED
 
@@ -110,6 +114,13 @@ class Site:
         if self.verdict == REDUNDANT:
             return ("every weaker form down to `" + self.trials[-1].form +
                     "` is PROVED under " + ", ".join(self.harnesses))
+        if self.note and all(t.verdict == PROVED for t in self.trials):
+            return (f"every weaker form down to `{self.trials[-1].form}` is PROVED under "
+                    f"{', '.join(self.harnesses)}, but {self.note}")
+        if self.unexercised and all(t.verdict == PROVED for t in self.trials):
+            return ("every weaker form is PROVED, but in no harness does this access read "
+                    "from or get read by another core, so that says nothing: a harness "
+                    "with its partner is missing")
         why = [f"`{t.form}`: " + "; ".join(t.errors + [f"{r.name} {r.verdict}" for r in
                                                        t.results if r.verdict != PROVED])
                for t in self.trials if t.verdict == UNDECIDED]
@@ -157,12 +168,17 @@ def _outside_note(program: Program, addr: int) -> str:
     return ""
 
 
-def analyse(program: Program, harnesses: list[Harness], translations: list[Translation],
-            progress=None) -> list[Site]:
-    """Each site's weaker forms, decided under every harness that runs it."""
-    by_name = {h.name: h for h in harnesses}
-    sites = ordering_sites(program, translations)
+def analyse(program: Program, results: list[HarnessResult], progress=None) -> list[Site]:
+    """Each site's weaker forms, decided under every harness that runs it. An access whose
+    weakening passes everywhere is REDUNDANT only if in some harness it talks to another
+    core (reads from or is read by it); else nothing was tested."""
+    by_name = {r.harness.name: r.harness for r in results}
+    talks = {r.harness.name: r.communicating() for r in results}
+    sites = ordering_sites(program, [r.translation for r in results])
     for k, site in enumerate(sites):
+        if not site.text.startswith(("DMB", "DSB", "ISB")) and \
+                not any(site.addr in talks[n] for n in site.harnesses):
+            site.unexercised = list(site.harnesses)
         for form in weaker_forms(site.text):
             trial = Trial(form)
             for name in site.harnesses:

@@ -50,6 +50,13 @@ class HarnessResult:
     def name(self) -> str:
         return self.harness.name
 
+    def communicating(self) -> set[int]:
+        """Addresses of the ELF's accesses that read from or are read by another core in
+        some allowed execution."""
+        rows = self.translation.rows
+        return {rows[k].addr for k in self.outcome.communicating
+                if k in rows and rows[k].addr is not None}
+
 
 def check(h: Harness, program: Program, mutations: dict[int, str] | None = None,
           unroll: int = UNROLL) -> HarnessResult:

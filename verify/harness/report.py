@@ -79,8 +79,10 @@ def write_barriers(sites: list[Site], missing: list[Uncovered], reports: Path) -
             "and LD forms and to nothing; an acquire, release or ordered RMW to its weaker "
             "forms) and every harness that runs it decided again. NEEDED: some weaker form "
             "breaks a harness. REDUNDANT: every weaker form is PROVED under every harness "
-            "named (a statement about those harnesses, under Arm's model). UNDECIDED: a weaker "
-            "form was not decided; never REDUNDANT.", ""]
+            "named, and the access talks to another core in one of them (a statement about "
+            "those harnesses, under Arm's model). UNDECIDED: a weaker form was not decided, "
+            "the access never talks to another core in them, or the barrier also orders "
+            "something outside the model; never REDUNDANT.", ""]
     path.write_text("\n".join(head) + barrier_table(sites, missing) + "\n")
     return path
 

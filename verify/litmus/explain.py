@@ -152,7 +152,9 @@ def why_allowed(ex: Execution) -> str:
     edges = [(a, b, "po") for a, b in rel.get("po", ()) if memory(a) and memory(b)]
     edges += [(a, b, n) for n in ("rf", "fr", "co") for a, b in rel.get(n, ())
               if memory(a) and memory(b) and ev[a].tid != ev[b].tid]
-    cycle = _cycle(edges)
+    # the cycle with the fewest steps nothing orders: it names the ordering that is missing
+    gap = lambda e: e[2] == "po" and (e[0], e[1]) not in ordered
+    cycle = _fewest(edges, gap) or _cycle(edges)
     if not cycle:
         return "allowed: no cycle of program order and communication is closed"
     gaps = [i for i, (a, b, n) in enumerate(cycle) if n == "po" and (a, b) not in ordered]
@@ -186,6 +188,31 @@ def _closure_of(rel: set) -> set:
         if not more:
             return out
         out |= more
+
+
+def _fewest(edges, cost, longest: int = 8):
+    """Among the simple cycles of at most `longest` edges, one with the fewest edges for
+    which cost(edge) holds, then the shortest, then the fewest coherence edges; None if
+    there is none."""
+    succ = {}
+    for e in edges:
+        succ.setdefault(e[0], []).append(e)
+    best, best_key = None, None
+    for start in sorted(succ):
+        stack = [(start, [], {start})]
+        while stack:
+            node, path, seen = stack.pop()
+            for e in succ.get(node, ()):
+                if e[1] == start:
+                    cycle = path + [e]
+                    # ties: rather a write read than one overwritten (rf over co)
+                    key = (sum(map(cost, cycle)), len(cycle),
+                           sum(e[2] == "co" for e in cycle))
+                    if best_key is None or key < best_key:
+                        best, best_key = cycle, key
+                elif e[1] > start and e[1] not in seen and len(path) + 1 < longest:
+                    stack.append((e[1], path + [e], seen | {e[1]}))
+    return best
 
 
 def _cycle(edges):

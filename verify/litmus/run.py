@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from dataclasses import dataclass, field
 
-from .model import Execution, check, executions, initial_state, memory_finals
+from .model import INIT_TID, Execution, check, executions, initial_state, memory_finals
 from .parse import (And, Atom, Const, Fault, Implies, Litmus, LitmusError, Not, Or,
                     check_variants)
 from .events import Addr
@@ -33,6 +33,9 @@ class Outcome:
     hexa: bool = False               # values shown in hex
     violation: Execution | None = None   # an allowed execution the claim rules out
     awaited: dict = field(default_factory=dict)   # harnesses: await iterations ended, by place
+    # harnesses: (thread, line) of every access that reads from, or is read by, another
+    # thread in some allowed execution
+    communicating: set = field(default_factory=set)
 
     def verdict(self) -> str:
         """Allowed (some allowed execution satisfies the condition), Forbidden (none does) or,
@@ -85,6 +88,7 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
     witness, forbidden = None, []
     cut: set[str] = set()
     awaited: dict = {}
+    communicating: set = set()
     violation = None
     claim = test.condition.quantifier
     for ex in executions(test, unroll, cut, awaited):
@@ -97,6 +101,8 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
             continue
         if ex.errors:                # an allowed execution takes a path that cannot go on
             raise ex.errors[0]
+        if test.harness:
+            communicating.update(_communicating(ex))
         if test.filter is not None and not _holds(test, test.filter, final):
             continue
         states.add(_state_line(test, shown, final, types, hexa))
@@ -115,7 +121,16 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
     kind = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required"}[q]
     return Outcome(test, sorted(states), pos, neg, ok, kind, observation,
                    time.monotonic() - start, total, witness, forbidden, sorted(cut), hexa,
-                   violation, awaited)
+                   violation, awaited, communicating)
+
+
+def _communicating(ex: Execution) -> set[tuple[int, int]]:
+    ev = {e.id: e for e in ex.events}
+    out = set()
+    for r, w in ex.rf.items():
+        if ev[w].tid not in (INIT_TID, ev[r].tid):
+            out |= {(ev[r].tid, ev[r].line), (ev[w].tid, ev[w].line)}
+    return out
 
 
 def _verdict(o: "Outcome") -> str:

@@ -1,0 +1,191 @@
+"""Weak memory on the shipped code: the harnesses of specs/ run the ELF's functions under Arm's
+model. A dropped acquire or release in the runtime must fail them with a counterexample that
+names its source line, and fail `verify all` with no image written."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from verify.cli import main
+from verify.harness.barriers import weaker_forms
+from verify.harness.engine import FAILED, PROVED, UNKNOWN, check
+from verify.harness.spec import Harness, HarnessError, call, code, load_harnesses
+from verify.program import Program
+
+from conftest import PLANTED_ALL, ROOT, copy_tree
+
+TRANSITIONS = ["proc_state_spawn", "proc_state_wake", "proc_state_block", "proc_state_run",
+               "proc_state_out", "proc_state_suspend", "proc_state_resume", "proc_state_exit",
+               "proc_state_free"]
+# (file, function, instruction, its weaker form): the acceptance's planted bugs. console_lock
+# and console_unlock order through print_lock and print_unlock, which they call.
+MUTANTS = [("asm/lock.s", "spin_lock", "ldaxr", "ldxr"),
+           ("asm/lock.s", "spin_unlock", "stlr", "str"),
+           ("asm/uart.s", "print_lock", "ldaxr", "ldxr"),
+           ("asm/uart.s", "print_unlock", "stlr", "str"),
+           ("asm/runtime.s", "runtime_count_up", "stlxr", "stxr"),
+           *[("asm/process.s", f, "stlxr", "stxr") for f in TRANSITIONS],
+           *[("asm/process.s", f, "ldaxr", "ldxr") for f in TRANSITIONS]]
+
+
+def plant(root: Path, source: str, function: str, old: str, new: str) -> int:
+    """Replace the first `old` instruction of `function` by `new`; its 1-based line."""
+    path = root / source
+    lines = path.read_text().split("\n")
+    start = next(i for i, line in enumerate(lines)
+                 if re.match(rf"\s*L?FUNC\s+{function}\b", line))
+    for i in range(start, len(lines)):
+        if re.match(rf"\s*{old}\s", lines[i]):
+            lines[i] = lines[i].replace(old, new, 1)
+            path.write_text("\n".join(lines))
+            return i + 1
+        assert not re.match(rf"\s*ENDL?FUNC\s+{function}\b", lines[i]), f"no {old} in {function}"
+    raise AssertionError(f"{function} not closed")
+
+
+@pytest.fixture(scope="module")
+def program(tmp_path_factory) -> Program:
+    root = copy_tree(tmp_path_factory.mktemp("harness"))
+    assert main(["--root", str(root), "build"]) == 0
+    return Program(root / "build" / "actly.elf", root)
+
+
+@pytest.fixture(scope="module")
+def harnesses() -> dict[str, Harness]:
+    found, _ = load_harnesses(ROOT)
+    return {h.name: h for h in found}
+
+
+def test_every_runtime_harness_is_proved(program, harnesses):
+    for h in harnesses.values():
+        r = check(h, program)
+        assert r.verdict == PROVED, (h.name, r.reasons)
+        # not vacuous: some execution completes, and each core ran its calls
+        assert r.outcome.positive + r.outcome.negative > 0
+
+
+@pytest.mark.parametrize("source,function,old,new", MUTANTS,
+                         ids=[f"{m[1]}-{m[2]}" for m in MUTANTS])
+def test_a_dropped_ordering_fails_with_its_source_line(tmp_path, capsys, source, function,
+                                                       old, new):
+    root = copy_tree(tmp_path)
+    line = plant(root, source, function, old, new)
+    assert main(["--root", str(root), "build"]) == 0
+    capsys.readouterr()
+    assert main(["--root", str(root), "harness"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"\): FAILED", out)
+    # the sentence names the weakened instruction at its line, and what it needs
+    assert re.search(rf"`{new.upper()} [^`]*`, {re.escape(source)}:{line}\)", out), out
+    assert "is not ordered before" in out and "needs" in out
+    # the interleaving table shows every event at its source line
+    assert f"{source}:{line}" in out.split("FAILED", 1)[1]
+    report = next((root / "reports" / "harness").glob("*.md")).parent
+    failed = [p for p in report.glob("*.md") if "FAILED" in p.read_text().split("\n")[0]]
+    assert failed and all((p.with_name(p.stem + "-counterexample.dot")).is_file()
+                          for p in failed)
+
+
+def test_verify_all_fails_on_a_dropped_release_and_writes_no_image(tmp_path, capsys,
+                                                                    proof_cache):
+    root = copy_tree(tmp_path, proof_cache)
+    (root / "build").mkdir(exist_ok=True)
+    stale = root / "build" / "actly.img"
+    stale.write_bytes(b"stale image from an earlier run")
+    line = plant(root, "asm/lock.s", "spin_unlock", "stlr", "str")
+    assert main(["--root", str(root), "all", *PLANTED_ALL]) == 1
+    out = capsys.readouterr().out
+    assert not stale.exists() and "no image written" in out
+    assert re.search(r"spin_lock_2 \(specs/lock\.py\): FAILED", out)
+    assert f"asm/lock.s:{line}" in out
+    barriers = (root / "reports" / "barriers.md").read_text()
+    assert "| asm/lock.s:26 " in barriers      # the acquire is still analysed
+    section = (root / "reports" / "spin_unlock.md").read_text()
+    assert "## Under weak memory" in section and "spin_lock_2: FAILED" in section
+
+
+def test_litmus_export_is_what_the_engine_runs(program, harnesses, tmp_path, capsys):
+    root = program.source_root
+    assert main(["--root", str(root), "harness", "spin_lock_2", "--litmus",
+                 str(tmp_path)]) == 0
+    text = (tmp_path / "spin_lock_2.litmus").read_text()
+    assert text.startswith("AArch64 spin_lock_2") and "forall (count=2" in text
+    # the code is the ELF's: spin_lock's instructions with their source lines
+    assert "LDAXR w2, [x0]" in text and "asm/lock.s:26" in text
+    capsys.readouterr()
+    # the file runs as any litmus test (herd's semantics: loops unrolled, not reduced)
+    main(["litmus", str(tmp_path / "spin_lock_2.litmus")])
+    assert "Test spin_lock_2 Required" in capsys.readouterr().out
+
+
+def test_weaker_forms():
+    assert weaker_forms("DMB ISH") == ["DMB ISHST", "DMB ISHLD", "NOP"]
+    assert weaker_forms("DMB SY") == ["DMB ST", "DMB LD", "NOP"]
+    assert weaker_forms("DSB ISHST") == ["NOP"]
+    assert weaker_forms("LDAR x1, [x0]") == ["LDAPR x1, [x0]", "LDR x1, [x0]"]
+    assert weaker_forms("STLRB w1, [x0]") == ["STRB w1, [x0]"]
+    assert weaker_forms("CASAL x0, x1, [x2]") == ["CASA x0, x1, [x2]", "CASL x0, x1, [x2]",
+                                                  "CAS x0, x1, [x2]"]
+    assert weaker_forms("SWPAL x0, x1, [x2]")[-1] == "SWP x0, x1, [x2]"
+    assert weaker_forms("LDADDA x0, x1, [x2]") == ["LDADD x0, x1, [x2]"]
+    assert weaker_forms("LDR x1, [x0]") == [] and weaker_forms("CAS x0, x1, [x2]") == []
+
+
+def test_a_wait_that_never_ends_proves_nothing(program):
+    # the lock is held and nobody releases it: every path waits, so nothing is PROVED
+    h = Harness("held", "", objects={"lock": 4}, init={"lock": 1},
+                cores=[[call("spin_lock", x0="lock")], [call("spin_lock", x0="lock")]],
+                condition="forall (lock=1)", module="test")
+    r = check(h, program)
+    assert r.verdict == UNKNOWN and "no execution completes" in r.reasons[0]
+
+
+def test_a_value_bug_fails_without_a_weak_execution(program):
+    # a harness whose claim is wrong even in program order: a lost update is impossible, so
+    # claiming one is required must fail
+    h = Harness("wrong", "", objects={"lock": 4, "count": 8},
+                cores=[[call("spin_lock", x0="lock"),
+                        code("LDR X9,[{count}]", "ADD X9,X9,#1", "STR X9,[{count}]"),
+                        call("spin_unlock", x0="lock")]] * 2,
+                condition="exists (count=1)", module="test")
+    r = check(h, program)
+    assert r.verdict == FAILED and "no allowed execution satisfies" in r.reasons[0]
+
+
+@pytest.mark.parametrize("harness,message", [
+    (Harness("h", "", cores=[[call("no_such_function")]] * 2, condition="forall (true)",
+             module="specs/x.py"), "calls no_such_function, which is not a function"),
+    (Harness("h", "", cores=[[call("spin_lock", x0="nothing")]] * 2,
+             condition="forall (true)", module="specs/x.py"), "names nothing, which is"),
+    (Harness("h", "", cores=[[call("spin_lock", x9=1)]] * 2, condition="forall (true)",
+             module="specs/x.py"), "arguments are x0 to x7"),
+    (Harness("h", "", objects={"lock": 4}, cores=[[call("spin_lock", x0="lock")]] * 2,
+             condition="forall (", module="specs/x.py"), "harness h"),
+])
+def test_bad_harnesses_are_errors_naming_what_to_fix(program, harness, message):
+    with pytest.raises(HarnessError, match=re.escape(message)):
+        check(harness, program)
+
+
+def test_malformed_harness_module_exits_2(tmp_path, capsys):
+    root = copy_tree(tmp_path)
+    assert main(["--root", str(root), "build"]) == 0
+    (root / "specs" / "broken.py").write_text(
+        "from verify.harness.spec import Harness, call\n"
+        "HARNESSES = [Harness('one_core', '', cores=[[call('spin_lock')]], "
+        "condition='forall (true)')]\n")
+    assert main(["--root", str(root), "harness"]) == 2
+    assert "specs/broken.py: harness one_core has 1 cores; give 2 to 4" in capsys.readouterr().err
+    shutil.rmtree(root / "reports", ignore_errors=True)
+
+
+def test_an_instruction_without_a_rule_names_its_source_line(program, tmp_path):
+    # board_send_wake writes ICC_SGI1R_EL1, which the litmus checker does not model
+    h = Harness("sgi", "", cores=[[call("board_send_wake", x0=1)]] * 2,
+                condition="forall (true)", module="test")
+    with pytest.raises(HarnessError, match=r"asm/board/virt/board\.s:\d+: .*icc_sgi1r_el1"):
+        check(h, program)
