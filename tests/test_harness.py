@@ -189,3 +189,50 @@ def test_an_instruction_without_a_rule_names_its_source_line(program, tmp_path):
                 condition="forall (true)", module="test")
     with pytest.raises(HarnessError, match=r"asm/board/virt/board\.s:\d+: .*icc_sgi1r_el1"):
         check(h, program)
+
+
+def test_the_engines_semantics_agree_with_unicorn(program, harnesses):
+    from verify.litmus.difftest import check_encodings
+    from verify.harness.translate import translate
+    encodings = {}
+    for h in harnesses.values():
+        encodings.update(translate(h, program).encodings(program))
+    report = check_encodings(encodings, 20)
+    assert report.encodings > 100 and not report.mismatches and not report.skipped, \
+        report.text()
+
+
+@pytest.mark.parametrize("family,op,wrong", [
+    ("BINARY", "ORR", lambda a, b, bits: a | b | 1),          # a bit too many
+    ("BINARY", "ADD", lambda a, b, bits: a + b + 1),          # an off-by-one
+])
+def test_a_wrong_rule_in_the_engine_is_caught(program, harnesses, monkeypatch, family, op,
+                                              wrong):
+    from verify.litmus import alu
+    from verify.litmus.difftest import check_encodings
+    from verify.harness.translate import translate
+    encodings = translate(harnesses["proc_state_free_releases"], program).encodings(program)
+    assert any(text.startswith(op + " ") for _, text in encodings.values())
+    monkeypatch.setitem(getattr(alu, family), op, wrong)
+    report = check_encodings(encodings, 50)
+    assert any(f.text.startswith(op + " ") for f in report.mismatches), report.text()
+    assert all(f.text.startswith(op + " ") for f in report.mismatches)
+
+
+def test_a_store_exclusive_that_always_fails_is_caught(program, harnesses, monkeypatch):
+    # the engine's rule for STXR planted wrong: it never succeeds (the opposite of angr's bug)
+    from verify.litmus import instructions
+    from verify.litmus.difftest import check_encodings
+    from verify.harness.translate import translate
+    real = instructions._loads_and_stores
+
+    def never_succeeds(s, op, args):
+        forks = real(s, op, args)
+        if forks and op in ("STXR", "STLXR"):
+            return forks[-1:]                   # only the failing way
+        return forks
+    monkeypatch.setattr(instructions, "FAMILIES", tuple(
+        never_succeeds if f is real else f for f in instructions.FAMILIES))
+    encodings = translate(harnesses["spin_lock_2"], program).encodings(program)
+    report = check_encodings(encodings, 10)
+    assert [f.text for f in report.mismatches] == ["STXR w2, w1, [x0]"], report.text()

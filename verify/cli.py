@@ -170,9 +170,12 @@ def _litmus_idioms(layout: Layout) -> bool:
 
 
 def _harnesses(layout: Layout, names: list[str] | None, unroll: int,
-               litmus_dir: Path | None = None, barriers: bool = False) -> bool:
-    """The harnesses of specs/ on the shipped code under Arm's model (reports/harness/), and
-    with `barriers` the barrier-necessity report (reports/barriers.md)."""
+               litmus_dir: Path | None = None, barriers: bool = False,
+               semantics_states: int = 0) -> bool:
+    """The harnesses of specs/ on the shipped code under Arm's model (reports/harness/);
+    with `semantics_states`, the litmus checker's semantics of every encoding they run
+    against unicorn (reports/harness-semantics.txt); with `barriers` the barrier-necessity
+    report (reports/barriers.md)."""
     from .harness import barriers as necessity
     from .harness.engine import PROVED, check, interleaving
     from .harness.report import (barrier_table, function_sections, summary, write_barriers,
@@ -212,6 +215,19 @@ def _harnesses(layout: Layout, names: list[str] | None, unroll: int,
         for reason in r.reasons:
             print(f"  - {reason}")
         print(f"  report: reports/harness/{r.name}.md")
+    ok = all(r.verdict == PROVED for r in results)
+    if semantics_states:
+        from .litmus.difftest import check_encodings
+        encodings = {}
+        for r in results:
+            encodings.update(r.translation.encodings(program))
+        print(f"\nlitmus semantics: {len(encodings)} encodings the harnesses run, "
+              f"{semantics_states} random states each, against unicorn", flush=True)
+        semantics = check_encodings(encodings, semantics_states)
+        (reports / "harness-semantics.txt").write_text(semantics.text() + "\n")
+        print("\n".join(line for line in semantics.text().splitlines()
+                        if not line.startswith("  note")))
+        ok = ok and not semantics.mismatches and not semantics.skipped
     sites = None
     if barriers:
         start = time.monotonic()
@@ -223,13 +239,14 @@ def _harnesses(layout: Layout, names: list[str] | None, unroll: int,
         write_barriers(sites, missing, reports)
         print("\nbarrier necessity (reports/barriers.md):\n" + barrier_table(sites, missing))
     function_sections(results, sites, reports)
-    return all(r.verdict == PROVED for r in results)
+    return ok
 
 
 def cmd_harness(args) -> int:
     layout = _layout(args)
     ok = _harnesses(layout, args.names or None, args.unroll,
-                    Path(args.litmus) if args.litmus else None)
+                    Path(args.litmus) if args.litmus else None,
+                    semantics_states=args.semantics_states)
     return 0 if ok else 1
 
 
@@ -247,7 +264,8 @@ def cmd_all(args) -> int:
                    args.proof_budget)
     ok = _difftest(layout, args) and ok
     ok = _litmus_idioms(layout) and ok
-    ok = _harnesses(layout, None, UNROLL, barriers=True) and ok
+    ok = _harnesses(layout, None, UNROLL, barriers=True,
+                    semantics_states=args.semantics_states) and ok
     if not ok:
         print(f"\nverify all: FAILED; no image written ({layout.image.name} removed)")
         return 1
@@ -367,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="random states per encoding for the semantics check (default 1000)")
     p.add_argument("--difftest-budget", type=float, default=600.0,
                    help="seconds the semantics check may take; a run cut short fails")
+    p.add_argument("--semantics-states", type=int, default=100, metavar="N",
+                   help="random states per encoding for the litmus checker's semantics of "
+                   "the code the harnesses run, against unicorn (default 100)")
     p = sub.add_parser("boot", help="boot build/actly.img on QEMU virt and show its output")
     p.add_argument("--cores", type=int, default=4, help="number of cores, 1 to 8 (default 4)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for power-off")
@@ -405,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
         if name == "harness":
             p.add_argument("--litmus", metavar="DIR", help="also write each harness as a "
                            "herd-format .litmus file into DIR")
+            p.add_argument("--semantics-states", type=int, default=0, metavar="N",
+                           help="also check the litmus checker's semantics of every encoding "
+                           "the harnesses run against unicorn, N random states each")
         p.set_defaults(func=func)
     sub.add_parser("bench", help="instruction counts of runtime operations under QEMU "
                    "-icount, beside BEAM's").set_defaults(func=cmd_bench)

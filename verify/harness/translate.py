@@ -31,6 +31,7 @@ class Row:
     text: str                   # herd syntax
     source: str = ""            # asm/file.s:line, or "harness"
     addr: int | None = None     # the instruction's address in the ELF
+    as_is: bool = True          # runs the ELF's instruction itself (not ADRP+ADD's address)
 
 
 @dataclass
@@ -46,6 +47,14 @@ class Translation:
     def instructions(self) -> dict[int, str]:
         """Every ELF instruction the harness runs: address -> its herd text."""
         return {r.addr: r.text for t in self.threads for r in t if r.addr is not None}
+
+    def encodings(self, program: Program) -> dict[int, tuple[int, str]]:
+        """The ELF's instructions the engine runs as they are: address -> (word, the herd
+        text with its branch target as an address), for the semantics check. ADRP+ADD pairs
+        are not among them: they become the symbol's address, which the linker fixed."""
+        return {r.addr: (program.instruction(r.addr).word,
+                         herd_text(program.instruction(r.addr).text))
+                for t in self.threads for r in t if r.addr is not None and r.as_is}
 
 
 def data_symbols(program: Program) -> dict[str, tuple[int, int]]:
@@ -151,7 +160,7 @@ def _thread(h: Harness, tid: int, core, program: Program, symbols, mutations, ou
         for k, insn in enumerate(insns):
             if skip:
                 skip = False
-                body.append(Row("NOP", program.line(insn.addr), insn.addr))
+                body.append(Row("NOP", program.line(insn.addr), insn.addr, as_is=False))
                 continue
             mnemonic, _, ops = insn.text.partition(" ")
             where = program.line(insn.addr)
@@ -170,13 +179,12 @@ def _thread(h: Harness, tid: int, core, program: Program, symbols, mutations, ou
                     raise HarnessError(f"{where}: `{insn.text}` takes the address 0x{target:x},"
                                        f" which is not the start of a data object of the ELF: "
                                        f"not modelled in harnesses")
-                body.append(Row(f"MOV {dest.upper()},{use(sym)}", where, insn.addr))
+                body.append(Row(f"MOV {dest.upper()},{use(sym)}", where, insn.addr,
+                                as_is=False))
                 skip = True
                 continue
-            if insn.addr in mutations:
-                text = mutations[insn.addr]
-            else:
-                text = _herd(mnemonic, ops)
+            mutated = insn.addr in mutations
+            text = mutations[insn.addr] if mutated else _herd(mnemonic, ops)
             if mnemonic in BRANCHES or mnemonic.startswith("b."):
                 target = int(ops.rsplit("#", 1)[1], 0)
                 if not func.contains(target):
@@ -191,7 +199,7 @@ def _thread(h: Harness, tid: int, core, program: Program, symbols, mutations, ou
             if mnemonic == "msr" and ops.split(",")[0] in ("daifset", "daifclr"):
                 outside.append(f"{where} `{insn.text}`: interrupt masking has no memory "
                                f"effect, and interrupts are not part of the harness")
-            body.append(Row(text, where, insn.addr))
+            body.append(Row(text, where, insn.addr, as_is=not mutated))
         bodies[name] = body
     for name in done:
         func = program.functions[name]

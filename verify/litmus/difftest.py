@@ -1,0 +1,282 @@
+"""The litmus checker's instruction semantics against unicorn, for the encodings a harness
+runs from the image.
+
+The harness engine runs the ELF's instructions through instructions.py, a semantics of its
+own beside the sequential prover's VEX and overlay. This keeps it honest the same way:
+each encoding is run as a one-thread program from random registers, flags and memory, and
+on unicorn (`max` CPU model) from the same state, and every general register, the flags,
+the memory it wrote, its writeback and where it went next (a branch taken or not, a call's
+return address, a return's target) must agree. A store-exclusive is compared on both of its
+ways: failing (no monitor: unicorn fails it too) and succeeding (after an LDXR of the same
+address on unicorn). What an instruction does outside the memory model (DAIF, an event) is
+not compared, and says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from dataclasses import dataclass, field
+
+from unicorn import UcError
+
+from .. import difftest as seq
+from .events import Addr, Val
+from .parse import LitmusError, parse
+from .program import Code, operands
+from .threads import runs
+
+MASK64 = (1 << 64) - 1
+ELEMENTS = 128                      # of the memory array a base register points into
+MIDDLE = ELEMENTS // 2
+NZCV_READERS = re.compile(r"B\.\w+|CSEL|CSINC|CSINV|CSNEG|CSET|CSETM|CINC|CINV|CNEG")
+NZCV_WRITERS = {"CMP", "CMN", "TST", "ADDS", "SUBS", "ANDS", "BICS", "NEGS"}
+BRANCH = re.compile(r"B\.\w+|B|BL|CBZ|CBNZ|TBZ|TBNZ")
+OUTSIDE = {"MSR": "DAIF (interrupt masking)", "SEV": "the event register",
+           "SEVL": "the event register", "WFE": "waiting for an event", "CLREX": None}
+
+
+@dataclass
+class Finding:
+    addr: int
+    text: str
+    detail: str
+
+
+@dataclass
+class Report:
+    encodings: int = 0
+    states: int = 0
+    mismatches: list[Finding] = field(default_factory=list)
+    skipped: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
+
+    def text(self) -> str:
+        lines = [f"litmus semantics: {self.encodings} encodings the harnesses run, "
+                 f"{self.states} states against unicorn, {len(self.mismatches)} mismatches"]
+        for f in self.mismatches[:20]:
+            lines.append(f"  MISMATCH 0x{f.addr:x} `{f.text}`: {f.detail}")
+        for f in self.skipped:
+            lines.append(f"  not compared 0x{f.addr:x} `{f.text}`: {f.detail}")
+        for f in self.notes:
+            lines.append(f"  note 0x{f.addr:x} `{f.text}`: {f.detail}")
+        return "\n".join(lines)
+
+
+def _size(op: str, args: list[str]) -> int:
+    if re.fullmatch(r"ST(L?)X(R|P)", op):
+        args = args[1:]                  # after the status register
+    if op.endswith("B") and op not in ("SUB", "B") and op.startswith(("LD", "ST")):
+        return 1
+    if op.endswith("H") and op.startswith(("LD", "ST")):
+        return 2
+    return 4 if args and args[0].strip().upper().startswith("W") else 8
+
+
+def _base(args: list[str]) -> str | None:
+    for a in args:
+        m = re.match(r"\[\s*(\w+)", a.strip())
+        if m:
+            return m.group(1).upper()
+    return None
+
+
+def _gpr(name: str) -> str:
+    n = name.upper()
+    return "SP" if n in ("SP", "WSP") else "X" + n[1:]
+
+
+class _Probe:
+    """One encoding as a one-thread litmus program: a marker says whether a branch was
+    taken, MSR/MRS NZCV put the flags in and take them out."""
+
+    def __init__(self, addr: int, word: int, text: str, with_monitor: bool = False):
+        self.addr, self.word, self.text = addr, word, text
+        self.with_monitor = with_monitor
+        op, args = operands(text)
+        self.op, self.args = op, args
+        used = {f"X{n}" for n in re.findall(r"\b[XW](\d+)\b", text, re.I)}
+        free = [f"X{i}" for i in range(9, 29) if f"X{i}" not in used]
+        self.flags_in, self.marker = free[0], free[1]
+        self.reads_flags = bool(NZCV_READERS.fullmatch(op))
+        self.sets_flags = op in NZCV_WRITERS or op in ("ADDS", "SUBS", "ANDS")
+        self.base = _base(args)
+        self.size = _size(op, args)
+        self.exclusive_store = bool(re.fullmatch(r"ST(L?)XR[BH]?", op))
+        body = text
+        self.target = None
+        if BRANCH.fullmatch(op):
+            self.target = int(args[-1].split("#")[-1], 0) if "#" in args[-1] else None
+            body = re.sub(r"#?0x[0-9a-f]+$|#\d+$", "T", text)
+        code = []
+        if self.reads_flags:
+            code.append(f"MSR NZCV,{self.flags_in}")
+        if with_monitor:     # as on unicorn: an LDXR of the address into the status register
+            status = re.findall(r"\d+", args[0])[0]
+            code.append(f"LDXR {'X' if self.size == 8 else 'W'}{status},[{self.base}]")
+        self.index = len(code)
+        code += [body, f"MRS {self.flags_in},NZCV" if self.sets_flags else "NOP",
+                 f"MOV {self.marker},#0", "B E", f"T: MOV {self.marker},#1", "E: NOP"]
+        element = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t", 8: "uint64_t"}[self.size]
+        src = f"AArch64 probe\n{{ {element} m[{ELEMENTS}]; 0:X0=m; }}\n P0 ;\n" + \
+            "".join(f" {c} ;\n" for c in code) + "forall (true)\n"
+        self.test = parse(src, "probe")
+        self.test.harness = True
+        self.after = self.index + 1          # the instruction after it, as a Code index
+
+
+def check_encodings(encodings: dict[int, tuple[int, str]], states: int = 200,
+                    seed: int = 0) -> Report:
+    """encodings: address -> (word, herd text). Each is compared on `states` states."""
+    from .model import initial_state
+    report = Report()
+    machine = seq.Machine()
+    rng = random.Random(seed)
+    for addr, (word, text) in sorted(encodings.items()):
+        op = operands(text)[0]
+        report.encodings += 1
+        try:
+            probes = [_Probe(addr, word, text)]
+            if probes[0].exclusive_store:
+                probes.append(_Probe(addr, word, text, with_monitor=True))
+        except LitmusError as exc:
+            report.mismatches.append(Finding(addr, text, f"the checker rejects it: {exc}"))
+            continue
+        if op in OUTSIDE and OUTSIDE[op]:
+            report.notes.append(Finding(addr, text, f"{OUTSIDE[op]} is outside the memory "
+                                                    f"model: only registers and memory are "
+                                                    f"compared"))
+        for probe in probes:
+            _, _, arrays = initial_state(probe.test)
+            for _ in range(states):
+                problem = _one_state(probe, arrays, machine, rng)
+                report.states += 1
+                if problem is None:
+                    continue
+                if problem.startswith("skip:"):
+                    report.skipped.append(Finding(addr, text, problem[5:].strip()))
+                else:
+                    report.mismatches.append(Finding(addr, text, problem))
+                break
+    return report
+
+
+def _one_state(p: _Probe, arrays, machine, rng) -> str | None:
+    regs = {f"X{i}": seq.random_value(rng, 64) for i in range(31)}
+    nzcv = rng.getrandbits(4)
+    memory = [seq.random_value(rng, 64) & ((1 << 8 * p.size) - 1) for _ in range(ELEMENTS)]
+    base_addr = seq.SCRATCH + MIDDLE * p.size
+    if p.op == "RET":
+        regs["X30"] = p.addr + 0x40            # a return target we can recognise
+    init = dict(regs)
+    for r in {p.base, "SP" if re.search(r"\bsp\b", p.text, re.I) else None} - {None}:
+        init[r] = Addr("m", MIDDLE * p.size)
+        regs[r] = base_addr
+    if p.op == "RET":
+        init["X30"] = Code(0, len(p.test.code[0]) - 2)     # T
+    init[p.flags_in] = nzcv << 28
+    values = {f"m[{k}]": {v} for k, v in enumerate(memory)}
+    counter = itertools.count(1)
+    try:
+        paths = runs(p.test, 0, init, values, lambda: next(counter), arrays)
+    except LitmusError as exc:
+        return f"the checker rejects it: {exc}"
+    paths = [r for r in paths if not r.awaited and not r.cut]
+    if p.exclusive_store:
+        # without a monitor it can only fail; after the LDXR unicorn's succeeds, and the
+        # checker must have that way too
+        wrote = lambda r: any(e.kind == "W" for e in r.events)
+        way = "succeed" if p.with_monitor else "fail"
+        ways = {way: [r for r in paths if wrote(r) == p.with_monitor]}
+    else:
+        ways = {"": paths}
+    for way, found in ways.items():
+        if len(found) != 1:
+            return f"{len(found)} paths{' to ' + way if way else ''} (expected one)"
+        unicorn = _unicorn(p, machine, regs, nzcv, memory, p.with_monitor)
+        if isinstance(unicorn, str):
+            return unicorn
+        problem = _compare(p, found[0], unicorn, regs, memory, base_addr)
+        if problem:
+            state = ", ".join(f"{r}=0x{v:x}" for r, v in sorted(regs.items())
+                              if re.search(rf"\b[XW]{r[1:]}\b", p.text, re.I))
+            return f"{problem}{' (store-exclusive ' + way + 's)' if way else ''}; from {state}"
+    return None
+
+
+def _unicorn(p: _Probe, machine, regs, nzcv, memory, with_monitor: bool):
+    mu = machine.mu
+    mu.context_restore(machine.pristine)
+    code = p.word.to_bytes(4, "little")
+    start = p.addr
+    if with_monitor:        # LDXR of the same address first (into the status register)
+        rs = int(re.findall(r"\d+", p.args[0])[0])
+        rn = 31 if p.base == "SP" else int(p.base[1:])
+        sf = 1 << 30 if p.size == 8 else 0
+        ldxr = 0x885F7C00 | sf | (rn << 5) | rs
+        code = ldxr.to_bytes(4, "little") + code
+        start -= 4
+    machine.place_code(start, code)
+    mu.mem_write(start, code)
+    xs = [regs[f"X{i}"] for i in range(31)] + [regs.get("SP", seq.SCRATCH_CENTER)]
+    machine.write_regs(xs, nzcv, [0] * 32)
+    data = b"".join((v & ((1 << 8 * p.size) - 1)).to_bytes(p.size, "little") for v in memory)
+    mu.mem_write(seq.SCRATCH, data)
+    try:
+        mu.emu_start(start, 0, count=2 if with_monitor else 1)
+    except UcError as exc:
+        return f"skip: unicorn raises {exc}"
+    uxs, unzcv, _, upc = machine.read_regs()
+    after = bytes(mu.mem_read(seq.SCRATCH, len(data)))
+    return {"x": uxs, "nzcv": unzcv, "pc": upc, "memory": after}
+
+
+def _compare(p: _Probe, run, u, regs, memory, base_addr) -> str | None:
+    final = run.regs
+    # where it went next: the marker is 1 on the taken side
+    taken = final.get(p.marker) == 1
+    if p.op == "RET":
+        want = p.addr + 0x40
+        if (u["pc"] == want) != taken:
+            return f"returns {'to X30' if taken else 'elsewhere'}; unicorn to 0x{u['pc']:x}"
+    elif p.target is not None:
+        if (u["pc"] == p.target) != taken:
+            return f"branch {'taken' if taken else 'not taken'}; unicorn {'not ' if taken else ''}" \
+                   f"taken"
+        if p.op == "BL":
+            if final.get("X30") != Code(0, p.after) or u["x"][30] != p.addr + 4:
+                return "BL's return address differs"
+    elif taken:
+        return "the checker branched"
+    for i in range(32):
+        name = f"X{i}" if i < 31 else "SP"
+        if name == "SP" and "SP" not in final:
+            continue
+        if name in (p.flags_in, p.marker) or (p.op == "BL" and i == 30):
+            continue
+        mine = final.get(name, regs.get(name))
+        if isinstance(mine, Addr) and mine.loc == "m":
+            mine = base_addr - MIDDLE * p.size + mine.offset
+        if isinstance(mine, int) and mine != u["x"][i]:
+            return f"{name} = 0x{mine:x}; unicorn 0x{u['x'][i]:x}"
+        if not isinstance(mine, (int, Addr, Code)):
+            return f"{name} holds {mine!r}"
+    if p.sets_flags:
+        mine = final.get(p.flags_in, 0) >> 28
+        if mine != u["nzcv"]:
+            return f"NZCV = {mine:04b}; unicorn {u['nzcv']:04b}"
+    # memory: each write event against unicorn's bytes; nothing else changed
+    before = b"".join((v & ((1 << 8 * p.size) - 1)).to_bytes(p.size, "little") for v in memory)
+    expected = bytearray(before)
+    for e in run.events:
+        if e.kind != "W":
+            continue
+        k = int(re.fullmatch(r"m\[(\d+)\]", e.loc).group(1))
+        if not isinstance(e.value, int):
+            return f"stores {e.value!r}"
+        expected[k * p.size:(k + 1) * p.size] = e.value.to_bytes(p.size, "little")
+    if bytes(expected) != u["memory"]:
+        at = next(i for i in range(len(expected)) if expected[i] != u["memory"][i])
+        return f"memory at offset {at - MIDDLE * p.size} differs"
+    return None
