@@ -236,3 +236,47 @@ def test_a_store_exclusive_that_always_fails_is_caught(program, harnesses, monke
     encodings = translate(harnesses["spin_lock_2"], program).encodings(program)
     report = check_encodings(encodings, 10)
     assert [f.text for f in report.mismatches] == ["STXR w2, w1, [x0]"], report.text()
+
+
+# -- golden fixtures from the literature ------------------------------------------------------
+@pytest.fixture(scope="module")
+def golden(tmp_path_factory):
+    from conftest import build_fixture
+    program = build_fixture("weak_memory", tmp_path_factory.mktemp("golden"))
+    found, _ = load_harnesses(ROOT, [ROOT / "tests" / "fixtures" / "weak_memory.py"])
+    return program, {h.name: h for h in found}
+
+
+def test_chase_lev_needs_exactly_its_two_full_fences(golden):
+    # Le, Pop, Cohen, Zappa Nardelli (PPoPP 2013), the ARM form: a take racing steals never
+    # hands one task to two, and the fence in take (store of bottom, load of top) and the
+    # one in steal (load of top, load of bottom) are each needed
+    from verify.harness import barriers
+    program, hs = golden
+    result = check(hs["chase_lev_take_steal"], program)
+    assert result.verdict == PROVED
+    sites = barriers.analyse(program, [result])
+    assert [(s.source, s.text, s.verdict) for s in sites] == [
+        ("tests/fixtures/weak_memory.s:25", "DMB ish", "NEEDED"),
+        ("tests/fixtures/weak_memory.s:58", "DMB ish", "NEEDED")]
+    # without either fence a task goes to both
+    for site in sites:
+        broken = check(hs["chase_lev_take_steal"], program, {site.addr: "NOP"})
+        assert broken.verdict == FAILED and "is not ordered before" in broken.sentence
+
+
+def test_acquire_release_rmw_is_not_a_full_barrier(golden):
+    # Linux 8e86f0b409a4: LDAXR/STLXR lets a later load pass; the DMB ISH after it does not
+    program, hs = golden
+    bad = check(hs["sb_add_return_acquire_release"], program)
+    assert bad.verdict == FAILED
+    assert "tests/fixtures/weak_memory.s:" in bad.sentence
+    assert check(hs["sb_add_return_full"], program).verdict == PROVED
+
+
+def test_otp_6309_lost_wake_up(golden):
+    # the shape of Erlang/OTP #6309: an add-and-read without a barrier loses a wake-up
+    program, hs = golden
+    bad = check(hs["send_send_notify_relaxed"], program)
+    assert bad.verdict == FAILED and "LDADD x3, x0, [x1]" in bad.sentence
+    assert check(hs["send_send_notify_mb"], program).verdict == PROVED

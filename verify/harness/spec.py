@@ -62,23 +62,25 @@ class Harness:
     doc: str
     cores: list[list[Call | Code]]
     condition: str | Callable
-    objects: dict[str, int] = field(default_factory=dict)    # name -> bytes (4 or 8)
-    init: dict[str, Value] = field(default_factory=dict)     # object or symbol -> value
+    # name -> bytes (4 or 8), or (bytes of an element, elements) for an array
+    objects: dict[str, int | tuple[int, int]] = field(default_factory=dict)
+    init: dict[str, Value | list] = field(default_factory=dict)   # an array's: a list
     module: str = ""                                         # the specs/ file it is in
 
     def functions(self) -> list[str]:
         return sorted({s.function for core in self.cores for s in core if isinstance(s, Call)})
 
 
-def load_harnesses(root: Path, spec_dirs: tuple[str, ...] = ("specs",)
+def load_harnesses(root: Path, files: list[Path] | None = None
                    ) -> tuple[list[Harness], dict[str, str]]:
-    """Every HARNESSES list in the spec modules under root, checked for form, and the
-    UNCHECKED_ORDERING maps (function -> why no harness checks its orderings)."""
+    """Every HARNESSES list in the spec modules under root/specs (or in `files`), checked
+    for form, and the UNCHECKED_ORDERING maps (function -> why no harness checks its
+    orderings)."""
     found: list[Harness] = []
     unchecked: dict[str, str] = {}
     names: dict[str, str] = {}
-    for d in spec_dirs:
-        for path in sorted((root / d).rglob("*.py")):
+    for group in [files] if files is not None else [sorted((root / "specs").rglob("*.py"))]:
+        for path in group:
             text = path.read_text()
             if "HARNESSES" not in text and "UNCHECKED_ORDERING" not in text:
                 continue
@@ -114,9 +116,10 @@ def _check_form(h, where: str) -> None:
                 raise HarnessError(f"{where}: harness {h.name}: core {i}: {s!r} is neither "
                                    f"call(...) nor code(...)")
     for name, size in h.objects.items():
-        if size not in (4, 8):
-            raise HarnessError(f"{where}: harness {h.name}: object {name} has {size} bytes; "
-                               f"objects are 4- or 8-byte words")
+        element, count = size if isinstance(size, tuple) else (size, 1)
+        if element not in (4, 8) or count < 1:
+            raise HarnessError(f"{where}: harness {h.name}: object {name} is {size!r}; give "
+                               f"4 or 8 (bytes), or (4 or 8, elements) for an array")
     if not (callable(h.condition) or isinstance(h.condition, str)):
         raise HarnessError(f"{where}: harness {h.name}: the condition must be herd's "
                            f"`forall (...)`, `exists (...)` or `~exists (...)`")

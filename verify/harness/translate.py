@@ -229,17 +229,21 @@ def _litmus_text(h: Harness, program: Program, threads, used_objects, symbols):
                   for rows in threads]
     lines = [f"AArch64 {h.name}", f'"{h.doc}"',
              f"(* a harness of {h.module}; code from {program.elf_path.name} *)", "{"]
-    declared = []
     for name in dict.fromkeys([*h.objects, *(o for objs in used_objects for o in objs)]):
         size = h.objects.get(name) or symbols[name][1]
         init = h.init.get(name)
+        if isinstance(size, tuple):              # an array of the harness's
+            element, count = size
+            values = [_value(h, program, v, f"an element of {name}") for v in init or []]
+            kind = "uint32_t" if element == 4 else "uint64_t"
+            lines.append(f"{kind} {name}[{count}]={{{','.join(map(str, values))}}};")
+            continue
         if init is None and name in symbols:
             addr, n = symbols[name]
             init = int.from_bytes(program.project.loader.memory.load(addr, min(n, 8)),
                                   "little")
         init = _value(h, program, init or 0, f"the initial value of {name}")
         lines.append(f"{'uint32_t' if size == 4 else 'uint64_t'} {name}={init};")
-        declared.append(name)
     condition = _value(h, program, h.condition, "the condition")
     if not isinstance(condition, str):
         raise HarnessError(f"{h.module}: harness {h.name}: the condition must be a string")

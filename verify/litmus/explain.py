@@ -174,8 +174,15 @@ def why_allowed(ex: Execution) -> str:
             parts.append(f"the {_acc(ev[a])} is ordered before the {_acc(ev[b])} by {why}")
         else:
             missing = True
-            parts.append(f"but the {_acc(ev[a])} is not ordered before the {_acc(ev[b])}: "
-                         f"needs {REMEDY[ev[a].kind, ev[b].kind]}")
+            between = [e for e in ex.events if e.tid == ev[a].tid and a < e.id < b and
+                       (e.kind == "F" or set(e.tags) & {"A", "Q", "L", "X"})]
+            inside = ""
+            if between:
+                inside = " (what lies between, " + ", ".join(
+                    dict.fromkeys(f"`{e.text}` ({_at(e)})" for e in between)) + \
+                    ", does not order them)"
+            parts.append(f"but the {_acc(ev[a])} is not ordered before the {_acc(ev[b])}"
+                         f"{inside}: needs {REMEDY[ev[a].kind, ev[b].kind]}")
     end = ("nothing closes this cycle in ordered-before, so the outcome is allowed"
            if missing else "the cycle is allowed")
     return "allowed: " + "; ".join(parts) + "; " + end

@@ -285,7 +285,9 @@ def _context(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, values
             if size < 8 and any(isinstance(v, Addr) for v in values.get(loc, ())):
                 err(f"a {8 * size}-bit access to {loc}, which may hold an address (herd "
                     f"rejects this as an illegal operation)")
-            held = values.get(loc) or {initial_value(test, loc)}
+            held = set(values.get(loc) or {initial_value(test, loc)})
+            # this path's own earlier writes (values holds the other threads' only)
+            held |= {e.value for e in events if e.kind == "W" and e.loc == loc}
             possible = sorted({_fit(v, size) for v in held}, key=str)
         for value in possible:
             e = ev("R", loc, value, tags, addr_taint, size=size)

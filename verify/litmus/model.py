@@ -234,12 +234,28 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
     # under the mixed variant, a data location's values are the (offset, size, value) of
     # the writes to it, its initial value's included
     values = _initial_footprints(layout) if layout else {loc: {v} for loc, v in memory.items()}
+    # Outside the mixed variant a read takes its value from the initial state, another
+    # thread's write, or a write of its own path (instructions.py adds those): never from a
+    # write its thread makes on another path or later (coherence), so each thread sees the
+    # others' writes only, and a thread's writes do not feed its own reads round after round.
+    written = [dict() for _ in test.threads]
+    initial = {loc: {v} for loc, v in memory.items()}
+
+    def view(t: int) -> dict[str, set]:
+        if layout:
+            return values
+        out = {loc: set(vs) for loc, vs in initial.items()}
+        for other, writes in enumerate(written):
+            if other != t:
+                for loc, vs in writes.items():
+                    out.setdefault(loc, {0}).update(vs)
+        return out
     rounds = 0
     while True:
         rounds += 1
         before = {k: set(v) for k, v in values.items()}
         this_round: dict = {}
-        all_runs = [runs(test, t, init_regs[t], values, lambda: next(counter), arrays, unroll,
+        all_runs = [runs(test, t, init_regs[t], view(t), lambda: next(counter), arrays, unroll,
                          this_round, at_end[t]) for t in range(len(test.threads))]
         # A path ended in an await loop is not run, but what it wrote before the loop is
         # written in real executions (the path that leaves the loop writes it too), and its
@@ -249,7 +265,7 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
         for t, thread_runs in enumerate(all_runs):
             if cuts is not None:
                 cuts.update(f"P{t}:{r.cut}" for r in thread_runs if r.cut)
-        for thread_runs in all_runs:
+        for t, thread_runs in enumerate(all_runs):
             for run in thread_runs:
                 for e in run.events:
                     where = place(e.loc) if layout and e.kind == "W" else None
@@ -257,6 +273,7 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
                         values[where[0]].add((where[1], e.size, e.value))
                     elif e.kind == "W":
                         values.setdefault(e.loc, {0}).add(e.value)
+                        written[t].setdefault(e.loc, set()).add(e.value)
         all_runs = [[r for r in tr if not r.cut and not r.awaited] for tr in all_runs]
         most_events = max(longest, sum(max((len(r.events) for r in tr), default=0)
                                        for tr in all_runs))
