@@ -42,6 +42,7 @@ import dataclasses
 import itertools
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .parse import MIXED, Litmus, LitmusError, NotModelled, variants
 from .events import Addr, Arrays, Event, Run, place
@@ -213,11 +214,23 @@ def _value(text, test, line, arrays=None):
     raise LitmusError(test.path, line, f"expected a number or a location's name, found `{text}`")
 
 
+@dataclass
+class Focus:
+    """Only the candidates that may satisfy a condition (run.decide): a thread's path whose
+    registers already falsify it, a combination of paths that does, or a coherence order
+    whose last write leaves a location with a value that does, is never built. Each test
+    returns False only when no completion can satisfy the condition."""
+    run_ok: "Callable[[int, Run], bool]"
+    combo_ok: "Callable[[tuple[Run, ...]], bool]"
+    final_ok: "Callable[[str, object], bool]"
+
+
 def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
-               awaited: dict | None = None):
-    """Every candidate execution, for check() to judge. Paths cut at the unroll limit are
-    left out; the places they were cut go into `cuts`. For a harness, the await iterations
-    threads.py ends are counted per place in `awaited`."""
+               awaited: dict | None = None, focus: Focus | None = None):
+    """Every candidate execution, for check() to judge (with `focus`, only those that may
+    satisfy its condition). Paths cut at the unroll limit are left out; the places they were
+    cut go into `cuts`. For a harness, the await iterations threads.py ends are counted per
+    place in `awaited`."""
     init_regs, memory, arrays = initial_state(test)
     shown = " ".join([test.condition.text if test.condition else "", *test.locations])
     at_end = [{"X" + r[1:].upper() for r in re.findall(rf"\b{t}:([WXwx]\d+)", shown)}
@@ -299,11 +312,15 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
         v & ((1 << (8 * min(sizes[loc]))) - 1)
     inits = {loc: Event(-(i + 1), INIT_TID, "W", loc, fit(loc, v)) for i, (loc, v) in
              enumerate(sorted(memory.items()))}
+    if focus is not None:
+        all_runs = [[r for r in tr if focus.run_ok(t, r)] for t, tr in enumerate(all_runs)]
     for combo in itertools.product(*all_runs):
+        if focus is not None and not focus.combo_ok(combo):
+            continue
         if layout:
             yield from _with_rf_co_mixed(test, combo, layout)
         else:
-            yield from _with_rf_co(test, combo, inits)
+            yield from _with_rf_co(test, combo, inits, focus.final_ok if focus else None)
 
 
 SPLIT = 16      # mixed variant: the parts of access i are events i*SPLIT, i*SPLIT+1, ...
@@ -428,7 +445,7 @@ def _with_rf_co_mixed(test, combo: tuple[Run, ...], layout: Layout):
                             parts=parts, layout=layout)
 
 
-def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
+def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event], final_ok=None):
     events = [e for run in combo for e in run.events]
     for e in events:
         if e.kind != "F" and e.loc not in inits:
@@ -447,10 +464,14 @@ def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
             return
         choices.append(sources)
     locs = sorted(writes)
+    if final_ok is not None and any(not final_ok(loc, e.value) for loc, e in inits.items()
+                                    if loc not in writes):
+        return                    # a location nothing writes keeps a value ruled out
     rmw = [pair for run in combo for pair in run.rmw]
     for rf_choice in itertools.product(*choices):
         rf = {r.id: w.id for r, w in zip(reads, rf_choice)}
-        orders = [list(_coherent_orders(writes[loc], reads, rf_choice)) for loc in locs]
+        orders = [[o for o in _coherent_orders(writes[loc], reads, rf_choice)
+                   if final_ok is None or final_ok(loc, o[-1].value)] for loc in locs]
         for co_choice in itertools.product(*orders):
             co = {loc: [inits[loc].id] + [w.id for w in order]
                   for loc, order in zip(locs, co_choice)}
@@ -505,8 +526,9 @@ def _po_before(a: Event, b: Event, combo) -> bool:
     return a.tid == b.tid and a.id < b.id
 
 
-def check(ex: Execution) -> str | None:
-    """None if the model allows the execution; else the axiom it breaks."""
+def check(ex: Execution, local=None) -> str | None:
+    """None if the model allows the execution; else the axiom it breaks. `local` is
+    local_order's answer for its paths, when the caller has it."""
     ev = {e.id: e for e in ex.events}
     ids = [e.id for e in ex.events]
     # program order is between accesses: the parts of one access (mixed variant) are not
@@ -559,6 +581,28 @@ def check(ex: Execution) -> str | None:
                    and e.loc == r1.loc and ev[e.pair].loc == r2.loc):
             if seen(w1.id, r1.id) != seen(w1.pair, r2.id):
                 return "atomic"
+    if local is None:
+        local = local_order(ex, po, po_loc)
+    lob, pick_lob, sm, shown = local
+    then_sm = lambda rel: rel | _compose(rel, sm) if sm else rel
+    haz = {(a, d) for a, b in po_loc if a in R and b in R
+           for (b2, d) in ext(ca) if b2 == b and d in W}
+    obs = then_sm(ext(rf) | ext(ca))
+    ex.relations.update(shown)
+    if _cyclic(ids, lob | pick_lob | haz | obs):
+        return "external"
+    return None
+
+
+def local_order(ex: Execution, po: set, po_loc: set):
+    """What orders a thread's own events, whatever the reads-from and coherence: lob (the
+    closure of dob, ifb, pob, aob, bob and lws) and pick-lob, with sca-class (mixed) and the
+    relations a graph shows. It depends only on the paths, so it is the same for every
+    candidate of one combination of paths."""
+    kind = lambda k: {e.id for e in ex.events if e.kind == k}
+    R, W = kind("R"), kind("W")
+    M = R | W
+    rmw = set(ex.rmw)
     tag = lambda t: {e.id for e in ex.events if t in e.tags}
     A, Q, L, amo, noret = tag("A"), tag("Q"), tag("L"), tag("amo"), tag("NoRet")
     fences = {e.id: next(iter(e.tags)) for e in ex.events if e.kind == "F"}
@@ -617,13 +661,8 @@ def check(ex: Execution) -> str | None:
     # write reaches the thread's next read of that location, and lob goes on from there.
     pick |= {(a, r) for a, w in paddr | pdata if w in W for (w2, r) in lrs if w2 == w}
     pick_lob = {(a, c) for a, b in pick for (b2, c) in lob if b2 == b and c in W}
-    haz = {(a, d) for a, b in po_loc if a in R and b in R
-           for (b2, d) in ext(ca) if b2 == b and d in W}
-    obs = then_sm(ext(rf) | ext(ca))
-    ex.relations.update(addr=addr, data=data, ctrl=ctrl, dob=dob, aob=aob, bob=bob, pob=pob)
-    if _cyclic(ids, lob | pick_lob | haz | obs):
-        return "external"
-    return None
+    shown = dict(addr=addr, data=data, ctrl=ctrl, dob=dob, aob=aob, bob=bob, pob=pob)
+    return lob, pick_lob, sm, shown
 
 
 def memory_finals(ex: Execution) -> dict[str, object]:

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from dataclasses import dataclass, field
 
-from .model import INIT_TID, Execution, check, executions, initial_state, memory_finals
+from .model import (INIT_TID, Execution, Focus, check, executions, initial_state,
+                    memory_finals)
 from .parse import (And, Atom, Const, Fault, Implies, Litmus, LitmusError, Not, Or,
                     check_variants)
 from .events import Addr
@@ -131,6 +132,94 @@ def _communicating(ex: Execution) -> set[tuple[int, int]]:
         if ev[w].tid not in (INIT_TID, ev[r].tid):
             out |= {(ev[r].tid, ev[r].line), (ev[w].tid, ev[w].line)}
     return out
+
+
+@dataclass
+class Decision:
+    """decide()'s answer: the verdict, and the allowed execution that settles it (a witness
+    for exists, a violation for ~exists and forall), if there is one."""
+    test: Litmus
+    verdict: str                     # Allowed / Forbidden / Required, as herd's
+    ok: bool                         # the condition's claim holds
+    execution: Execution | None
+    candidates: int
+    seconds: float
+    cut: list[str] = field(default_factory=list)
+
+
+def decide(test: Litmus, unroll: int = UNROLL) -> Decision:
+    """The test's verdict alone, without its states or witness counts: only candidates that
+    may settle it are built (model.Focus: the condition, for exists and ~exists, or its
+    negation, for forall, is evaluated on each thread's registers, each combination of
+    paths and each location's last write before any execution is put together), and the
+    first allowed one ends the search. Unlike run(), a path that cannot go on is not
+    reported when it lies in an execution the condition rules out."""
+    start = time.monotonic()
+    check_variants(test)
+    q, prop = test.condition.quantifier, test.condition.prop
+    cut: set[str] = set()
+    found, candidates = _search(test, Not(prop) if q == "forall" else prop, unroll, cut)
+    ok = (found is not None) if q == "exists" else found is None
+    if q != "forall":
+        verdict = "Allowed" if found else "Forbidden"
+    elif found is None:
+        verdict = "Required"
+    else:                         # as herd: Allowed if some execution satisfies it at all
+        some, more = _search(test, prop, unroll, cut)
+        candidates += more
+        verdict = "Allowed" if some else "Forbidden"
+    return Decision(test, verdict, ok, found, candidates, time.monotonic() - start,
+                    sorted(cut))
+
+
+def _search(test: Litmus, target, unroll: int, cut: set) -> tuple[Execution | None, int]:
+    """The first allowed execution satisfying target (and the test's filter), if any; and
+    how many candidates were built."""
+    _, _, arrays = initial_state(test)
+    known = lambda final: _partial(test, target, final) is not False
+    prefix = lambda t, regs: {f"{t}:{r}": v for r, v in regs.items()}
+    focus = Focus(
+        run_ok=lambda t, run: known(prefix(t, run.regs)),
+        combo_ok=lambda combo: known({k: v for t, run in enumerate(combo)
+                                      for k, v in prefix(t, run.regs).items()}),
+        final_ok=lambda loc, value: known({loc: value}))
+    candidates = 0
+    for ex in executions(test, unroll, cut, None, focus):
+        candidates += 1
+        final = _final(ex, arrays)
+        if not _holds(test, target, final) or \
+                test.filter is not None and not _holds(test, test.filter, final):
+            continue
+        if check(ex) is not None:
+            continue
+        if ex.errors:
+            raise ex.errors[0]
+        return ex, candidates
+    return None, candidates
+
+
+def _partial(test: Litmus, prop, final: dict):
+    """prop on what `final` knows: True, False, or None when what it lacks decides it
+    (Kleene's three values)."""
+    if isinstance(prop, Const):
+        return prop.value
+    if isinstance(prop, Not):
+        inner = _partial(test, prop.arg, final)
+        return None if inner is None else not inner
+    if isinstance(prop, (And, Or)):
+        parts = [_partial(test, a, final) for a in prop.args]
+        decisive = isinstance(prop, Or)
+        if decisive in parts:
+            return decisive
+        return None if None in parts else not decisive
+    if isinstance(prop, Implies):
+        return _partial(test, Or((Not(prop.left), prop.right)), final)
+    if isinstance(prop, Fault):
+        return None
+    name = _canon(prop.lhs)
+    if name not in final or isinstance(final[name], tuple) or prop.value.startswith("{"):
+        return None
+    return _holds(test, prop, final)
 
 
 def _verdict(o: "Outcome") -> str:
