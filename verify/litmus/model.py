@@ -317,10 +317,14 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
     for combo in itertools.product(*all_runs):
         if focus is not None and not focus.combo_ok(combo):
             continue
-        if layout:
+        if focus is not None:           # (execution, its local orders or None)
+            yield from (((ex, None) for ex in _with_rf_co_mixed(test, combo, layout))
+                        if layout else consistent_candidates(test, combo, inits,
+                                                             focus.final_ok))
+        elif layout:
             yield from _with_rf_co_mixed(test, combo, layout)
         else:
-            yield from _with_rf_co(test, combo, inits, focus.final_ok if focus else None)
+            yield from _with_rf_co(test, combo, inits)
 
 
 SPLIT = 16      # mixed variant: the parts of access i are events i*SPLIT, i*SPLIT+1, ...
@@ -445,7 +449,50 @@ def _with_rf_co_mixed(test, combo: tuple[Run, ...], layout: Layout):
                             parts=parts, layout=layout)
 
 
-def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event], final_ok=None):
+def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
+    events = [e for run in combo for e in run.events]
+    for e in events:
+        if e.kind != "F" and e.loc not in inits:
+            inits[e.loc] = Event(-(len(inits) + 1), INIT_TID, "W", e.loc,
+                                 initial_value(test, e.loc))
+    writes: dict[str, list[Event]] = {}
+    for e in events:
+        if e.kind == "W":
+            writes.setdefault(e.loc, []).append(e)
+    reads = [e for e in events if e.kind == "R"]
+    choices = []
+    for r in reads:
+        sources = [w for w in [inits[r.loc]] + writes.get(r.loc, []) if w.value == r.value
+                   and not (w.tid == r.tid and _po_before(r, w, combo))]
+        if not sources:
+            return
+        choices.append(sources)
+    locs = sorted(writes)
+    rmw = [pair for run in combo for pair in run.rmw]
+    for rf_choice in itertools.product(*choices):
+        rf = {r.id: w.id for r, w in zip(reads, rf_choice)}
+        orders = [list(_coherent_orders(writes[loc], reads, rf_choice)) for loc in locs]
+        for co_choice in itertools.product(*orders):
+            co = {loc: [inits[loc].id] + [w.id for w in order]
+                  for loc, order in zip(locs, co_choice)}
+            for loc in inits:
+                co.setdefault(loc, [inits[loc].id])
+            ex = Execution(list(inits.values()) + events, rf, co, rmw,
+                           [run.regs for run in combo],
+                           [run.error for run in combo if run.error is not None],
+                           {run.fault for run in combo if run.fault is not None})
+            yield ex
+
+
+def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
+                          final_ok=None):
+    """The candidates of one combination of paths (outside the mixed variant), with the
+    local orders to check them with, built so that most inconsistent ones never are: a
+    reads-from whose communication already closes a cycle with the local orders is dropped,
+    and each coherence order is built write by write, dropping a prefix as soon as its co
+    and fr edges close a cycle in coherence per location or in ordered-before. The edges
+    used are a subset of what check() relates, so a dropped candidate is one check() would
+    reject; check() still judges every candidate yielded. Yields (execution, local)."""
     events = [e for run in combo for e in run.events]
     for e in events:
         if e.kind != "F" and e.loc not in inits:
@@ -466,44 +513,115 @@ def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event], final_ok=
     locs = sorted(writes)
     if final_ok is not None and any(not final_ok(loc, e.value) for loc, e in inits.items()
                                     if loc not in writes):
-        return                    # a location nothing writes keeps a value ruled out
+        return
     rmw = [pair for run in combo for pair in run.rmw]
+    skeleton = Execution(list(inits.values()) + events, {}, {}, rmw,
+                         [run.regs for run in combo])
+    loc_of = {e.id: e.loc for e in skeleton.events}
+    tid = {e.id: e.tid for e in skeleton.events}
+    po = {(a.id, b.id) for a in events for b in events if a.tid == b.tid and a.id < b.id}
+    po_loc = {(a, b) for a, b in po if loc_of[a] is not None and loc_of[a] == loc_of[b]}
+    local = local_order(skeleton, po, po_loc)
+    read_ids = {r.id for r in reads}
+    rr_before: dict[int, list[int]] = {}       # a read -> earlier reads of its location
+    for a, b in po_loc:
+        if a in read_ids and b in read_ids:
+            rr_before.setdefault(b, []).append(a)
+    value = {w.id: w.value for w in events if w.kind == "W"}
     for rf_choice in itertools.product(*choices):
         rf = {r.id: w.id for r, w in zip(reads, rf_choice)}
-        orders = [[o for o in _coherent_orders(writes[loc], reads, rf_choice)
-                   if final_ok is None or final_ok(loc, o[-1].value)] for loc in locs]
-        for co_choice in itertools.product(*orders):
-            co = {loc: [inits[loc].id] + [w.id for w in order]
-                  for loc, order in zip(locs, co_choice)}
-            for loc in inits:
-                co.setdefault(loc, [inits[loc].id])
-            ex = Execution(list(inits.values()) + events, rf, co, rmw,
-                           [run.regs for run in combo],
-                           [run.error for run in combo if run.error is not None],
-                           {run.fault for run in combo if run.fault is not None})
-            yield ex
+        external, internal = _Graph(local[0] | local[1]), _Graph(po_loc)
+        for r, w in rf.items():
+            internal.add(w, r)
+            if tid[w] != tid[r]:
+                external.add(w, r)
+        if external.cyclic() or internal.cyclic():
+            continue
+        readers: dict[int, list[int]] = {}
+        for r, w in rf.items():
+            readers.setdefault(w, []).append(r)
+        before = {loc: _coherence_constraints(writes[loc], reads, rf_choice) for loc in locs}
+
+        def grow(k: int, placed: list[int], chosen: dict[str, list[int]]):
+            """Coherence of locs[k] from `placed` on (the initial write first)."""
+            if k == len(locs):
+                co = {loc: [inits[loc].id] + ids for loc, ids in chosen.items()}
+                for loc in inits:
+                    co.setdefault(loc, [inits[loc].id])
+                yield Execution(skeleton.events, rf, co, rmw, [run.regs for run in combo],
+                                [run.error for run in combo if run.error is not None],
+                                {run.fault for run in combo if run.fault is not None}), local
+                return
+            loc = locs[k]
+            if len(placed) == len(writes[loc]):
+                if final_ok is None or final_ok(loc, value[placed[-1]]):
+                    yield from grow(k + 1, [], {**chosen, loc: placed})
+                return
+            done = set(placed)
+            for w in (w.id for w in writes[loc]):
+                if w in done or not before[loc][w] <= done:
+                    continue
+                added = []                   # co from every earlier write, fr from readers
+                for p in [inits[loc].id] + placed:
+                    added.append((p, w))
+                    added += [(r, w) for r in readers.get(p, ())]
+                taken_i, taken_e, sources = [], [], set()
+                for a, b in added:
+                    sources.add(a)
+                    taken_i.append(internal.add(a, b))
+                    if tid[a] != tid[b]:
+                        taken_e.append(external.add(a, b))
+                        for a2 in rr_before.get(a, ()):      # hazard-ordered reads
+                            taken_e.append(external.add(a2, b))
+                            sources.add(a2)
+                if not internal.reaches(w, sources) and not external.reaches(w, sources):
+                    yield from grow(k, placed + [w], chosen)
+                internal.undo(taken_i)
+                external.undo(taken_e)
+        yield from grow(0, [], {})
+
+
+class _Graph:
+    """A directed graph that edges can be added to and taken back from."""
+
+    def __init__(self, edges=()):
+        self.succ: dict[int, set[int]] = {}
+        for a, b in edges:
+            self.succ.setdefault(a, set()).add(b)
+
+    def add(self, a: int, b: int):
+        out = self.succ.setdefault(a, set())
+        if b in out:
+            return None
+        out.add(b)
+        return (a, b)
+
+    def undo(self, added) -> None:
+        for edge in added:
+            if edge is not None:
+                self.succ[edge[0]].discard(edge[1])
+
+    def reaches(self, start: int, targets: set[int]) -> bool:
+        """Whether a path of one or more edges goes from start to one of targets."""
+        seen, stack = set(), [start]
+        while stack:
+            for b in self.succ.get(stack.pop(), ()):
+                if b in targets:
+                    return True
+                if b not in seen:
+                    seen.add(b)
+                    stack.append(b)
+        return False
+
+    def cyclic(self) -> bool:
+        return _cyclic(list(self.succ), [(a, b) for a, bs in self.succ.items() for b in bs])
 
 
 def _coherent_orders(writes: list[Event], reads: list[Event], sources: tuple[Event, ...]):
     """The coherence orders of one location's writes that coherence per location leaves
-    possible for this reads-from: a thread's writes in program order (coWW); a write after a
-    read of its thread follows the write that read saw (coRW), one before it precedes or is
-    it (coWR). Every order left out breaks `internal`, so no allowed execution is lost."""
-    ids = {w.id for w in writes}
-    after: dict[int, set[int]] = {w.id: set() for w in writes}      # must come before
-    for a in writes:
-        for b in writes:
-            if a.tid == b.tid and a.id < b.id:
-                after[b.id].add(a.id)
-    for r, w0 in zip(reads, sources):
-        if w0.id not in ids:
-            continue                     # the initial write, first anyway
-        for w in writes:
-            if w.tid == r.tid and w.loc == r.loc and w.id != w0.id:
-                if w.id > r.id:
-                    after[w.id].add(w0.id)
-                else:
-                    after[w0.id].add(w.id)
+    possible for this reads-from (_coherence_constraints). Every order left out breaks
+    `internal`, so no allowed execution is lost."""
+    after = _coherence_constraints(writes, reads, sources)
     order: list[int] = []
     placed: set[int] = set()
     by_id = {w.id: w for w in writes}
@@ -520,6 +638,29 @@ def _coherent_orders(writes: list[Event], reads: list[Event], sources: tuple[Eve
                 order.pop()
                 placed.discard(w.id)
     yield from extend()
+
+
+def _coherence_constraints(writes: list[Event], reads: list[Event],
+                           sources: tuple[Event, ...]) -> dict[int, set[int]]:
+    """For each write of one location, the writes coherence must put before it: a thread's
+    writes in program order (coWW); a write after a read of its thread follows the write
+    that read saw (coRW), one before it precedes or is it (coWR)."""
+    ids = {w.id for w in writes}
+    after: dict[int, set[int]] = {w.id: set() for w in writes}      # must come before
+    for a in writes:
+        for b in writes:
+            if a.tid == b.tid and a.id < b.id:
+                after[b.id].add(a.id)
+    for r, w0 in zip(reads, sources):
+        if w0.id not in ids:
+            continue                     # the initial write, first anyway
+        for w in writes:
+            if w.tid == r.tid and w.loc == r.loc and w.id != w0.id:
+                if w.id > r.id:
+                    after[w.id].add(w0.id)
+                else:
+                    after[w0.id].add(w.id)
+    return after
 
 
 def _po_before(a: Event, b: Event, combo) -> bool:

@@ -184,13 +184,13 @@ def _search(test: Litmus, target, unroll: int, cut: set) -> tuple[Execution | No
                                       for k, v in prefix(t, run.regs).items()}),
         final_ok=lambda loc, value: known({loc: value}))
     candidates = 0
-    for ex in executions(test, unroll, cut, None, focus):
+    for ex, local in executions(test, unroll, cut, None, focus):
         candidates += 1
         final = _final(ex, arrays)
         if not _holds(test, target, final) or \
                 test.filter is not None and not _holds(test, test.filter, final):
             continue
-        if check(ex) is not None:
+        if check(ex, local) is not None:
             continue
         if ex.errors:
             raise ex.errors[0]
