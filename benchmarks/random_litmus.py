@@ -19,9 +19,12 @@ from verify.litmus.run import decide, run      # noqa: E402
 BARRIERS = ["DMB ISH", "DMB ISHST", "DMB ISHLD"]
 
 
-def random_test(rng: random.Random, name: str) -> str:
-    threads = rng.choice([3, 4])
-    writes_x = rng.randint(6, 8)
+def random_test(rng: random.Random, name: str, threads: int | None = None,
+                writes: tuple[int, int] = (6, 8)) -> str:
+    """A test of 3 or 4 threads (or `threads`) whose writes to x number within `writes`;
+    they also read x and y, write y, and may have a barrier; a random condition."""
+    threads = threads or rng.choice([3, 4])
+    writes_x = rng.randint(*writes)
     # share the writes to x among the threads; each also reads x and y and may write y
     share = [0] * threads
     for _ in range(writes_x):

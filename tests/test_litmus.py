@@ -125,6 +125,7 @@ def test_cli_exit_codes_and_json(tmp_path, capsys):
     assert f"{bad}:2: the initial state is not closed" in capsys.readouterr().err
 
 
+from conftest import ROOT  # noqa: E402
 from test_litmus_parse import CORPUS  # noqa: E402
 
 # Outside the mixed-size folders every test must agree with herd (final states where a
@@ -156,6 +157,41 @@ def test_corpus_agrees_with_herd_outside_the_mixed_folders():
     folders = report.by_folder()
     for folder, floor in MIXED_FLOOR.items():
         assert folders[folder].get(AGREE, 0) + folders[folder].get(REJECTED_TOO, 0) >= floor
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the herd corpus is not at {CORPUS} "
+                                                "(set ACTLY_LITMUS_CORPUS)")
+def test_decide_gives_runs_verdict_on_every_corpus_test():
+    # decide() builds only the candidates that can settle the verdict: it must agree with
+    # the full enumeration (which agrees with herd) on every test both can run
+    from verify.litmus.parse import LitmusError, parse_file
+    from verify.litmus.run import decide
+    compared = 0
+    for path in sorted(CORPUS.rglob("*.litmus")):
+        try:
+            full = run(parse_file(path))
+        except LitmusError:
+            continue
+        quick = decide(parse_file(path))
+        assert (quick.verdict, quick.ok) == (full.verdict(), full.ok), path
+        compared += 1
+    assert compared > 500
+
+
+def test_decide_gives_runs_verdict_on_random_tests():
+    import random
+    import sys
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from random_litmus import random_test
+    from verify.litmus.run import decide
+    rng = random.Random(7)
+    for i in range(8):
+        text = random_test(rng, f"R{i}", threads=3, writes=(3, 4))
+        full, quick = run(parse(text)), decide(parse(text))
+        assert (quick.verdict, quick.ok) == (full.verdict(), full.ok), text
+        if quick.execution is not None:       # the execution it found is allowed
+            from verify.litmus.model import check
+            assert check(quick.execution) is None
 
 
 def test_runtime_idioms_give_their_declared_verdicts(tmp_path):
