@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from ..program import Program
 from .engine import FAILED, PROVED, HarnessResult, check
-from .spec import Harness, HarnessError
+from .spec import HarnessError
 from .translate import Translation, herd_text
 
 NEEDED, REDUNDANT, UNDECIDED = "NEEDED", "REDUNDANT", "UNDECIDED"

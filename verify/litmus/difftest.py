@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from unicorn import UcError
 
 from .. import difftest as seq
-from .events import Addr, Val
+from .events import Addr
 from .parse import LitmusError, parse
 from .program import Code, operands
 from .threads import runs

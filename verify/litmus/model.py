@@ -449,7 +449,10 @@ def _with_rf_co_mixed(test, combo: tuple[Run, ...], layout: Layout):
                             parts=parts, layout=layout)
 
 
-def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
+def _sources(test, combo: tuple[Run, ...], inits: dict[str, Event]):
+    """The events of a combination of paths, the writes per location, the reads, and for
+    each read the writes it may read from (its value, not its own thread's later one); None
+    if some read has none. Adds an initial write for every location the paths touch."""
     events = [e for run in combo for e in run.events]
     for e in events:
         if e.kind != "F" and e.loc not in inits:
@@ -465,8 +468,16 @@ def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
         sources = [w for w in [inits[r.loc]] + writes.get(r.loc, []) if w.value == r.value
                    and not (w.tid == r.tid and _po_before(r, w, combo))]
         if not sources:
-            return
+            return None
         choices.append(sources)
+    return events, writes, reads, choices
+
+
+def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
+    found = _sources(test, combo, inits)
+    if found is None:
+        return
+    events, writes, reads, choices = found
     locs = sorted(writes)
     rmw = [pair for run in combo for pair in run.rmw]
     for rf_choice in itertools.product(*choices):
@@ -493,23 +504,10 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
     and fr edges close a cycle in coherence per location or in ordered-before. The edges
     used are a subset of what check() relates, so a dropped candidate is one check() would
     reject; check() still judges every candidate yielded. Yields (execution, local)."""
-    events = [e for run in combo for e in run.events]
-    for e in events:
-        if e.kind != "F" and e.loc not in inits:
-            inits[e.loc] = Event(-(len(inits) + 1), INIT_TID, "W", e.loc,
-                                 initial_value(test, e.loc))
-    writes: dict[str, list[Event]] = {}
-    for e in events:
-        if e.kind == "W":
-            writes.setdefault(e.loc, []).append(e)
-    reads = [e for e in events if e.kind == "R"]
-    choices = []
-    for r in reads:
-        sources = [w for w in [inits[r.loc]] + writes.get(r.loc, []) if w.value == r.value
-                   and not (w.tid == r.tid and _po_before(r, w, combo))]
-        if not sources:
-            return
-        choices.append(sources)
+    found = _sources(test, combo, inits)
+    if found is None:
+        return
+    events, writes, reads, choices = found
     locs = sorted(writes)
     if final_ok is not None and any(not final_ok(loc, e.value) for loc, e in inits.items()
                                     if loc not in writes):
@@ -688,7 +686,6 @@ def check(ex: Execution, local=None) -> str | None:
     internal = lambda rel: {(a, b) for a, b in rel if ev[a].tid == ev[b].tid}
     kind = lambda k: {e.id for e in ex.events if e.kind == k}
     R, W = kind("R"), kind("W")
-    M = R | W
     po_loc = {(a, b) for a, b in po if ev[a].loc is not None and ev[a].loc == ev[b].loc}
     ca = fr | co
     rmw = set(ex.rmw)
