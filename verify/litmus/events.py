@@ -77,6 +77,17 @@ class Stuck(Exception):
         self.error = error
 
 
+class _Unread:
+    """The value of a read nothing ever uses (its register is dead at once): decide() lets
+    it read from any write its location has, and chooses which after coherence."""
+
+    def __repr__(self):
+        return "unread"
+
+
+UNREAD = _Unread()
+
+
 # A store-exclusive's status is not a known constant (herd leaves it symbolic until the
 # execution is chosen), though no dependency runs through it: it is marked in the taint by
 # this entry, which the model's dependencies ignore.

@@ -9,8 +9,8 @@ import re
 from types import SimpleNamespace
 
 from . import alu
-from .events import (MASK64, STATUS, Addr, Event, Fault, Stuck, Val, footprint_values,
-                     place)
+from .events import (MASK64, STATUS, UNREAD, Addr, Event, Fault, Stuck, Val,
+                     footprint_values, place)
 from .parse import MIXED, LitmusError, NotModelled, variants
 from .program import Code, code_location, initial_value, operands
 
@@ -495,7 +495,7 @@ def _branches(s, op: str, args: list[str]):
 def _loads_and_stores(s, op: str, args: list[str]):
     """Single loads and stores, acquire/release, store-exclusive."""
     regs, flags, ctrl, events, rmw, monitor = s.state
-    arrays = s.arrays
+    arrays, pc = s.arrays, s.pc
     err, get, put, address = s.err, s.get, s.put, s.address
     ev, through_memory, read_forks = s.ev, s.through_memory, s.read_forks
     m = re.fullmatch(r"(LDR|LDAR|LDAPR|LDXR|LDAXR)(S?)(B|H|W)?", op)
@@ -513,6 +513,8 @@ def _loads_and_stores(s, op: str, args: list[str]):
             taint = frozenset({e.id}) | through_memory(loc, size)
             return (None, put(regs, args[0], Val(value, taint)), flags, ctrl,
                     events + [e], rmw, (e.id, loc, size) if excl else monitor)
+        if pc[0] == s.th.tid and pc[1] in getattr(s.th, "unread", ()):
+            return [then(ev("R", loc, UNREAD, tags, at, size=size), UNREAD)]
         return read_forks(loc, tags, at, size, then)
     m = re.fullmatch(r"(STR|STLR)(B|H)?", op)
     if m:

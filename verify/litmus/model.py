@@ -44,8 +44,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .parse import MIXED, Litmus, LitmusError, NotModelled, variants
-from .events import Addr, Arrays, Event, Run, place
+from .parse import MIXED, Atom, Litmus, LitmusError, NotModelled, variants
+from .events import UNREAD, Addr, Arrays, Event, Run, place
 from .program import initial_value, instruction, label_address
 from .threads import UNROLL, runs
 
@@ -232,9 +232,7 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
     cut go into `cuts`. For a harness, the await iterations threads.py ends are counted per
     place in `awaited`."""
     init_regs, memory, arrays = initial_state(test)
-    shown = " ".join([test.condition.text if test.condition else "", *test.locations])
-    at_end = [{"X" + r[1:].upper() for r in re.findall(rf"\b{t}:([WXwx]\d+)", shown)}
-              for t in range(len(test.threads))]
+    at_end = _shown_registers(test)
     counter = itertools.count(1)
     # The values each location can hold: grown until the threads write nothing new.
     # A loop of dependencies (LB with data dependencies) grows the sets without end; those
@@ -268,8 +266,10 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
         rounds += 1
         before = {k: set(v) for k, v in values.items()}
         this_round: dict = {}
+        # decide() leaves reads nothing uses unread (consistent_candidates picks their writes)
+        unread = focus is not None and layout is None and test.filter is None
         all_runs = [runs(test, t, init_regs[t], view(t), lambda: next(counter), arrays, unroll,
-                         this_round, at_end[t]) for t in range(len(test.threads))]
+                         this_round, at_end[t], unread) for t in range(len(test.threads))]
         # A path ended in an await loop is not run, but what it wrote before the loop is
         # written in real executions (the path that leaves the loop writes it too), and its
         # events count toward the longest path: later rounds may give its reads the values
@@ -465,7 +465,8 @@ def _sources(test, combo: tuple[Run, ...], inits: dict[str, Event]):
     reads = [e for e in events if e.kind == "R"]
     choices = []
     for r in reads:
-        sources = [w for w in [inits[r.loc]] + writes.get(r.loc, []) if w.value == r.value
+        sources = [w for w in [inits[r.loc]] + writes.get(r.loc, [])
+                   if (w.value == r.value or r.value is UNREAD)
                    and not (w.tid == r.tid and _po_before(r, w, combo))]
         if not sources:
             return None
@@ -526,8 +527,12 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
         if a in read_ids and b in read_ids:
             rr_before.setdefault(b, []).append(a)
     value = {w.id: w.value for w in events if w.kind == "W"}
+    value.update({e.id: e.value for e in inits.values()})
+    unread = [(r, c) for r, c in zip(reads, choices) if r.value is UNREAD]
+    read, choices = zip(*[(r, c) for r, c in zip(reads, choices) if r.value is not UNREAD]) \
+        if len(unread) < len(reads) else ((), ())
     for rf_choice in itertools.product(*choices):
-        rf = {r.id: w.id for r, w in zip(reads, rf_choice)}
+        rf = {r.id: w.id for r, w in zip(read, rf_choice)}
         external, internal = _Graph(local[0] | local[1]), _Graph(po_loc)
         for r, w in rf.items():
             internal.add(w, r)
@@ -538,7 +543,7 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
         readers: dict[int, list[int]] = {}
         for r, w in rf.items():
             readers.setdefault(w, []).append(r)
-        before = {loc: _coherence_constraints(writes[loc], reads, rf_choice) for loc in locs}
+        before = {loc: _coherence_constraints(writes[loc], read, rf_choice) for loc in locs}
 
         def grow(k: int, placed: list[int], chosen: dict[str, list[int]]):
             """Coherence of locs[k] from `placed` on (the initial write first)."""
@@ -546,9 +551,14 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
                 co = {loc: [inits[loc].id] + ids for loc, ids in chosen.items()}
                 for loc in inits:
                     co.setdefault(loc, [inits[loc].id])
-                yield Execution(skeleton.events, rf, co, rmw, [run.regs for run in combo],
-                                [run.error for run in combo if run.error is not None],
-                                {run.fault for run in combo if run.fault is not None}), local
+                for picked in pick_unread(0, co, {}):
+                    events_now = [dataclasses.replace(e, value=value[picked[e.id]])
+                                  if e.id in picked else e for e in skeleton.events]
+                    yield Execution(events_now, {**rf, **picked}, co, rmw,
+                                    [run.regs for run in combo],
+                                    [run.error for run in combo if run.error is not None],
+                                    {run.fault for run in combo if run.fault is not None}), \
+                        local
                 return
             loc = locs[k]
             if len(placed) == len(writes[loc]):
@@ -563,17 +573,48 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
                 for p in [inits[loc].id] + placed:
                     added.append((p, w))
                     added += [(r, w) for r in readers.get(p, ())]
-                taken_i, taken_e, sources = [], [], set()
+                taken_i, taken_e, into_i, into_e = [], [], set(), set()
                 for a, b in added:
-                    sources.add(a)
+                    into_i.add(a)
                     taken_i.append(internal.add(a, b))
                     if tid[a] != tid[b]:
+                        into_e.add(a)
                         taken_e.append(external.add(a, b))
                         for a2 in rr_before.get(a, ()):      # hazard-ordered reads
                             taken_e.append(external.add(a2, b))
-                            sources.add(a2)
-                if not internal.reaches(w, sources) and not external.reaches(w, sources):
+                            into_e.add(a2)
+                # every new edge ends at w: a cycle is a way back from w to where one starts
+                if not internal.reaches(w, into_i) and not external.reaches(w, into_e):
                     yield from grow(k, placed + [w], chosen)
+                internal.undo(taken_i)
+                external.undo(taken_e)
+        def pick_unread(k: int, co: dict[str, list[int]], picked: dict[int, int]):
+            """Writes for the unread reads, one read at a time, each dropped as soon as its
+            rf and fr edges close a cycle."""
+            if k == len(unread):
+                yield dict(picked)
+                return
+            r, sources = unread[k]
+            order = co[r.loc]
+            for w in sources:
+                later = order[order.index(w.id) + 1:]
+                added = [(w.id, r.id)] + [(r.id, w2) for w2 in later]
+                taken_i, taken_e = [], []
+                for a, b in added:
+                    taken_i.append(internal.add(a, b))
+                    if tid[a] != tid[b]:
+                        taken_e.append(external.add(a, b))
+                        if a == r.id:
+                            for a2 in rr_before.get(a, ()):      # hazard-ordered reads
+                                taken_e.append(external.add(a2, b))
+                extra = [(a2, b) for a, b in added if a == r.id and tid[a] != tid[b]
+                         for a2 in rr_before.get(a, ())]
+                if not any(internal.reaches(b, {a}) for a, b in added) and \
+                        not any(external.reaches(b, {a}) for a, b in added + extra
+                                if tid[a] != tid[b]):
+                    picked[r.id] = w.id
+                    yield from pick_unread(k + 1, co, picked)
+                    del picked[r.id]
                 internal.undo(taken_i)
                 external.undo(taken_e)
         yield from grow(0, [], {})
@@ -613,6 +654,30 @@ class _Graph:
 
     def cyclic(self) -> bool:
         return _cyclic(list(self.succ), [(a, b) for a, bs in self.succ.items() for b in bs])
+
+
+def _shown_registers(test: Litmus) -> list[set[str]]:
+    """Per thread, the registers the final state shows (the condition's, the filter's and
+    `locations`'), as X names."""
+    names = [x for x in test.locations]
+
+    def walk(prop):
+        if isinstance(prop, Atom):
+            names.append(prop.lhs)
+        for child in (getattr(prop, "args", ()) or ()):
+            walk(child)
+        for part in ("arg", "left", "right"):
+            if hasattr(prop, part):
+                walk(getattr(prop, part))
+    for prop in (test.condition.prop if test.condition else None, test.filter):
+        if prop is not None:
+            walk(prop)
+    out = [set() for _ in test.threads]
+    for name in names:
+        m = re.fullmatch(r"\s*(\d+)\s*:\s*([WXwx])(\d+)\s*", name)
+        if m and int(m.group(1)) < len(out):
+            out[int(m.group(1))].add(f"X{m.group(3)}")
+    return out
 
 
 def _coherent_orders(writes: list[Event], reads: list[Event], sources: tuple[Event, ...]):

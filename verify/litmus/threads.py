@@ -24,7 +24,7 @@ UNROLL = 2                         # herd's default: jumps back to one place per
 def runs(test: Litmus, tid: int, init_regs: dict[str, object],
          values: dict[str, set], next_id, arrays: Arrays | None = None,
          unroll: int = UNROLL, awaited: dict | None = None,
-         at_end: set[str] | None = None) -> list[Run]:
+         at_end: set[str] | None = None, unread: bool = False) -> list[Run]:
     """Every path of thread `tid` when each read may return any value in values[loc]. A path
     that jumps back to one place more than `unroll` times is cut, as herd does: it comes back
     as a Run with `cut` set (the place), to be reported, not run.
@@ -46,7 +46,12 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
         names = [n for n, i in th.programs[pc[0]].labels.items() if i == pc[1]]
         return names[0] if names else f"line {th.programs[pc[0]].insns[pc[1]][0]}"
 
-    live = _liveness(th, at_end) if test.harness else None
+    live = _liveness(th, at_end) if test.harness or unread else None
+    if unread:                  # decide(): a plain load whose register is dead at once
+        th.unread = {i for i, (_, text) in enumerate(th.insns)
+                     if _dead_load(text, live[i + 1] if i + 1 < len(live) else set())}
+    if not test.harness:
+        live = None             # the await reduction is for harnesses only
     writes = lambda events: sum(e.kind == "W" for e in events)
 
     def unchanged(before, regs, flags, monitor, events, to) -> bool:
@@ -111,6 +116,19 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
 
 
 CONDITIONAL = re.compile(r"B\.\w+|CBZ|CBNZ|TBZ|TBNZ")
+PLAIN_LOAD = re.compile(r"(LDR|LDAR|LDAPR)(B|H)?")
+
+
+def _dead_load(text: str, live_after: set[str]) -> bool:
+    """A single load, not exclusive, without writeback, into a register no instruction
+    after it may read."""
+    op, args = operands(text)
+    if not PLAIN_LOAD.fullmatch(op) or len(args) != 2 or args[1].strip().endswith("!"):
+        return False
+    dest = args[0].strip().upper()
+    if not re.fullmatch(r"[WX]\d+", dest):
+        return False
+    return "X" + dest[1:] not in live_after
 
 
 def _liveness(th: Program, at_end: set[str] | None) -> list[set[str]]:
