@@ -222,7 +222,7 @@ class Focus:
     returns False only when no completion can satisfy the condition."""
     run_ok: "Callable[[int, Run], bool]"
     combo_ok: "Callable[[tuple[Run, ...]], bool]"
-    final_ok: "Callable[[str, object], bool]"
+    final_ok: "Callable[[str, object, tuple[Run, ...]], bool]"   # location, value, paths
 
 
 def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
@@ -319,8 +319,9 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
             continue
         if focus is not None:           # (execution, its local orders or None)
             yield from (((ex, None) for ex in _with_rf_co_mixed(test, combo, layout))
-                        if layout else consistent_candidates(test, combo, inits,
-                                                             focus.final_ok))
+                        if layout else consistent_candidates(
+                            test, combo, inits,
+                            lambda loc, v, combo=combo: focus.final_ok(loc, v, combo)))
         elif layout:
             yield from _with_rf_co_mixed(test, combo, layout)
         else:

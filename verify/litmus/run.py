@@ -178,11 +178,12 @@ def _search(test: Litmus, target, unroll: int, cut: set) -> tuple[Execution | No
     _, _, arrays = initial_state(test)
     known = lambda final: _partial(test, target, final) is not False
     prefix = lambda t, regs: {f"{t}:{r}": v for r, v in regs.items()}
+    registers = lambda combo: {k: v for t, run in enumerate(combo)
+                               for k, v in prefix(t, run.regs).items()}
     focus = Focus(
         run_ok=lambda t, run: known(prefix(t, run.regs)),
-        combo_ok=lambda combo: known({k: v for t, run in enumerate(combo)
-                                      for k, v in prefix(t, run.regs).items()}),
-        final_ok=lambda loc, value: known({loc: value}))
+        combo_ok=lambda combo: known(registers(combo)),
+        final_ok=lambda loc, value, combo: known({**registers(combo), loc: value}))
     candidates = 0
     for ex, local in executions(test, unroll, cut, None, focus):
         candidates += 1
