@@ -48,6 +48,21 @@ class Code:
         return "; ".join(self.lines)
 
 
+@dataclass(frozen=True)
+class Block:
+    """A structure of the harness's own (a per-core block, a PCB) of `size` bytes: each field
+    the code touches is a location of its own. Its `init` in the harness maps offsets (a
+    number, or the name of a layout constant of the ELF such as "CORE_MPIDR") to values."""
+    size: int | Callable
+
+    def __str__(self):
+        return "block"
+
+
+def block(size: int | Callable) -> Block:
+    return Block(size)
+
+
 def call(function: str, **args: Value) -> Call:
     return Call(function, tuple(sorted(args.items())))
 
@@ -62,9 +77,13 @@ class Harness:
     doc: str
     cores: list[list[Call | Code]]
     condition: str | Callable
-    # name -> bytes (4 or 8), or (bytes of an element, elements) for an array
-    objects: dict[str, int | tuple[int, int]] = field(default_factory=dict)
-    init: dict[str, Value | list] = field(default_factory=dict)   # an array's: a list
+    # name -> bytes (4 or 8), (bytes of an element, elements) for an array, or a block
+    objects: dict[str, int | tuple[int, int] | Block] = field(default_factory=dict)
+    # an array's: a list; a block's: {offset or layout constant: value}
+    init: dict[str, Value | list | dict] = field(default_factory=dict)
+    # per core, the system registers its code reads (TPIDRRO_EL0, CNTPCT_EL0, DAIF) and its
+    # MPIDR_EL1, which says which SGIs reach it: name -> value
+    sysregs: list[dict[str, Value]] = field(default_factory=list)
     module: str = ""                                         # the specs/ file it is in
 
     def functions(self) -> list[str]:
@@ -115,11 +134,17 @@ def _check_form(h, where: str) -> None:
             if not isinstance(s, (Call, Code)):
                 raise HarnessError(f"{where}: harness {h.name}: core {i}: {s!r} is neither "
                                    f"call(...) nor code(...)")
+    if len(h.sysregs) > len(h.cores) or not all(isinstance(r, dict) for r in h.sysregs):
+        raise HarnessError(f"{where}: harness {h.name}: sysregs is one dict per core "
+                           f"(register name -> value)")
     for name, size in h.objects.items():
+        if isinstance(size, Block):
+            continue
         element, count = size if isinstance(size, tuple) else (size, 1)
         if element not in (4, 8) or count < 1:
             raise HarnessError(f"{where}: harness {h.name}: object {name} is {size!r}; give "
-                               f"4 or 8 (bytes), or (4 or 8, elements) for an array")
+                               f"4 or 8 (bytes), (4 or 8, elements) for an array, or "
+                               f"block(bytes)")
     if not (callable(h.condition) or isinstance(h.condition, str)):
         raise HarnessError(f"{where}: harness {h.name}: the condition must be herd's "
                            f"`forall (...)`, `exists (...)` or `~exists (...)`")

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 from elftools.elf.elffile import ELFFile
 
+from ..litmus.events import Addr
 from ..litmus.parse import Litmus, LitmusError, parse
 from ..program import Program
-from .spec import Call, Harness, HarnessError
+from .spec import Block, Call, Harness, HarnessError
 
 BRANCHES = {"b", "bl", "cbz", "cbnz", "tbz", "tbnz"}
 STACK_WORDS = 32
@@ -89,12 +90,17 @@ def translate(h: Harness, program: Program, mutations: dict[int, str] | None = N
         if name not in known:
             raise HarnessError(f"{h.module}: harness {h.name} sets {name}, which is neither "
                                f"an object of the harness nor a data symbol of the ELF")
-    text, rows = _litmus_text(h, program, threads, used_objects, symbols)
+    blocks = {name: _blocks(h, program, name, size) for name, size in h.objects.items()
+              if isinstance(size, Block)}
+    text, rows = _litmus_text(h, program, threads, used_objects, symbols, blocks)
     try:
         test = parse(text, f"{h.name}.litmus")
     except LitmusError as exc:
         raise HarnessError(f"{h.module}: harness {h.name}: {exc}") from exc
     test.harness = True
+    test.blocks = {name: size for name, (size, _) in blocks.items()}
+    test.block_init = {f"{name}+{offset}": Addr(v) if isinstance(v, str) else v
+                       for name, (_, fields) in blocks.items() for offset, v in fields.items()}
     test.sources = {k: r.source for k, r in rows.items()}
     return Translation(h, text, test, threads, reached, sorted(set(outside)), rows)
 
@@ -109,6 +115,53 @@ def _value(h: Harness, program: Program, v, what: str) -> int | str:
         return v
     raise HarnessError(f"{h.module}: harness {h.name}: {what} is {v!r}; give a number or an "
                        f"object's name")
+
+
+def _blocks(h: Harness, program: Program, name: str, b: Block
+            ) -> tuple[int, dict[int, int | str]]:
+    """A block's size and its initial fields: offset -> a number or an object's name."""
+    size = _value(h, program, b.size, f"the size of {name}")
+    if not isinstance(size, int) or size <= 0 or size % 8:
+        raise HarnessError(f"{h.module}: harness {h.name}: block {name} is {size!r} bytes; "
+                           f"give a positive multiple of 8")
+    init = h.init.get(name) or {}
+    if not isinstance(init, dict):
+        raise HarnessError(f"{h.module}: harness {h.name}: the initial value of block {name} "
+                           f"is {{offset or layout constant: value}}")
+    fields = {}
+    for key, v in init.items():
+        if isinstance(key, str):
+            try:
+                key = program.constant(key)
+            except Exception as exc:
+                raise HarnessError(f"{h.module}: harness {h.name}: {name}'s field {key}: "
+                                   f"{exc}") from exc
+        v = _value(h, program, v, f"{name}'s field at {key}")
+        if isinstance(v, str) and (v not in h.objects or key % 8):
+            raise HarnessError(f"{h.module}: harness {h.name}: {name}'s field at {key} holds "
+                               f"{v}: an address must be an object of the harness, in an "
+                               f"8-byte field")
+        if not 0 <= key < size:
+            raise HarnessError(f"{h.module}: harness {h.name}: {name}'s field at {key} lies "
+                               f"outside its {size} bytes")
+        fields[key] = v
+    return size, fields
+
+
+def _herd_block(name: str, size: int, fields: dict[int, int | str]) -> str:
+    """The block as herd reads it: an array of 8-byte elements (a 4-byte field is half of
+    one, which herd runs only with -variant mixed)."""
+    elements: list[int | str] = [0] * (size // 8)
+    for offset, v in sorted(fields.items()):
+        if isinstance(v, str):
+            elements[offset // 8] = v
+            continue
+        width = 4 if offset % 8 == 4 or offset + 4 in fields else 8
+        old = elements[offset // 8] if isinstance(elements[offset // 8], int) else 0
+        shift = 8 * (offset % 8)
+        elements[offset // 8] = old | (v & ((1 << 8 * width) - 1)) << shift
+    shown = ",".join(str(e) for e in elements)
+    return f"uint64_t {name}[{size // 8}]={{{shown}}};"
 
 
 def _thread(h: Harness, tid: int, core, program: Program, symbols, mutations, outside):
@@ -229,7 +282,7 @@ def _herd(mnemonic: str, ops: str) -> str:
     return f"{mnemonic.upper()} {ops}".strip()
 
 
-def _litmus_text(h: Harness, program: Program, threads, used_objects, symbols):
+def _litmus_text(h: Harness, program: Program, threads, used_objects, symbols, blocks):
     regs_taken = [set(re.findall(r"\b[XW](\d+)\b", " ".join(r.text for r in rows), re.I))
                   for rows in threads]
     lines = [f"AArch64 {h.name}", f'"{h.doc}"',
@@ -237,6 +290,9 @@ def _litmus_text(h: Harness, program: Program, threads, used_objects, symbols):
     for name in dict.fromkeys([*h.objects, *(o for objs in used_objects for o in objs)]):
         size = h.objects.get(name) or symbols[name][1]
         init = h.init.get(name)
+        if name in blocks:
+            lines.append(_herd_block(name, *blocks[name]))
+            continue
         if isinstance(size, tuple):              # an array of the harness's
             element, count = size
             values = [_value(h, program, v, f"an element of {name}") for v in init or []]
@@ -264,6 +320,12 @@ def _litmus_text(h: Harness, program: Program, threads, used_objects, symbols):
         assigned = dict(zip(used_objects[tid], free))
         registers.append(assigned)
         inits = [f"{tid}:{r}={name}" for name, r in assigned.items()]
+        for reg, v in (h.sysregs[tid] if tid < len(h.sysregs) else {}).items():
+            v = _value(h, program, v, f"core {tid}'s {reg}")
+            if isinstance(v, str) and v not in h.objects:
+                raise HarnessError(f"{h.module}: harness {h.name}: core {tid}'s {reg} is {v}, "
+                                   f"which is not an object of the harness")
+            inits.append(f"{tid}:{reg.upper()}={v if isinstance(v, str) else hex(v)}")
         if any(re.search(r"\bsp\b", r.text, re.I) for r in rows):
             lines.append(f"uint64_t stack{tid}[{STACK_WORDS}];")
             inits.append(f"{tid}:SP=stack{tid}[{STACK_WORDS}]")

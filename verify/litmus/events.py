@@ -57,6 +57,8 @@ class Run:
     cut: str | None = None             # not a path: one was cut here, past the unroll limit
     awaited: str | None = None         # not a path: an await iteration ended it here
     fault: tuple[str, str] | None = None  # the thread stopped on this fault: (where, kind)
+    blocked: int | None = None         # harnesses: the thread sleeps in WFI; the id of the
+                                       # read of its interrupt line that found none pending
 
 
 class Fault(Exception):
@@ -66,6 +68,20 @@ class Fault(Exception):
     def __init__(self, kind: str):
         super().__init__(kind)
         self.kind = kind
+
+
+class Blocked:
+    """The next place of a harness's WFI that found no interrupt pending: its thread sleeps
+    there, woken by a later wake-up or never."""
+
+
+BLOCKED = Blocked()
+
+
+def interrupt_line(tid: int) -> str:
+    """The location a harness models core `tid`'s pending wake-up interrupt as: an SGI to
+    the core writes it, the core's WFI waits until it reads it set."""
+    return f"irq_P{tid}"
 
 
 class Stuck(Exception):

@@ -9,7 +9,8 @@ import re
 from types import SimpleNamespace
 
 from . import alu
-from .events import (MASK64, STATUS, UNREAD, Addr, Event, Fault, Stuck, Val,
+from .events import (BLOCKED, MASK64, STATUS, UNREAD, Addr, Event, Fault, Stuck, Val,
+                     interrupt_line,
                      footprint_values, place)
 from .parse import MIXED, LitmusError, NotModelled, variants
 from .program import Code, code_location, initial_value, operands
@@ -211,6 +212,8 @@ def _context(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, values
             raise Stuck(LitmusError(test.path, line, f"`{m.group(1)}` does not hold a "
                                                      f"location's address in `{text}`"))
         total, name = base.v.offset + offset + extra, base.v.loc
+        if name in test.blocks:
+            return f"{name}+{total}", taint       # a field; checked against its size in ev()
         if arrays.regions is not None and name in arrays.regions:
             return f"{name}+{total}", taint       # checked against the access's size in ev()
         if name in arrays:
@@ -229,6 +232,12 @@ def _context(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, values
     def ev(kind, loc=None, value=None, tags=(), addr=frozenset(), data=frozenset(), size=8):
         if kind == "W" and re.fullmatch(r"P\d+\.\d+", loc):
             err("a store to code (instruction fetch, the `ifetch` variant, is not modelled)")
+        field = place(loc) if test.blocks and kind != "F" else None
+        if field is not None and field[0] in test.blocks:
+            block, offset = field
+            if offset % size or not 0 <= offset <= test.blocks[block] - size:
+                err(f"an unaligned or out-of-bound access: {size} bytes at offset {offset} "
+                    f"of {block}, of {test.blocks[block]} bytes")
         where = place(loc) if arrays.regions is not None else None
         if where is not None:
             region, offset = where
@@ -330,6 +339,10 @@ def _system(s, op: str, args: list[str]):
     if op == "MSR" and args and args[0].strip().upper() in ("DAIFSET", "DAIFCLR") \
             and test.harness:
         return [same]       # interrupt masking: no memory effect; interrupts are not modelled
+    if op in ("MRS", "MSR", "WFI") and test.harness:
+        done = _harness_system(s, op, args)
+        if done is not None:
+            return done
     if op in ("MRS", "MSR"):
         sysreg = (args[1] if op == "MRS" else args[0]).strip().upper()
         if "nv2" not in variants(test) or sysreg not in NV2_OFFSETS:
@@ -354,6 +367,72 @@ def _system(s, op: str, args: list[str]):
         kind = op if op == "ISB" else f"{op}.{(args[0] if args else 'SY').upper()}"
         return [(None, regs, flags, ctrl, events + [ev("F", tags={kind})], rmw, monitor)]
     return None
+
+
+SGI1R = "ICC_SGI1R_EL1"
+
+
+def _harness_system(s, op: str, args: list[str]):
+    """What a harness of shipped code gives system instructions (herd has no rule for them):
+
+    - MRS reads the value the harness gives the core for that register (TPIDRRO_EL0, the
+      counter, DAIF); a register it gives none for is an error;
+    - MSR DAIF restores interrupt masking: no memory effect, as DAIFSet/DAIFClr;
+    - MSR ICC_SGI1R_EL1 sends an SGI: a write of 1 to the interrupt line of each harness
+      core its value targets (by the cores' MPIDR_EL1), ordered after earlier accesses by
+      a DSB only (model.py);
+    - WFI sleeps until this core's interrupt line is set and takes the interrupt there: a
+      read of the line with acquire order (an exception entry is context-synchronizing).
+      Reading it clear, the core sleeps: the path ends there (BLOCKED), and run() keeps such
+      an execution only if no wake-up comes after it, as a core that sleeps for good.
+    Other wake-ups of a WFI (the tick, spurious ones) are not modelled: a harness asks
+    whether the wake-up it sends suffices."""
+    regs, flags, ctrl, events, rmw, monitor = s.state
+    if op == "WFI":
+        def then(e, value):
+            if value == 0:
+                return (BLOCKED, regs, flags, ctrl, events + [e], rmw, monitor)
+            return (None, regs, flags, ctrl | {e.id}, events + [e], rmw, monitor)
+        return s.read_forks(interrupt_line(s.tid), {"A", "WFI"}, frozenset(), 8, then)
+    name = (args[1] if op == "MRS" else args[0]).strip().upper()
+    if name == "NZCV":
+        return None
+    if op == "MRS":
+        if name not in regs:
+            s.err(f"the harness gives core {s.tid} no value for the system register {name} "
+                  f"(give it in the harness's `sysregs`)")
+        return [(None, s.put(regs, args[0], regs[name]), flags, ctrl, events, rmw, monitor)]
+    if name == "DAIF":
+        return [s.same]
+    if name == SGI1R:
+        v = s.get(args[1])
+        if not isinstance(v.v, int):
+            s.err("an SGI whose value is an address")
+        targets = sgi_targets(s.test, s.tid, v.v)
+        if not targets:
+            s.err(f"the SGI 0x{v.v:x} reaches no core of the harness (give each core's "
+                  f"MPIDR_EL1 in the harness's `sysregs`)")
+        sent = [s.ev("W", interrupt_line(t), 1, {"SGI"}, data=v.taint) for t in targets]
+        return [(None, regs, flags, ctrl, events + sent, rmw, monitor)]
+    return None
+
+
+def sgi_targets(test, sender: int, value: int) -> list[int]:
+    """The threads an ICC_SGI1R_EL1 value interrupts: with IRM set, every one but the
+    sender; else those whose MPIDR_EL1 (`1:MPIDR_EL1=...` in the initial state) has the
+    value's Aff3.Aff2.Aff1, its range selector as Aff0's high nibble and its bit in the
+    target list."""
+    if value >> 40 & 1:
+        return [t for t in range(len(test.threads)) if t != sender]
+    mpidr = {}
+    for item in test.init:
+        m = re.fullmatch(r"(\d+):MPIDR_EL1", item.lhs.strip(), re.I)
+        if m:
+            mpidr[int(m.group(1))] = int(item.value.strip(), 0)
+    affinity = (value >> 48 & 0xFF, value >> 32 & 0xFF, value >> 16 & 0xFF)
+    return [t for t, m in sorted(mpidr.items())
+            if (m >> 32 & 0xFF, m >> 16 & 0xFF, m >> 8 & 0xFF) == affinity
+            and (m & 0xFF) >> 4 == value >> 44 & 0xF and value >> (m & 0xF) & 1]
 
 
 def _data_processing(s, op: str, args: list[str]):

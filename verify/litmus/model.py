@@ -65,6 +65,7 @@ class Execution:
     regs: list[dict[str, object]]          # final registers per thread
     errors: list = field(default_factory=list)  # why a thread's path stopped, if one did
     faults: set = field(default_factory=set)    # (where, kind) of each fault taken
+    blocked: list = field(default_factory=list)  # harnesses: reads of WFIs that slept on
     relations: dict[str, set] = field(default_factory=dict)
     # mixed variant: each access's events (its parts, one per piece of memory it covers),
     # and the memory's layout, to put a location's value together from its pieces
@@ -115,6 +116,8 @@ def initial_state(test: Litmus):
             regs[int(t)][r] = value
         elif re.fullmatch(r"\w+\[\d+\]", item.lhs):
             name, count = item.lhs[:-1].split("[")
+            if name in test.blocks:      # a harness's block: its fields come from block_init
+                continue
             size = ELEMENT_BYTES.get((item.type or "int").replace(" ", ""))
             if size is None:
                 raise LitmusError(test.path, item.line, f"array element type `{item.type}` "
@@ -133,9 +136,10 @@ def initial_state(test: Litmus):
                 raise LitmusError(test.path, item.line, f"a list of values for {item.lhs}, "
                                                         f"which is not an array")
             memory[item.lhs] = value
+    memory.update(test.block_init)
     for t in list(regs) + [memory]:
         for v in list(t.values()):
-            if isinstance(v, Addr) and v.loc not in arrays:
+            if isinstance(v, Addr) and v.loc not in arrays and v.loc not in test.blocks:
                 memory.setdefault(v.loc, 0)
     if "mixed" in variants(test):
         arrays.regions = _regions(test, memory, arrays)
@@ -303,6 +307,7 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
             for e in run.events:
                 if e.kind != "F" and not (layout and place(e.loc)):
                     sizes.setdefault(e.loc, set()).add(e.size)
+    _fields_apart(test, sizes)
     for loc, found in sorted(sizes.items()):
         if len(found) > 1:
             raise NotModelled(test.path, None, f"{MIXED}: accesses to {loc} of "
@@ -314,6 +319,10 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
              enumerate(sorted(memory.items()))}
     if focus is not None:
         all_runs = [[r for r in tr if focus.run_ok(t, r)] for t, tr in enumerate(all_runs)]
+    if (focus is not None or layout) and any(r.blocked is not None for tr in all_runs
+                                             for r in tr):
+        raise NotModelled(test.path, None, "a WFI that may sleep (a harness's wake-up) is "
+                                           "decided only by run(), outside the mixed variant")
     for combo in itertools.product(*all_runs):
         if focus is not None and not focus.combo_ok(combo):
             continue
@@ -326,6 +335,23 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
             yield from _with_rf_co_mixed(test, combo, layout)
         else:
             yield from _with_rf_co(test, combo, inits)
+
+
+def _fields_apart(test: Litmus, sizes: dict[str, set]) -> None:
+    """A harness's block is cut into the fields its accesses touch, each a location of its
+    own; that is Arm's model only if no two accesses overlap without coinciding (else
+    the mixed variant would be needed)."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for loc, found in sizes.items():
+        where = place(loc)
+        if where and where[0] in test.blocks:
+            spans.setdefault(where[0], []).extend((where[1], n) for n in found)
+    for block, fields in spans.items():
+        fields = sorted(set(fields))
+        for (a, n), (b, m) in zip(fields, fields[1:]):
+            if b < a + n:
+                raise NotModelled(test.path, None, f"{MIXED}: accesses to {block} overlap: "
+                                                   f"{n} bytes at offset {a} and {m} at {b}")
 
 
 SPLIT = 16      # mixed variant: the parts of access i are events i*SPLIT, i*SPLIT+1, ...
@@ -493,7 +519,8 @@ def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
             ex = Execution(list(inits.values()) + events, rf, co, rmw,
                            [run.regs for run in combo],
                            [run.error for run in combo if run.error is not None],
-                           {run.fault for run in combo if run.fault is not None})
+                           {run.fault for run in combo if run.fault is not None},
+                           blocked=[run.blocked for run in combo if run.blocked is not None])
             yield ex
 
 
@@ -849,6 +876,17 @@ def local_order(ex: Execution, po: set, po_loc: set):
     bob |= {(a, b) for a, b in po if a in L and b in A}
     bob |= {(a, b) for a, b in po if a in A | Q and b in M}
     bob |= {(a, b) for a, b in po if a in M and b in L}
+    # A harness's SGI (MSR ICC_SGI1R_EL1, modelled as a write to the target's interrupt
+    # line) is a system-register write: no DMB, acquire or release orders memory accesses
+    # before it, only a DSB, which waits for them to complete (DSB LD for reads, DSB ST
+    # for writes); dependencies into it stay (it cannot be sent before its value is known).
+    sgi = tag("SGI")
+    if sgi:
+        dsb = {i for i, f in fences.items() if f.startswith("DSB")}
+        bob = {(a, c) for a, c in bob if c not in sgi}
+        bob |= {(a, c) for a, b in po if b in dsb and a in M
+                and (b in full or (a in R and b in ld) or (a in W and b in st))
+                for c in after.get(b, ()) if c in sgi}
     # sca-class (mixed variant): the other parts of the same access
     sm = {(a, b) for group in ex.parts.values() if len(group) > 1
           for a in group for b in group if a != b}

@@ -136,6 +136,11 @@ class Litmus:
     # as outside the model (instructions.py). Neither is herd's semantics.
     sources: dict[tuple[int, int], str] = field(default_factory=dict)
     harness: bool = False
+    # A harness's blocks (a per-core block, a PCB): name -> bytes. Each field an access
+    # touches is a location of its own, `name+offset`, with its initial value in
+    # block_init; accesses to a block must never overlap without coinciding (model.py).
+    blocks: dict[str, int] = field(default_factory=dict)
+    block_init: dict[str, object] = field(default_factory=dict)
 
 
 _COMMENT = re.compile(r"\(\*.*?\*\)", re.S)

@@ -91,8 +91,11 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
     awaited: dict = {}
     communicating: set = set()
     violation = None
+    sleeping = None                  # an allowed execution in which a core sleeps for good
     claim = test.condition.quantifier
     for ex in executions(test, unroll, cut, awaited):
+        if ex.blocked and not _sleeps_for_good(ex):
+            continue                 # a wake-up comes later: the path that takes it runs on
         total += 1
         broken = check(ex)
         final = _final(ex, arrays)
@@ -106,6 +109,8 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
             communicating.update(_communicating(ex))
         if test.filter is not None and not _holds(test, test.filter, final):
             continue
+        if ex.blocked:               # a core sleeps for good: a lost wake-up, whatever else
+            sleeping = sleeping or ex
         states.add(_state_line(test, shown, final, types, hexa))
         if _holds(test, test.condition.prop, final):
             pos += 1
@@ -117,12 +122,21 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
             if claim == "forall":
                 violation = violation or ex
     q = test.condition.quantifier
-    ok = {"exists": pos > 0, "~exists": pos == 0, "forall": neg == 0}[q]
+    ok = {"exists": pos > 0, "~exists": pos == 0, "forall": neg == 0}[q] and sleeping is None
+    violation = sleeping or violation
     observation = "Never" if pos == 0 else "Always" if neg == 0 else "Sometimes"
     kind = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required"}[q]
     return Outcome(test, sorted(states), pos, neg, ok, kind, observation,
                    time.monotonic() - start, total, witness, forbidden, sorted(cut), hexa,
                    violation, awaited, communicating)
+
+
+def _sleeps_for_good(ex: Execution) -> bool:
+    """Whether every WFI of `ex` that slept read its interrupt line's last write: no
+    wake-up comes after it, so the core sleeps for good. Otherwise a later wake-up ends the
+    sleep, and the execution is not a final one (the path where the WFI reads it is)."""
+    ev = {e.id: e for e in ex.events}
+    return all(ex.co[ev[r].loc][-1] == ex.rf[r] for r in ex.blocked)
 
 
 def _communicating(ex: Execution) -> set[tuple[int, int]]:

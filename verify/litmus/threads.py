@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .events import Arrays, Run, Stuck, Val, Fault
+from .events import BLOCKED, Arrays, Run, Stuck, Val, Fault
 from .instructions import step
 from .liveness import FLAGS, MONITOR, live_in
 from .parse import Litmus, LitmusError
@@ -89,6 +89,10 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
                 return
             going = []
             for nxt, *state in forks:
+                if nxt is BLOCKED:              # a WFI sleeping: its read is the last event
+                    out.append(Run(state[3], state[4], {r: v.v for r, v in state[0].items()},
+                                   blocked=state[3][-1].id))
+                    continue
                 to, seen = (pc[0], pc[1] + 1) if nxt is None else nxt, jumps
                 if live is not None and to in visits and to[1] <= pc[1] and \
                         unchanged(visits[to], state[0], state[1], state[5], state[3], to):
