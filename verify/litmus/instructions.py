@@ -213,6 +213,8 @@ def _context(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor, values
                                                      f"location's address in `{text}`"))
         total, name = base.v.offset + offset + extra, base.v.loc
         if name in test.blocks:
+            if total < 0:
+                err(f"an access {-total} bytes before the block {name}")
             return f"{name}+{total}", taint       # a field; checked against its size in ev()
         if arrays.regions is not None and name in arrays.regions:
             return f"{name}+{total}", taint       # checked against the access's size in ev()
