@@ -376,25 +376,39 @@ FUNC sched_enter
     msr     spsel, #1                       /* the exception stack: SP_EL0 is restored below */
     b       frame_resume_full
 .Lsched_enter_idle:
-    /* With IRQs still masked, look at the queues, then WFI: an interrupt that
-       arrives after the look (the tick, or another core's wake-up SGI after an
-       enqueue) is pending and ends the WFI at once, so no wake-up is lost.
-       Then open IRQs for a moment to take it. */
-    mrs     x21, cntpct_el0
-    ldr     w1, [x19, #CORE_MASK]
-    cbnz    w1, .Lsched_enter_woken
+    mov     x0, x19
+    bl      sched_idle
+    b       .Lsched_enter_pick
+ENDFUNC sched_enter
+
+/*
+ * sched_idle - wait until core x0 may have work: return at once if its
+ * non-empty mask is set, else sleep in WFI until an interrupt is pending
+ * (the tick, or the wake-up SGI another core sends after an enqueue here),
+ * take it, and return.  The time spent goes to STAT_IDLE.
+ * In: x0 = this core's block, IRQs masked.  Out: none, IRQs masked again.
+ * Clobbers: x1-x3, flags.  Callable (AAPCS64 leaf).
+ * Ordering: the look is made with IRQs masked, so a wake-up SGI sent after
+ * it stays pending and ends the WFI at once: no wake-up is lost.  The
+ * interrupt is taken at the ISB (an exception entry, context-synchronizing),
+ * so the pick after it sees what the sender stored before its DSB.
+ */
+FUNC sched_idle
+    mrs     x2, cntpct_el0
+    ldr     w1, [x0, #CORE_MASK]
+    cbnz    w1, .Lsched_idle_account
     wfi
     msr     daifclr, #2
     isb                                     /* the pending IRQ is taken here */
     msr     daifset, #2
-.Lsched_enter_woken:
-    mrs     x0, cntpct_el0
-    sub     x0, x0, x21
-    ldr     x1, [x19, #STAT_IDLE]
-    add     x1, x1, x0
-    str     x1, [x19, #STAT_IDLE]
-    b       .Lsched_enter_pick
-ENDFUNC sched_enter
+.Lsched_idle_account:
+    mrs     x1, cntpct_el0
+    sub     x1, x1, x2
+    ldr     x3, [x0, #STAT_IDLE]
+    add     x3, x3, x1
+    str     x3, [x0, #STAT_IDLE]
+    ret
+ENDFUNC sched_idle
 
 /*
  * sched_report_kill - print "actly: killed pid=... esr=... far=... elr=..."

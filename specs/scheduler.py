@@ -16,6 +16,7 @@ normal queue).
 
 import z3
 
+from verify.harness.spec import Harness, block, call
 from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, NotCallable, Region, ghost_list
 
 BOUND = 2
@@ -109,6 +110,8 @@ def choose_post(e, x):
     return x.w(0) == pick
 
 
+IDLE_STAT = Region(lambda e: e.x(0) + e.const("STAT_IDLE"), 8)
+
 # What printing may write, as specs/uart.py says (spec modules are loaded on their own, and
 # each one's hash keys the proofs that use it, so this is repeated rather than imported).
 UART = Region(lambda e: z3.BitVecVal(e.const("BOARD_UART_BASE"), 64), 0x1000)
@@ -139,18 +142,56 @@ CONTRACTS = {
                                   maychange=PRINTS + (LOCK,)),
     "sched_print_stats": Contract("prints each running core's statistics under the console "
                                   "lock", maychange=PRINTS + (LOCK, "DAIF")),
+    "sched_idle": Contract(
+        "waits for work on core x0 (the WFI ends on an interrupt) and adds the time spent to "
+        "its STAT_IDLE; that the wake-up after an enqueue is not lost is the weak-memory "
+        "harness enqueue_wakes_idle_core",
+        maychange=("x1", "x2", "x3", "nzcv", "DAIF", IDLE_STAT)),
     "sched_start": NotCallable("leaves the boot stack for the scheduler; never returns"),
     "sched_enter": NotCallable("the scheduling loop, entered by a branch from a switch-out "
                                "path on a fresh scheduler stack; never returns"),
 }
 
+# The cores' MPIDR_EL1 in the harnesses, as QEMU virt numbers them.
+MPIDR = [0x80000000, 0x80000001, 0x80000002]
+
+
+def _idle_core(core: int) -> dict:
+    return {"TPIDRRO_EL0": f"core{core}", "MPIDR_EL1": MPIDR[core], "CNTPCT_EL0": 0}
+
+
+def _enqueuer(core: int) -> dict:
+    return {"TPIDRRO_EL0": f"core{core}", "MPIDR_EL1": MPIDR[core], "DAIF": 0x3C0}
+
+
+RUNNABLE = lambda p: (1 << p.constant("PS_GEN_SHIFT")) | p.constant("PS_ACTIVE") | \
+    p.constant("PS_IN_RUNQ")
+
+
+def _process(prio: str) -> dict:
+    return {"PCB_STATE": RUNNABLE, "PCB_PRIO": lambda p: p.constant(prio)}
+
+
+HARNESSES = [
+    # The race sched_enter's idle path is written for: core 1 found its queues empty and
+    # looks once more (sched_idle) before it sleeps in WFI; core 0 enqueues onto it and
+    # sends the wake-up SGI. Core 1 must then pick the process: either its look sees the
+    # non-empty mask, or it sleeps and the SGI wakes it after the queue is visible.
+    Harness("enqueue_wakes_idle_core",
+            "an enqueue onto a core that is going idle: the core wakes and picks the process "
+            "(no lost wake-up)",
+            objects={"core0": block(lambda p: p.constant("CORE_SIZE")),
+                     "core1": block(lambda p: p.constant("CORE_SIZE")),
+                     "pcb": block(lambda p: p.constant("PCB_SIZE"))},
+            init={"core1": {"CORE_MPIDR": MPIDR[1]}, "pcb": _process("PRIO_NORMAL")},
+            sysregs=[_enqueuer(0), _idle_core(1)],
+            cores=[[call("sched_enqueue", x0="core1", x1="pcb")],
+                   [call("sched_idle", x0="core1"), call("sched_pick", x0="core1")]],
+            condition="forall (1:X0=pcb)"),
+]
+
 # Orderings no weak-memory harness checks yet (verify barriers lists them with these reasons).
 UNCHECKED_ORDERING = {
-    "sched_enter": "its ISB lets a pending IRQ be taken after the WFI: interrupts are outside "
-                   "the memory model. Not yet checked either: an enqueue onto this core racing "
-                   "it going idle (no lost wake-up); the per-core block is accessed at many "
-                   "offsets and sizes, which the harness translator cannot lay out yet, and "
-                   "the wake-up is an SGI",
     "sched_print_stats": "its LDAR of the core count orders the per-core statistics it then "
                          "prints through the UART (device memory, outside the model); the "
                          "statistics live in the per-core blocks, which harnesses cannot lay "

@@ -280,3 +280,18 @@ def test_otp_6309_lost_wake_up(golden):
     bad = check(hs["send_send_notify_relaxed"], program)
     assert bad.verdict == FAILED and "LDADD x3, x0, [x1]" in bad.sentence
     assert check(hs["send_send_notify_mb"], program).verdict == PROVED
+
+
+def test_an_enqueue_that_sends_no_wake_up_leaves_the_idle_core_asleep(tmp_path, harnesses):
+    """enqueue_wakes_idle_core on an enqueue without its SGI: the core that looked before
+    the enqueue sleeps for good, and the counterexample shows it asleep."""
+    root = copy_tree(tmp_path)
+    source = root / "asm" / "scheduler.s"
+    text = source.read_text()
+    call_line = re.search(r"\n(\s+)bl\s+board_send_wake[^\n]*", text)
+    assert call_line
+    source.write_text(text.replace(call_line.group(0), f"\n{call_line.group(1)}nop", 1))
+    assert main(["--root", str(root), "build"]) == 0
+    r = check(harnesses["enqueue_wakes_idle_core"], Program(root / "build" / "actly.elf", root))
+    assert r.verdict == FAILED
+    assert r.outcome.violation is not None and r.outcome.violation.blocked

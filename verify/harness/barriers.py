@@ -153,13 +153,29 @@ def ordering_sites(program: Program, translations: list[Translation]) -> list[Si
 
 
 def _outside_note(program: Program, addr: int) -> str:
-    """For a DSB: what it orders that the model does not see (an event, a system register)."""
+    """For a DSB or ISB: what it orders that the model does not see (an event, a system
+    register write taking effect)."""
     insn = program.instruction(addr)
+    func = program.function_at(addr)
+    if insn.text.startswith("isb"):
+        for a in range(addr - 4, func.addr - 4, -4):
+            text = program.instruction(a).text
+            if text.startswith("msr"):
+                return (f"it makes `{text}` ({program.line(a)}) take effect (context "
+                        f"synchronization, outside Arm's memory model): not checked")
+            if re.match(r"(ld|st|cas|swp|ret\b|b\b|b\.|bl\b|br\b|blr\b|cbn?z|tbn?z)", text):
+                break
+        return ""
     if not insn.text.startswith("dsb"):
         return ""
-    func = program.function_at(addr)
     for a in range(addr + 4, func.end, 4):
         text = program.instruction(a).text
+        if text.startswith("msr") and "icc_sgi1r_el1" in text:
+            return (f"it also orders the wake-up SGI `{text}` ({program.line(a)}): the "
+                    f"harnesses send it as a write to the target's interrupt line, which a "
+                    f"control dependency orders too (an SGI is not sent speculatively); "
+                    f"that assumption is outside Arm's memory model, so the DSB is not "
+                    f"shown redundant")
         if text.startswith(("sev", "msr", "wfe", "wfi")):
             return (f"it also orders `{text}` ({program.line(a)}), which is outside Arm's "
                     f"memory model: that part is not checked")

@@ -61,7 +61,8 @@ def summary(results: list[HarnessResult]) -> str:
 
 def barrier_table(sites: list[Site], missing: list[Uncovered]) -> str:
     rows = [[s.source, s.function, s.text, s.verdict, ", ".join(s.harnesses),
-             s.sentence() + (f" ({s.note})" if s.note else "")] for s in sites]
+             s.sentence() + (f" ({s.note})" if s.note and s.note not in s.sentence() else "")]
+            for s in sites]
     text = tabulate(rows, headers=["source", "function", "ordering", "verdict", "harnesses",
                                    "why"], tablefmt="github")
     if missing:

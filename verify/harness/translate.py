@@ -251,7 +251,8 @@ def _thread(h: Harness, tid: int, core, program: Program, symbols, mutations, ou
                 text = re.sub(r"#0x[0-9a-f]+$|#\d+$", f"L{target:x}", text)
             if mnemonic == "msr" and ops.split(",")[0] in ("daifset", "daifclr"):
                 outside.append(f"{where} `{insn.text}`: interrupt masking has no memory "
-                               f"effect, and interrupts are not part of the harness")
+                               f"effect; the only interrupt a harness has is the wake-up "
+                               f"SGI that ends a WFI, whatever the mask")
             body.append(Row(text, where, insn.addr, as_is=not mutated))
         bodies[name] = body
     for name in done:

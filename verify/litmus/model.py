@@ -333,8 +333,8 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
                             lambda loc, v, combo=combo: focus.final_ok(loc, v, combo)))
         elif layout:
             yield from _with_rf_co_mixed(test, combo, layout)
-        else:
-            yield from _with_rf_co(test, combo, inits)
+        else:       # the candidates check() could allow (the others are never built)
+            yield from (ex for ex, _ in consistent_candidates(test, combo, inits))
 
 
 def _fields_apart(test: Litmus, sizes: dict[str, set]) -> None:
@@ -501,43 +501,20 @@ def _sources(test, combo: tuple[Run, ...], inits: dict[str, Event]):
     return events, writes, reads, choices
 
 
-def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
-    found = _sources(test, combo, inits)
-    if found is None:
-        return
-    events, writes, reads, choices = found
-    locs = sorted(writes)
-    rmw = [pair for run in combo for pair in run.rmw]
-    for rf_choice in itertools.product(*choices):
-        rf = {r.id: w.id for r, w in zip(reads, rf_choice)}
-        orders = [list(_coherent_orders(writes[loc], reads, rf_choice)) for loc in locs]
-        for co_choice in itertools.product(*orders):
-            co = {loc: [inits[loc].id] + [w.id for w in order]
-                  for loc, order in zip(locs, co_choice)}
-            for loc in inits:
-                co.setdefault(loc, [inits[loc].id])
-            ex = Execution(list(inits.values()) + events, rf, co, rmw,
-                           [run.regs for run in combo],
-                           [run.error for run in combo if run.error is not None],
-                           {run.fault for run in combo if run.fault is not None},
-                           blocked=[run.blocked for run in combo if run.blocked is not None])
-            yield ex
-
-
 def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
                           final_ok=None):
     """The candidates of one combination of paths (outside the mixed variant), with the
-    local orders to check them with, built so that most inconsistent ones never are: a
-    reads-from whose communication already closes a cycle with the local orders is dropped,
-    and each coherence order is built write by write, dropping a prefix as soon as its co
-    and fr edges close a cycle in coherence per location or in ordered-before. The edges
-    used are a subset of what check() relates, so a dropped candidate is one check() would
-    reject; check() still judges every candidate yielded. Yields (execution, local)."""
+    local orders to check them with, built so that most inconsistent ones never are. The
+    search goes location by location: first the coherence order of its writes, one write at
+    a time, then the write each of its reads reads from, one read at a time; each choice
+    adds its co, rf and fr edges and is dropped as soon as they close a cycle in coherence
+    per location or in ordered-before (with the local orders). The edges used are a subset
+    of what check() relates, so a dropped candidate is one check() would reject; check()
+    still judges every candidate yielded. Yields (execution, local)."""
     found = _sources(test, combo, inits)
     if found is None:
         return
     events, writes, reads, choices = found
-    locs = sorted(writes)
     if final_ok is not None and any(not final_ok(loc, e.value) for loc, e in inits.items()
                                     if loc not in writes):
         return
@@ -556,96 +533,83 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
             rr_before.setdefault(b, []).append(a)
     value = {w.id: w.value for w in events if w.kind == "W"}
     value.update({e.id: e.value for e in inits.values()})
-    unread = [(r, c) for r, c in zip(reads, choices) if r.value is UNREAD]
-    read, choices = zip(*[(r, c) for r, c in zip(reads, choices) if r.value is not UNREAD]) \
-        if len(unread) < len(reads) else ((), ())
-    for rf_choice in itertools.product(*choices):
-        rf = {r.id: w.id for r, w in zip(read, rf_choice)}
-        external, internal = _Graph(local[0] | local[1]), _Graph(po_loc)
-        for r, w in rf.items():
-            internal.add(w, r)
-            if tid[w] != tid[r]:
-                external.add(w, r)
-        if external.cyclic() or internal.cyclic():
-            continue
-        readers: dict[int, list[int]] = {}
-        for r, w in rf.items():
-            readers.setdefault(w, []).append(r)
-        before = {loc: _coherence_constraints(writes[loc], read, rf_choice) for loc in locs}
+    sources = {r.id: c for r, c in zip(reads, choices)}
+    by_loc: dict[str, list[Event]] = {}
+    for r in reads:
+        by_loc.setdefault(r.loc, []).append(r)
+    # the busiest locations first: their choices constrain the most
+    locs = sorted(set(writes) | set(by_loc),
+                  key=lambda loc: (-len(writes.get(loc, ())) - len(by_loc.get(loc, ())), loc))
+    internal, external = _Graph(po_loc), _Graph(local[0] | local[1])
 
-        def grow(k: int, placed: list[int], chosen: dict[str, list[int]]):
-            """Coherence of locs[k] from `placed` on (the initial write first)."""
-            if k == len(locs):
-                co = {loc: [inits[loc].id] + ids for loc, ids in chosen.items()}
-                for loc in inits:
-                    co.setdefault(loc, [inits[loc].id])
-                for picked in pick_unread(0, co, {}):
-                    events_now = [dataclasses.replace(e, value=value[picked[e.id]])
-                                  if e.id in picked else e for e in skeleton.events]
-                    yield Execution(events_now, {**rf, **picked}, co, rmw,
-                                    [run.regs for run in combo],
-                                    [run.error for run in combo if run.error is not None],
-                                    {run.fault for run in combo if run.fault is not None}), \
-                        local
-                return
-            loc = locs[k]
-            if len(placed) == len(writes[loc]):
-                if final_ok is None or final_ok(loc, value[placed[-1]]):
-                    yield from grow(k + 1, [], {**chosen, loc: placed})
-                return
-            done = set(placed)
-            for w in (w.id for w in writes[loc]):
-                if w in done or not before[loc][w] <= done:
-                    continue
-                added = []                   # co from every earlier write, fr from readers
-                for p in [inits[loc].id] + placed:
-                    added.append((p, w))
-                    added += [(r, w) for r in readers.get(p, ())]
-                taken_i, taken_e, into_i, into_e = [], [], set(), set()
-                for a, b in added:
-                    into_i.add(a)
-                    taken_i.append(internal.add(a, b))
-                    if tid[a] != tid[b]:
-                        into_e.add(a)
-                        taken_e.append(external.add(a, b))
-                        for a2 in rr_before.get(a, ()):      # hazard-ordered reads
-                            taken_e.append(external.add(a2, b))
-                            into_e.add(a2)
-                # every new edge ends at w: a cycle is a way back from w to where one starts
-                if not internal.reaches(w, into_i) and not external.reaches(w, into_e):
-                    yield from grow(k, placed + [w], chosen)
-                internal.undo(taken_i)
-                external.undo(taken_e)
-        def pick_unread(k: int, co: dict[str, list[int]], picked: dict[int, int]):
-            """Writes for the unread reads, one read at a time, each dropped as soon as its
-            rf and fr edges close a cycle."""
-            if k == len(unread):
-                yield dict(picked)
-                return
-            r, sources = unread[k]
-            order = co[r.loc]
-            for w in sources:
-                later = order[order.index(w.id) + 1:]
-                added = [(w.id, r.id)] + [(r.id, w2) for w2 in later]
-                taken_i, taken_e = [], []
-                for a, b in added:
-                    taken_i.append(internal.add(a, b))
-                    if tid[a] != tid[b]:
-                        taken_e.append(external.add(a, b))
-                        if a == r.id:
-                            for a2 in rr_before.get(a, ()):      # hazard-ordered reads
-                                taken_e.append(external.add(a2, b))
-                extra = [(a2, b) for a, b in added if a == r.id and tid[a] != tid[b]
-                         for a2 in rr_before.get(a, ())]
-                if not any(internal.reaches(b, {a}) for a, b in added) and \
-                        not any(external.reaches(b, {a}) for a, b in added + extra
-                                if tid[a] != tid[b]):
-                    picked[r.id] = w.id
-                    yield from pick_unread(k + 1, co, picked)
-                    del picked[r.id]
-                internal.undo(taken_i)
-                external.undo(taken_e)
-        yield from grow(0, [], {})
+    def add(edges) -> tuple[list, bool]:
+        """Add edges (with the hazard-ordered reads before an external one); whether none
+        closes a cycle. Returns what was added, to undo."""
+        taken_i, taken_e, checks_i, checks_e = [], [], [], []
+        for a, b in edges:
+            taken_i.append(internal.add(a, b))
+            checks_i.append((a, b))
+            if tid[a] != tid[b]:
+                for a2 in [a] + rr_before.get(a, []):
+                    taken_e.append(external.add(a2, b))
+                    checks_e.append((a2, b))
+        ok = not any(internal.reaches(b, {a}) for a, b in checks_i) and \
+            not any(external.reaches(b, {a}) for a, b in checks_e)
+        return (taken_i, taken_e), ok
+
+    def undo(taken) -> None:
+        internal.undo(taken[0])
+        external.undo(taken[1])
+
+    co: dict[str, list[int]] = {loc: [inits[loc].id] for loc in inits}
+    rf: dict[int, int] = {}
+
+    def place_writes(k: int):
+        """Coherence of locs[k], write by write after the initial one, then its reads."""
+        if k == len(locs):
+            events_now = [dataclasses.replace(e, value=value[rf[e.id]])
+                          if e.kind == "R" and e.value is UNREAD else e
+                          for e in skeleton.events]
+            yield Execution(events_now, dict(rf), {loc: list(o) for loc, o in co.items()},
+                            rmw, [run.regs for run in combo],
+                            [run.error for run in combo if run.error is not None],
+                            {run.fault for run in combo if run.fault is not None},
+                            blocked=[run.blocked for run in combo
+                                     if run.blocked is not None]), local
+            return
+        loc = locs[k]
+        order = co[loc]
+        if len(order) == len(writes.get(loc, ())) + 1:
+            if final_ok is None or final_ok(loc, value[order[-1]]):
+                yield from pick_reads(k, 0)
+            return
+        for w in writes[loc]:
+            if w.id in order:
+                continue
+            taken, ok = add([(p, w.id) for p in order])
+            if ok:
+                order.append(w.id)
+                yield from place_writes(k)
+                order.pop()
+            undo(taken)
+
+    def pick_reads(k: int, i: int):
+        """The write each read of locs[k] reads from, from the i-th read on."""
+        loc_reads = by_loc.get(locs[k], [])
+        if i == len(loc_reads):
+            yield from place_writes(k + 1)
+            return
+        r, order = loc_reads[i], co[locs[k]]
+        for w in sources[r.id]:
+            later = order[order.index(w.id) + 1:]
+            taken, ok = add([(w.id, r.id)] + [(r.id, w2) for w2 in later])
+            if ok:
+                rf[r.id] = w.id
+                yield from pick_reads(k, i + 1)
+                del rf[r.id]
+            undo(taken)
+
+    yield from place_writes(0)
 
 
 class _Graph:
@@ -706,52 +670,6 @@ def _shown_registers(test: Litmus) -> list[set[str]]:
         if m and int(m.group(1)) < len(out):
             out[int(m.group(1))].add(f"X{m.group(3)}")
     return out
-
-
-def _coherent_orders(writes: list[Event], reads: list[Event], sources: tuple[Event, ...]):
-    """The coherence orders of one location's writes that coherence per location leaves
-    possible for this reads-from (_coherence_constraints). Every order left out breaks
-    `internal`, so no allowed execution is lost."""
-    after = _coherence_constraints(writes, reads, sources)
-    order: list[int] = []
-    placed: set[int] = set()
-    by_id = {w.id: w for w in writes}
-
-    def extend():
-        if len(order) == len(writes):
-            yield tuple(by_id[i] for i in order)
-            return
-        for w in writes:
-            if w.id not in placed and after[w.id] <= placed:
-                order.append(w.id)
-                placed.add(w.id)
-                yield from extend()
-                order.pop()
-                placed.discard(w.id)
-    yield from extend()
-
-
-def _coherence_constraints(writes: list[Event], reads: list[Event],
-                           sources: tuple[Event, ...]) -> dict[int, set[int]]:
-    """For each write of one location, the writes coherence must put before it: a thread's
-    writes in program order (coWW); a write after a read of its thread follows the write
-    that read saw (coRW), one before it precedes or is it (coWR)."""
-    ids = {w.id for w in writes}
-    after: dict[int, set[int]] = {w.id: set() for w in writes}      # must come before
-    for a in writes:
-        for b in writes:
-            if a.tid == b.tid and a.id < b.id:
-                after[b.id].add(a.id)
-    for r, w0 in zip(reads, sources):
-        if w0.id not in ids:
-            continue                     # the initial write, first anyway
-        for w in writes:
-            if w.tid == r.tid and w.loc == r.loc and w.id != w0.id:
-                if w.id > r.id:
-                    after[w.id].add(w0.id)
-                else:
-                    after[w0.id].add(w.id)
-    return after
 
 
 def _po_before(a: Event, b: Event, combo) -> bool:
