@@ -77,7 +77,10 @@ def check(h: Harness, program: Program, mutations: dict[int, str] | None = None,
     reasons += [f"outside the model: {note}" for note in tr.outside_model]
     if not outcome.ok:
         verdict = FAILED
-        if outcome.violation is None:
+        if outcome.crash:
+            reasons.insert(0, f"an allowed execution breaks the code: "
+                              f"{_located(tr, outcome.violation.errors[0])}")
+        elif outcome.violation is None:
             reasons.insert(0, f"no allowed execution satisfies `{tr.test.condition.text}`")
     elif allowed == 0:
         verdict = UNKNOWN

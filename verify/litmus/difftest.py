@@ -23,7 +23,7 @@ from unicorn import UcError
 from unicorn.arm64_const import UC_ARM64_REG_PSTATE, UC_ARM64_REG_TPIDRRO_EL0
 
 from .. import difftest as seq
-from .events import Addr
+from .events import Addr, interrupt_line
 from .parse import LitmusError, parse
 from .program import Code, operands
 from .threads import runs
@@ -214,6 +214,8 @@ def _one_state(p: _Probe, arrays, machine, rng) -> str | None:
             sysregs[name] = value
     init[p.flags_in] = nzcv << 28
     values = {f"m[{k}]": {v} for k, v in enumerate(memory)}
+    if p.op == "WFI":       # its interrupt is pending: it goes on, as unicorn's does
+        values[interrupt_line(0)] = {1}
     counter = itertools.count(1)
     try:
         paths = runs(p.test, 0, init, values, lambda: next(counter), arrays)

@@ -230,11 +230,13 @@ class Focus:
 
 
 def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
-               awaited: dict | None = None, focus: Focus | None = None):
+               awaited: dict | None = None, focus: Focus | None = None,
+               every: bool = False):
     """Every candidate execution, for check() to judge (with `focus`, only those that may
     satisfy its condition). Paths cut at the unroll limit are left out; the places they were
     cut go into `cuts`. For a harness, the await iterations threads.py ends are counted per
-    place in `awaited`."""
+    place in `awaited`. With `every`, the inconsistent candidates are built too (to show why
+    an outcome is forbidden)."""
     init_regs, memory, arrays = initial_state(test)
     at_end = _shown_registers(test)
     counter = itertools.count(1)
@@ -333,6 +335,8 @@ def executions(test: Litmus, unroll: int = UNROLL, cuts: set | None = None,
                             lambda loc, v, combo=combo: focus.final_ok(loc, v, combo)))
         elif layout:
             yield from _with_rf_co_mixed(test, combo, layout)
+        elif every:
+            yield from _with_rf_co(test, combo, inits)
         else:       # the candidates check() could allow (the others are never built)
             yield from (ex for ex, _ in consistent_candidates(test, combo, inits))
 
@@ -501,16 +505,41 @@ def _sources(test, combo: tuple[Run, ...], inits: dict[str, Event]):
     return events, writes, reads, choices
 
 
+def _with_rf_co(test, combo: tuple[Run, ...], inits: dict[str, Event]):
+    found = _sources(test, combo, inits)
+    if found is None:
+        return
+    events, writes, reads, choices = found
+    locs = sorted(writes)
+    rmw = [pair for run in combo for pair in run.rmw]
+    for rf_choice in itertools.product(*choices):
+        rf = {r.id: w.id for r, w in zip(reads, rf_choice)}
+        orders = [list(_coherent_orders(writes[loc], reads, rf_choice)) for loc in locs]
+        for co_choice in itertools.product(*orders):
+            co = {loc: [inits[loc].id] + [w.id for w in order]
+                  for loc, order in zip(locs, co_choice)}
+            for loc in inits:
+                co.setdefault(loc, [inits[loc].id])
+            ex = Execution(list(inits.values()) + events, rf, co, rmw,
+                           [run.regs for run in combo],
+                           [run.error for run in combo if run.error is not None],
+                           {run.fault for run in combo if run.fault is not None},
+                           blocked=[run.blocked for run in combo if run.blocked is not None])
+            yield ex
+
+
 def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
                           final_ok=None):
     """The candidates of one combination of paths (outside the mixed variant), with the
     local orders to check them with, built so that most inconsistent ones never are. The
-    search goes location by location: first the coherence order of its writes, one write at
-    a time, then the write each of its reads reads from, one read at a time; each choice
-    adds its co, rf and fr edges and is dropped as soon as they close a cycle in coherence
-    per location or in ordered-before (with the local orders). The edges used are a subset
-    of what check() relates, so a dropped candidate is one check() would reject; check()
-    still judges every candidate yielded. Yields (execution, local)."""
+    search goes location by location: first the write each of its reads reads from, one
+    read at a time, then the coherence order of its writes, one write at a time, then the
+    write each unread load (decide()) reads from. Each choice adds its rf, co and fr edges
+    and is dropped as soon as they close a cycle in coherence per location or in
+    ordered-before (with the local orders); a write that another unplaced one must precede
+    is not placed next. The edges used are a subset of what check() relates, so a dropped
+    candidate is one check() would reject; check() still judges every candidate yielded.
+    Yields (execution, local)."""
     found = _sources(test, combo, inits)
     if found is None:
         return
@@ -533,7 +562,18 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
             rr_before.setdefault(b, []).append(a)
     value = {w.id: w.value for w in events if w.kind == "W"}
     value.update({e.id: e.value for e in inits.values()})
-    sources = {r.id: c for r, c in zip(reads, choices)}
+    # a read after its own thread's write to its location reads that write or one
+    # coherence-after it: never the initial value, nor an own write the later one overwrote
+    latest = {}
+    for r in reads:
+        own = [w for w in writes.get(r.loc, ()) if w.tid == r.tid and w.id < r.id]
+        if own:
+            latest[r.id] = max(w.id for w in own)
+    sources = {r.id: [w for w in c if r.id not in latest or
+                      (w.tid != INIT_TID and (w.tid != r.tid or w.id == latest[r.id]))]
+               for r, c in zip(reads, choices)}
+    if not all(sources.values()):
+        return
     by_loc: dict[str, list[Event]] = {}
     for r in reads:
         by_loc.setdefault(r.loc, []).append(r)
@@ -553,8 +593,9 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
                 for a2 in [a] + rr_before.get(a, []):
                     taken_e.append(external.add(a2, b))
                     checks_e.append((a2, b))
-        ok = not any(internal.reaches(b, {a}) for a, b in checks_i) and \
-            not any(external.reaches(b, {a}) for a, b in checks_e)
+        ok = all(not graph.reaches(b, sources) for graph, checks in
+                 ((internal, checks_i), (external, checks_e))
+                 for b, sources in _by_target(checks).items())
         return (taken_i, taken_e), ok
 
     def undo(taken) -> None:
@@ -563,9 +604,11 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
 
     co: dict[str, list[int]] = {loc: [inits[loc].id] for loc in inits}
     rf: dict[int, int] = {}
+    readers: dict[int, list[int]] = {}
 
-    def place_writes(k: int):
-        """Coherence of locs[k], write by write after the initial one, then its reads."""
+    def pick_reads(k: int, i: int):
+        """The write each read of locs[k] reads from, from its i-th read on; then its
+        coherence order."""
         if k == len(locs):
             events_now = [dataclasses.replace(e, value=value[rf[e.id]])
                           if e.kind == "R" and e.value is UNREAD else e
@@ -577,27 +620,27 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
                             blocked=[run.blocked for run in combo
                                      if run.blocked is not None]), local
             return
-        loc = locs[k]
-        order = co[loc]
-        if len(order) == len(writes.get(loc, ())) + 1:
-            if final_ok is None or final_ok(loc, value[order[-1]]):
-                yield from pick_reads(k, 0)
+        loc_reads = [r for r in by_loc.get(locs[k], []) if r.value is not UNREAD]
+        if i == len(loc_reads):
+            yield from place_writes(k)
             return
-        for w in writes[loc]:
-            if w.id in order:
-                continue
-            taken, ok = add([(p, w.id) for p in order])
+        r = loc_reads[i]
+        for w in sources[r.id]:
+            taken, ok = add([(w.id, r.id)])
             if ok:
-                order.append(w.id)
-                yield from place_writes(k)
-                order.pop()
+                rf[r.id] = w.id
+                readers.setdefault(w.id, []).append(r.id)
+                yield from pick_reads(k, i + 1)
+                readers[w.id].pop()
+                del rf[r.id]
             undo(taken)
 
-    def pick_reads(k: int, i: int):
-        """The write each read of locs[k] reads from, from the i-th read on."""
-        loc_reads = by_loc.get(locs[k], [])
+    def pick_unread(k: int, i: int):
+        """The writes of the unread reads of locs[k] (any write of the location), from the
+        i-th on, once its coherence order is known: each with its rf and fr edges."""
+        loc_reads = [r for r in by_loc.get(locs[k], []) if r.value is UNREAD]
         if i == len(loc_reads):
-            yield from place_writes(k + 1)
+            yield from pick_reads(k + 1, 0)
             return
         r, order = loc_reads[i], co[locs[k]]
         for w in sources[r.id]:
@@ -605,11 +648,49 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
             taken, ok = add([(w.id, r.id)] + [(r.id, w2) for w2 in later])
             if ok:
                 rf[r.id] = w.id
-                yield from pick_reads(k, i + 1)
+                yield from pick_unread(k, i + 1)
                 del rf[r.id]
             undo(taken)
 
-    yield from place_writes(0)
+    def place_writes(k: int):
+        """Coherence of locs[k], write by write after the initial one: co from each earlier
+        write, fr from each earlier write's readers; then the next location."""
+        loc = locs[k]
+        order = co[loc]
+        if len(order) == len(writes.get(loc, ())) + 1:
+            if final_ok is None or final_ok(loc, value[order[-1]]):
+                yield from pick_unread(k, 0)
+            return
+        unplaced = [w.id for w in writes[loc] if w.id not in order]
+        # a write that another unplaced one must precede (a path from it in either graph)
+        # cannot come next: its subtree would fail only when that one is placed
+        reach = {u: internal.reachable(u) | {w for w in external.reachable(u)
+                                              if tid[w] != tid[u]} for u in unplaced}
+        after = set().union(*reach.values())
+        # and the last write must give a final value the condition can still hold on
+        if final_ok is not None and not any(
+                final_ok(loc, value[w]) and not reach[w] & set(unplaced) - {w}
+                for w in unplaced):
+            return
+        for w in unplaced:
+            if w in after:
+                continue
+            taken, ok = add([(p, w) for p in order] +
+                            [(r, w) for p in order for r in readers.get(p, ())])
+            if ok:
+                order.append(w)
+                yield from place_writes(k)
+                order.pop()
+            undo(taken)
+
+    yield from pick_reads(0, 0)
+
+
+def _by_target(edges) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {}
+    for a, b in edges:
+        out.setdefault(b, set()).add(a)
+    return out
 
 
 class _Graph:
@@ -644,6 +725,16 @@ class _Graph:
                     stack.append(b)
         return False
 
+    def reachable(self, start: int) -> set[int]:
+        """Every node a path of one or more edges reaches from start."""
+        seen, stack = set(), [start]
+        while stack:
+            for b in self.succ.get(stack.pop(), ()):
+                if b not in seen:
+                    seen.add(b)
+                    stack.append(b)
+        return seen
+
     def cyclic(self) -> bool:
         return _cyclic(list(self.succ), [(a, b) for a, bs in self.succ.items() for b in bs])
 
@@ -670,6 +761,51 @@ def _shown_registers(test: Litmus) -> list[set[str]]:
         if m and int(m.group(1)) < len(out):
             out[int(m.group(1))].add(f"X{m.group(3)}")
     return out
+
+def _coherent_orders(writes: list[Event], reads: list[Event], sources: tuple[Event, ...]):
+    """The coherence orders of one location's writes that coherence per location leaves
+    possible for this reads-from (_coherence_constraints). Every order left out breaks
+    `internal`, so no allowed execution is lost."""
+    after = _coherence_constraints(writes, reads, sources)
+    order: list[int] = []
+    placed: set[int] = set()
+    by_id = {w.id: w for w in writes}
+
+    def extend():
+        if len(order) == len(writes):
+            yield tuple(by_id[i] for i in order)
+            return
+        for w in writes:
+            if w.id not in placed and after[w.id] <= placed:
+                order.append(w.id)
+                placed.add(w.id)
+                yield from extend()
+                order.pop()
+                placed.discard(w.id)
+    yield from extend()
+
+
+def _coherence_constraints(writes: list[Event], reads: list[Event],
+                           sources: tuple[Event, ...]) -> dict[int, set[int]]:
+    """For each write of one location, the writes coherence must put before it: a thread's
+    writes in program order (coWW); a write after a read of its thread follows the write
+    that read saw (coRW), one before it precedes or is it (coWR)."""
+    ids = {w.id for w in writes}
+    after: dict[int, set[int]] = {w.id: set() for w in writes}      # must come before
+    for a in writes:
+        for b in writes:
+            if a.tid == b.tid and a.id < b.id:
+                after[b.id].add(a.id)
+    for r, w0 in zip(reads, sources):
+        if w0.id not in ids:
+            continue                     # the initial write, first anyway
+        for w in writes:
+            if w.tid == r.tid and w.loc == r.loc and w.id != w0.id:
+                if w.id > r.id:
+                    after[w.id].add(w0.id)
+                else:
+                    after[w0.id].add(w.id)
+    return after
 
 
 def _po_before(a: Event, b: Event, combo) -> bool:

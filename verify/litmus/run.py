@@ -37,6 +37,7 @@ class Outcome:
     # harnesses: (thread, line) of every access that reads from, or is read by, another
     # thread in some allowed execution
     communicating: set = field(default_factory=set)
+    crash: str = ""                  # harnesses: how the code went wrong in `violation`
 
     def verdict(self) -> str:
         """Allowed (some allowed execution satisfies the condition), Forbidden (none does) or,
@@ -92,6 +93,7 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
     communicating: set = set()
     violation = None
     sleeping = None                  # an allowed execution in which a core sleeps for good
+    crash = None                     # (execution, error): a harness's code going wrong
     claim = test.condition.quantifier
     for ex in executions(test, unroll, cut, awaited):
         if ex.blocked and not _sleeps_for_good(ex):
@@ -100,11 +102,14 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
         broken = check(ex)
         final = _final(ex, arrays)
         if broken is not None:
-            if _holds(test, test.condition.prop, final) and len(forbidden) < 1:
-                forbidden.append((ex, broken))
             continue
         if ex.errors:                # an allowed execution takes a path that cannot go on
-            raise ex.errors[0]
+            if not test.harness:
+                raise ex.errors[0]
+            # shipped code that goes wrong (an access through a register holding no
+            # address) in an allowed execution is a violation, whatever the condition
+            crash = crash or (ex, ex.errors[0].message)
+            continue
         if test.harness:
             communicating.update(_communicating(ex))
         if test.filter is not None and not _holds(test, test.filter, final):
@@ -121,14 +126,29 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
             neg += 1
             if claim == "forall":
                 violation = violation or ex
+    if witness is None and not test.harness:
+        forbidden = _forbidden_example(test, unroll, arrays)
     q = test.condition.quantifier
-    ok = {"exists": pos > 0, "~exists": pos == 0, "forall": neg == 0}[q] and sleeping is None
-    violation = sleeping or violation
+    ok = {"exists": pos > 0, "~exists": pos == 0, "forall": neg == 0}[q] and \
+        sleeping is None and crash is None
+    violation = (crash[0] if crash else None) or sleeping or violation
     observation = "Never" if pos == 0 else "Always" if neg == 0 else "Sometimes"
     kind = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required"}[q]
     return Outcome(test, sorted(states), pos, neg, ok, kind, observation,
                    time.monotonic() - start, total, witness, forbidden, sorted(cut), hexa,
-                   violation, awaited, communicating)
+                   violation, awaited, communicating, crash[1] if crash else "")
+
+
+def _forbidden_example(test: Litmus, unroll: int, arrays) -> list[tuple[Execution, str]]:
+    """A candidate the model rejects that satisfies the condition, with the axiom it breaks
+    (none if no candidate satisfies it): what shows why the outcome is forbidden. The search
+    above never builds such candidates, so they are looked for among all of them."""
+    for ex in executions(test, unroll, every=True):
+        if _holds(test, test.condition.prop, _final(ex, arrays)):
+            broken = check(ex)
+            if broken is not None:
+                return [(ex, broken)]
+    return []
 
 
 def _sleeps_for_good(ex: Execution) -> bool:
