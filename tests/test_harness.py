@@ -295,3 +295,35 @@ def test_an_enqueue_that_sends_no_wake_up_leaves_the_idle_core_asleep(tmp_path, 
     r = check(harnesses["enqueue_wakes_idle_core"], Program(root / "build" / "actly.elf", root))
     assert r.verdict == FAILED
     assert r.outcome.violation is not None and r.outcome.violation.blocked
+
+
+def _one_after_another(accesses) -> str | None:
+    """Each critical section reads the count the previous one wrote: exactly one reads the
+    initial value, every other read takes another core's write."""
+    reads = accesses(loc="count", kind="R")
+    initial = [r for r in reads if accesses.read_from(r) is None]
+    if len(initial) != 1:
+        return f"{len(initial)} critical sections read the initial count"
+    stale = [r for r in reads if r not in initial and accesses.read_from(r).core == r.core]
+    return f"P{stale[0].core} reads its own count" if stale else None
+
+
+SERIALISED = Harness("spin_lock_serialised",
+                     "critical sections under spin_lock see each other's writes (a condition "
+                     "on the execution, not on its final state)",
+                     objects={"lock": 4, "count": 8},
+                     cores=[[call("spin_lock", x0="lock"),
+                             code("LDR X9,[{count}]", "ADD X9,X9,#1", "STR X9,[{count}]"),
+                             call("spin_unlock", x0="lock")]] * 2,
+                     condition="forall (true)", execution=_one_after_another)
+
+
+def test_a_condition_on_the_execution_is_checked(program, tmp_path):
+    assert check(SERIALISED, program).verdict == PROVED
+    root = copy_tree(tmp_path)
+    plant(root, "asm/lock.s", "spin_lock", "ldaxr", "ldxr")
+    assert main(["--root", str(root), "build"]) == 0
+    r = check(SERIALISED, Program(root / "build" / "actly.elf", root))
+    assert r.verdict == FAILED
+    assert any("condition on the execution: 2 critical sections read the initial count" in x
+               for x in r.reasons), r.reasons

@@ -77,9 +77,11 @@ def check(h: Harness, program: Program, mutations: dict[int, str] | None = None,
     reasons += [f"outside the model: {note}" for note in tr.outside_model]
     if not outcome.ok:
         verdict = FAILED
-        if outcome.crash:
+        if outcome.gone_wrong and outcome.violation.errors:
             reasons.insert(0, f"an allowed execution breaks the code: "
                               f"{_located(tr, outcome.violation.errors[0])}")
+        elif outcome.gone_wrong:
+            reasons.insert(0, f"an allowed execution breaks {outcome.gone_wrong}")
         elif outcome.violation is None:
             reasons.insert(0, f"no allowed execution satisfies `{tr.test.condition.text}`")
     elif allowed == 0:

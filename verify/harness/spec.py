@@ -85,6 +85,10 @@ class Harness:
     # MPIDR_EL1, which says which SGIs reach it: name -> value
     sysregs: list[dict[str, Value]] = field(default_factory=list)
     module: str = ""                                         # the specs/ file it is in
+    # What a final state cannot say: a function given each allowed execution (an Accesses,
+    # verify/litmus/run.py: every core's reads and writes in program order, and where each
+    # read took its value) that returns None, or a sentence saying what went wrong.
+    execution: Callable | None = None
 
     def functions(self) -> list[str]:
         return sorted({s.function for core in self.cores for s in core if isinstance(s, Call)})

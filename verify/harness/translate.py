@@ -98,6 +98,7 @@ def translate(h: Harness, program: Program, mutations: dict[int, str] | None = N
     except LitmusError as exc:
         raise HarnessError(f"{h.module}: harness {h.name}: {exc}") from exc
     test.harness = True
+    test.execution_check = h.execution
     test.blocks = {name: size for name, (size, _) in blocks.items()}
     test.block_init = {f"{name}+{offset}": Addr(v) if isinstance(v, str) else v
                        for name, (_, fields) in blocks.items() for offset, v in fields.items()}

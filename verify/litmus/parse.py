@@ -141,6 +141,8 @@ class Litmus:
     # block_init; accesses to a block must never overlap without coinciding (model.py).
     blocks: dict[str, int] = field(default_factory=dict)
     block_init: dict[str, object] = field(default_factory=dict)
+    # A harness's condition over each allowed execution (verify/harness/spec.py: Harness)
+    execution_check: object = None
 
 
 _COMMENT = re.compile(r"\(\*.*?\*\)", re.S)

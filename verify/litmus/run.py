@@ -37,7 +37,8 @@ class Outcome:
     # harnesses: (thread, line) of every access that reads from, or is read by, another
     # thread in some allowed execution
     communicating: set = field(default_factory=set)
-    crash: str = ""                  # harnesses: how the code went wrong in `violation`
+    gone_wrong: str = ""             # harnesses: what went wrong in `violation` (the code, or
+                                     # the harness's condition on the execution)
 
     def verdict(self) -> str:
         """Allowed (some allowed execution satisfies the condition), Forbidden (none does) or,
@@ -93,7 +94,7 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
     communicating: set = set()
     violation = None
     sleeping = None                  # an allowed execution in which a core sleeps for good
-    crash = None                     # (execution, error): a harness's code going wrong
+    gone_wrong = None                # (execution, what): a harness's code or condition broken
     claim = test.condition.quantifier
     for ex in executions(test, unroll, cut, awaited):
         if ex.blocked and not _sleeps_for_good(ex):
@@ -108,7 +109,7 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
                 raise ex.errors[0]
             # shipped code that goes wrong (an access through a register holding no
             # address) in an allowed execution is a violation, whatever the condition
-            crash = crash or (ex, ex.errors[0].message)
+            gone_wrong = gone_wrong or (ex, ex.errors[0].message)
             continue
         if test.harness:
             communicating.update(_communicating(ex))
@@ -116,6 +117,10 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
             continue
         if ex.blocked:               # a core sleeps for good: a lost wake-up, whatever else
             sleeping = sleeping or ex
+        elif test.execution_check is not None and gone_wrong is None:
+            said = test.execution_check(Accesses(ex))
+            if said:
+                gone_wrong = (ex, f"the harness's condition on the execution: {said}")
         states.add(_state_line(test, shown, final, types, hexa))
         if _holds(test, test.condition.prop, final):
             pos += 1
@@ -130,13 +135,13 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
         forbidden = _forbidden_example(test, unroll, arrays)
     q = test.condition.quantifier
     ok = {"exists": pos > 0, "~exists": pos == 0, "forall": neg == 0}[q] and \
-        sleeping is None and crash is None
-    violation = (crash[0] if crash else None) or sleeping or violation
+        sleeping is None and gone_wrong is None
+    violation = (gone_wrong[0] if gone_wrong else None) or sleeping or violation
     observation = "Never" if pos == 0 else "Always" if neg == 0 else "Sometimes"
     kind = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required"}[q]
     return Outcome(test, sorted(states), pos, neg, ok, kind, observation,
                    time.monotonic() - start, total, witness, forbidden, sorted(cut), hexa,
-                   violation, awaited, communicating, crash[1] if crash else "")
+                   violation, awaited, communicating, gone_wrong[1] if gone_wrong else "")
 
 
 def _forbidden_example(test: Litmus, unroll: int, arrays) -> list[tuple[Execution, str]]:
@@ -166,6 +171,39 @@ def _communicating(ex: Execution) -> set[tuple[int, int]]:
         if ev[w].tid not in (INIT_TID, ev[r].tid):
             out |= {(ev[r].tid, ev[r].line), (ev[w].tid, ev[w].line)}
     return out
+
+
+@dataclass(frozen=True)
+class Access:
+    """A read or write of an allowed execution, as a harness's execution condition sees it."""
+    id: int
+    core: int
+    kind: str                        # "R" or "W"
+    loc: str                         # a harness object, or a block's field as `name+offset`
+    value: object
+    where: str                       # its asm/ source line, or "" for harness code
+
+
+class Accesses:
+    """An allowed execution for a harness's `execution` condition: `accesses(core, loc,
+    kind)` lists the matching reads and writes in program order, core by core, and
+    `read_from(read)` gives the write it took its value from (None: the initial value)."""
+
+    def __init__(self, ex: Execution):
+        self._ex = ex
+        self._all = [Access(e.id, e.tid, e.kind, e.loc, e.value, e.where or "")
+                     for e in ex.events if e.tid != INIT_TID and e.kind in ("R", "W")]
+        self._by_id = {a.id: a for a in self._all}
+
+    def __call__(self, core: int | None = None, loc: str | None = None,
+                 kind: str | None = None) -> list[Access]:
+        return [a for a in self._all if (core is None or a.core == core)
+                and (loc is None or a.loc == loc) and (kind is None or a.kind == kind)]
+
+    accesses = __call__
+
+    def read_from(self, read: Access) -> Access | None:
+        return self._by_id.get(self._ex.rf[read.id])
 
 
 @dataclass
