@@ -219,6 +219,30 @@ def test_a_wrong_rule_in_the_engine_is_caught(program, harnesses, monkeypatch, f
     assert all(f.text.startswith(op + " ") for f in report.mismatches)
 
 
+def test_a_wrong_system_register_rule_is_caught(program, harnesses, monkeypatch):
+    """MRS of TPIDRRO_EL0 planted wrong in the engine (the core pointer off by 8): the
+    difftest against unicorn finds it, and only it."""
+    from verify.litmus import instructions
+    from verify.litmus.difftest import check_encodings
+    from verify.litmus.events import Val
+    from verify.harness.translate import translate
+    encodings = translate(harnesses["enqueue_wakes_idle_core"], program).encodings(program)
+    right = instructions._harness_system
+
+    def wrong(s, op, args):
+        done = right(s, op, args)
+        if op == "MRS" and args[1].strip().upper() == "TPIDRRO_EL0":
+            regs = done[0][1]
+            value = regs[args[0].strip().upper().replace("W", "X")]
+            done = [(done[0][0], {**regs, args[0].strip().upper(): Val(value.v + 8)},
+                     *done[0][2:])]
+        return done
+    monkeypatch.setattr(instructions, "_harness_system", wrong)
+    report = check_encodings(encodings, 20)
+    assert report.mismatches and all("tpidrro_el0" in f.text for f in report.mismatches), \
+        report.text()
+
+
 def test_a_store_exclusive_that_always_fails_is_caught(program, harnesses, monkeypatch):
     # the engine's rule for STXR planted wrong: it never succeeds (the opposite of angr's bug)
     from verify.litmus import instructions
