@@ -351,3 +351,18 @@ def test_a_condition_on_the_execution_is_checked(program, tmp_path):
     assert r.verdict == FAILED
     assert any("condition on the execution: 2 critical sections read the initial count" in x
                for x in r.reasons), r.reasons
+
+
+def test_barriers_ordering_system_register_writes_are_never_redundant(program):
+    """The DSB before the wake-up SGI and the ISBs after MSRs carry a note, which keeps them
+    from REDUNDANT however the harnesses come out."""
+    from verify.harness.barriers import _outside_note
+    notes = {}
+    for name in ("board_send_wake", "sched_idle"):
+        func = program.functions[name]
+        for insn in program.instructions(func):
+            if insn.text.startswith(("dsb", "isb")):
+                notes[(name, insn.text.split()[0])] = _outside_note(program, insn.addr)
+    assert "wake-up SGI" in notes[("board_send_wake", "dsb")]
+    assert "msr icc_sgi1r_el1" in notes[("board_send_wake", "isb")]
+    assert "msr daifclr" in notes[("sched_idle", "isb")]

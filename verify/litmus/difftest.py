@@ -202,7 +202,7 @@ def _one_state(p: _Probe, arrays, machine, rng) -> str | None:
                       p.text, re.I)
     if index:               # a register offset: keep the access inside the array
         shift = int(index.group(2) or 0)
-        step = max(p.size >> shift, 1)
+        step = max((1 << shift) // p.size, 1)    # elements per index unit, at least 1
         elements = rng.randrange(-MIDDLE + 1, MIDDLE - 1) // step * step
         init[_gpr(index.group(1))] = regs[_gpr(index.group(1))] = \
             ((elements * p.size) >> shift) & MASK64

@@ -577,6 +577,8 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
     by_loc: dict[str, list[Event]] = {}
     for r in reads:
         by_loc.setdefault(r.loc, []).append(r)
+    valued = {loc: [r for r in rs if r.value is not UNREAD] for loc, rs in by_loc.items()}
+    unread = {loc: [r for r in rs if r.value is UNREAD] for loc, rs in by_loc.items()}
     # the busiest locations first: their choices constrain the most
     locs = sorted(set(writes) | set(by_loc),
                   key=lambda loc: (-len(writes.get(loc, ())) - len(by_loc.get(loc, ())), loc))
@@ -620,7 +622,7 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
                             blocked=[run.blocked for run in combo
                                      if run.blocked is not None]), local
             return
-        loc_reads = [r for r in by_loc.get(locs[k], []) if r.value is not UNREAD]
+        loc_reads = valued.get(locs[k], ())
         if i == len(loc_reads):
             yield from place_writes(k)
             return
@@ -638,7 +640,7 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
     def pick_unread(k: int, i: int):
         """The writes of the unread reads of locs[k] (any write of the location), from the
         i-th on, once its coherence order is known: each with its rf and fr edges."""
-        loc_reads = [r for r in by_loc.get(locs[k], []) if r.value is UNREAD]
+        loc_reads = unread.get(locs[k], ())
         if i == len(loc_reads):
             yield from pick_reads(k + 1, 0)
             return
@@ -668,9 +670,9 @@ def consistent_candidates(test, combo: tuple[Run, ...], inits: dict[str, Event],
                                               if tid[w] != tid[u]} for u in unplaced}
         after = set().union(*reach.values())
         # and the last write must give a final value the condition can still hold on
+        left = set(unplaced)
         if final_ok is not None and not any(
-                final_ok(loc, value[w]) and not reach[w] & set(unplaced) - {w}
-                for w in unplaced):
+                final_ok(loc, value[w]) and not reach[w] & (left - {w}) for w in unplaced):
             return
         for w in unplaced:
             if w in after:
@@ -761,6 +763,7 @@ def _shown_registers(test: Litmus) -> list[set[str]]:
         if m and int(m.group(1)) < len(out):
             out[int(m.group(1))].add(f"X{m.group(3)}")
     return out
+
 
 def _coherent_orders(writes: list[Event], reads: list[Event], sources: tuple[Event, ...]):
     """The coherence orders of one location's writes that coherence per location leaves

@@ -200,8 +200,6 @@ class Accesses:
         return [a for a in self._all if (core is None or a.core == core)
                 and (loc is None or a.loc == loc) and (kind is None or a.kind == kind)]
 
-    accesses = __call__
-
     def read_from(self, read: Access) -> Access | None:
         return self._by_id.get(self._ex.rf[read.id])
 
