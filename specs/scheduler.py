@@ -110,6 +110,22 @@ def choose_post(e, x):
     return x.w(0) == pick
 
 
+def core_block(e, index):
+    """The scheduler block of core `index` (sched_cores is an array of CORE_SIZE blocks)."""
+    return z3.BitVecVal(e.symbol("sched_cores"), 64) + index * e.const("CORE_SIZE")
+
+
+def core_init_post(e, x):
+    c = e.const
+    block = core_block(e, e.x(0))
+    stack_top = z3.BitVecVal(e.symbol("sched_stacks"), 64) + (e.x(0) + 1) * c("SCHED_STACK_SIZE")
+    return z3.And(x.sysreg("TPIDRRO_EL0") == block,
+                  x.u64(block + c("CORE_INDEX")) == e.x(0),
+                  x.u64(block + c("CORE_MPIDR")) == e.sysreg("MPIDR_EL1"),
+                  x.u64(block + c("CORE_FRAME")) == block + c("CORE_IDLE_FRAME"),
+                  x.u64(block + c("CORE_SCHED_SP")) == stack_top)
+
+
 IDLE_STAT = Region(lambda e: e.x(0) + e.const("STAT_IDLE"), 8)
 
 # What printing may write, as specs/uart.py says (spec modules are loaded on their own, and
@@ -131,10 +147,16 @@ CONTRACTS = {
         "BEAM's pick order over the non-empty mask: max, then high, then normal or low (one "
         "queue); RUNQ_NONE if all are empty",
         maychange=("x0", "x1", "nzcv"), post=choose_post),
+    "sched_core": Contract("the block of core x0: sched_cores + x0 * CORE_SIZE",
+                           maychange=("x0", "x1"),
+                           post=lambda e, x: x.x(0) == core_block(e, e.x(0))),
     "sched_core_init": Contract(
-        "sets up this core's block, TPIDRRO_EL0, its GIC CPU interface and its tick",
+        "for core x0 (below MAX_CORES): TPIDRRO_EL0 is its block, which holds its index, its "
+        "MPIDR_EL1, the idle frame as its frame and the top of its scheduler stack; then its "
+        "GIC CPU interface and its tick (timer_core_init)",
         maychange=AAPCS64_SCRATCH + (MEMORY, "TPIDRRO_EL0", "CNTP_CVAL_EL0", "ICC_SRE_EL1",
-                                     "ICC_PMR_EL1", "ICC_BPR1_EL1", "ICC_IGRPEN1_EL1")),
+                                     "ICC_PMR_EL1", "ICC_BPR1_EL1", "ICC_IGRPEN1_EL1"),
+        pre=lambda e: z3.ULT(e.x(0), e.const("MAX_CORES")), post=core_init_post),
     # Printing: explicit frames, so that callers take them by contract.
     "sched_print_field": Contract("prints the string x0 and then x1 in decimal",
                                   maychange=PRINTS),

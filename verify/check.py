@@ -75,7 +75,18 @@ def call_summaries(program: Program, contracts: dict) -> dict[int, tuple[str, ob
     code at a call. Each is proved on its own; a caller's report names the ones it relied on."""
     from .spec import MEMORY, Contract
     return {program.functions[name].addr: (name, c) for name, c in contracts.items()
-            if isinstance(c, Contract) and MEMORY not in c.maychange and c.loop_bound is None}
+            if isinstance(c, Contract) and MEMORY not in c.maychange}
+
+
+def _bounded_by(r: Result, callees: list[Result]) -> None:
+    """A proof that took a BOUNDED callee's contract holds as far as that bound does: it is
+    BOUNDED too, accepted for the callee's stated reason."""
+    r.verdict = "BOUNDED"
+    if all(c.accepted for c in callees):   # else it fails the gate as its callee does
+        r.accepted = "; ".join(f"relies on the contract of {c.function}, BOUNDED: "
+                               f"{c.accepted}" for c in callees)
+    r.loops = (r.loops + "; " if r.loops else "") + "callees' loops as their bounds say: " + \
+        ", ".join(c.function for c in callees)
 
 
 def _downgrade(r: Result, weak: list[Result], acceptance: Acceptance | None) -> None:
@@ -156,6 +167,11 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
                     if c in results and results[c].verdict not in ("PROVED", "BOUNDED")]
             if r.verdict == "PROVED" and weak:
                 _downgrade(r, [results[c] for c in weak], acceptances.get(r.function))
+                changed = True
+            bounded = [c for c in r.depends_on_contracts
+                       if c in results and results[c].verdict == "BOUNDED"]
+            if r.verdict == "PROVED" and bounded:
+                _bounded_by(r, [results[c] for c in bounded])
                 changed = True
     ordered = [results[name] for name in names] + [r for name, r in results.items()
                                                    if name not in names]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import Callable
 
 import archinfo
 import pyvex
@@ -98,11 +99,14 @@ class State:
     objects: tuple[tuple[z3.BitVecRef, int, int], ...] = ()
     # Shared by a state and its copies: what the alias checks have learnt (AliasMemo).
     aliases: "AliasMemo" = field(default_factory=lambda: AliasMemo())
+    # A sound shortcut the prover's assumptions give (prove.frame_apart): True when two
+    # accesses (addr, size, addr, size) cannot overlap, decided without the path condition.
+    known_apart: "Callable[[z3.BitVecRef, int, z3.BitVecRef, int], bool] | None" = None
 
     def copy(self) -> "State":
         return State(dict(self.regs), self.mem, list(self.constraints), self.pc,
                      self.base, self.monitor, list(self.opaque), dict(self.sysregs),
-                     self.resolve_aliases, self.objects, self.aliases)
+                     self.resolve_aliases, self.objects, self.aliases, self.known_apart)
 
     # -- registers --------------------------------------------------------------------
     def _slot(self, slot: int) -> z3.BitVecRef:
@@ -202,7 +206,7 @@ class State:
         return z3.simplify(_read(self.mem, self.base, addr, nbytes, self._may_overlap))
 
     def _object_of(self, addr: z3.BitVecRef, nbytes: int) -> int | None:
-        base, off = _split(addr)
+        base, off = base_and_offset(addr)
         for i, (obj, lo, hi) in enumerate(self.objects):
             if base is not None and z3.eq(base, obj) and lo <= off and off + nbytes <= hi:
                 return i
@@ -215,6 +219,8 @@ class State:
             i, j = self._object_of(a, asize), self._object_of(b, bsize)
             if i is not None and j is not None and i != j:
                 return False
+        if a is not None and self.known_apart is not None and self.known_apart(a, asize, b, bsize):
+            return False
         return not self.aliases.apart(overlap, self.constraints)
 
     def store(self, addr: z3.BitVecRef, value: z3.BitVecRef,
@@ -347,7 +353,7 @@ def _read(node: MemStore | None, base: z3.FuncDeclRef, addr: z3.BitVecRef,
     return newer
 
 
-def _split(addr: z3.BitVecRef) -> tuple[z3.BitVecRef | None, int]:
+def base_and_offset(addr: z3.BitVecRef) -> tuple[z3.BitVecRef | None, int]:
     """addr as (symbolic base, constant signed offset); base None for a constant."""
     addr = z3.simplify(addr)
     if z3.is_bv_value(addr):

@@ -14,6 +14,7 @@ whatever each trusted overlay rule on the function's paths takes on trust.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -22,7 +23,7 @@ import z3
 
 from .audit import audit
 from .explore import EndKind, Explorer, Limits, Mode, PathEnd
-from .machine import MemAccess, State, initial_memory, solver
+from .machine import MemAccess, State, base_and_offset, initial_memory, solver
 from .overlay import SYSREG_KINDS, Kind
 from .program import Function, Program
 from .replay import SENTINEL, InitialMemory, ReplayStart, Schedule, machine_constants, replay
@@ -112,8 +113,8 @@ def entry_state(func: Function) -> State:
     state.set_reg("cc_dep1", z3.ZeroExt(32, z3.Concat(nzcv, z3.BitVecVal(0, 28))))
     state.set_reg("cc_dep2", z3.BitVecVal(0, 64))
     state.set_reg("cc_ndep", z3.BitVecVal(0, 64))
-    sp = z3.BitVec("sp", 64)
-    state.constraints += [sp & 15 == 0, z3.UGE(sp, FRAME_BYTES), z3.ULT(sp, 2 ** 63)]
+    state.constraints += entry_state_sp_facts()
+    state.known_apart = frame_apart
     return state
 
 
@@ -143,6 +144,43 @@ def frame_assumption(acc: MemAccess) -> z3.BoolRef | None:
     sp = z3.BitVec("sp", 64)
     end = acc.addr + acc.size
     return z3.Or(z3.ULE(sp, acc.addr), z3.ULE(end, sp - FRAME_BYTES))
+
+
+def _stack_offset(addr: z3.BitVecRef) -> int | None:
+    """c when addr is sp + c for a constant c, else None."""
+    base, off = base_and_offset(addr)
+    return off if base is not None and z3.eq(base, _SP) else None
+
+
+_SP = z3.BitVec("sp", 64)
+
+
+def frame_apart(a: z3.BitVecRef, asize: int, b: z3.BitVecRef, bsize: int) -> bool:
+    """Whether an access in the function's own frame (sp + c, wholly within the FRAME_BYTES
+    below sp on entry) and one through a pointer the caller provided cannot overlap, by the
+    frame assumption alone (the path adds it for every access it makes). Decided once per
+    shape over two free variables, never over the path: a pointer such as a per-core block
+    (a symbol plus an index times the block size) otherwise costs the solver seconds."""
+    for (s, ssize), (p, psize) in (((a, asize), (b, bsize)), ((b, bsize), (a, asize))):
+        c = _stack_offset(s)
+        if c is not None and -FRAME_BYTES <= c and c + ssize <= 0 and _from_caller(p):
+            return _frame_excludes(c, ssize, psize)
+    return False
+
+
+@functools.lru_cache(maxsize=None)
+def _frame_excludes(c: int, ssize: int, psize: int) -> bool:
+    p = z3.BitVec("p", 64)
+    s = solver()
+    s.add(*entry_state_sp_facts(), frame_assumption(MemAccess("load", p, psize, p)))
+    lo = _SP + c
+    s.add(z3.Or(z3.ULT(lo - p, psize), z3.ULT(p - lo, ssize)))
+    return s.check() == z3.unsat
+
+
+def entry_state_sp_facts() -> list[z3.BoolRef]:
+    """What every proof assumes of sp on entry."""
+    return [_SP & 15 == 0, z3.UGE(_SP, FRAME_BYTES), z3.ULT(_SP, 2 ** 63)]
 
 
 def _bytes_value(memory: InitialMemory, addr: int, nbytes: int) -> int:

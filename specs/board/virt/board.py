@@ -17,12 +17,22 @@ def uart_reg(e, name):
 GIC_CPU = ("ICC_SRE_EL1", "ICC_PMR_EL1", "ICC_BPR1_EL1", "ICC_IGRPEN1_EL1")
 TIMER = ("CNTP_CVAL_EL0",)
 
+# The redistributors of MAX_CORES cores, one GICR_STRIDE frame pair each.
+MAX_CORES = 8
+REDISTRIBUTORS = Region(lambda e: z3.BitVecVal(e.const("BOARD_GICR_BASE"), 64),
+                        lambda e: z3.BitVecVal(e.const("GICR_STRIDE") * e.const("MAX_CORES"), 64))
+REDISTRIBUTOR_WALK = MAX_CORES - 1   # jumps back to the walk's head: one per frame after the first
+
 CONTRACTS = {
     "board_gic_init": Contract("enables the distributor (writes only the GIC's MMIO)",
                                maychange=AAPCS64_SCRATCH + (MEMORY,)),
-    "board_irq_init_core": Contract("wakes this core's redistributor, enables the tick and the "
-                                    "wake-up SGI, opens the CPU interface",
-                                    maychange=AAPCS64_SCRATCH + (MEMORY,) + GIC_CPU),
+    "board_irq_init_core": Contract(
+        "wakes this core's redistributor, enables the tick and the wake-up SGI, opens the CPU "
+        "interface; writes only the redistributors' MMIO",
+        maychange=("x0", "x1", "x2", "x3", "x4", "nzcv", REDISTRIBUTORS) + GIC_CPU,
+        loop_bound=(REDISTRIBUTOR_WALK, "the walk looks at one redistributor per core, and "
+                    "the runtime runs at most MAX_CORES cores; the wait on GICR_WAKER re-reads "
+                    "a device word, and a later read is as unknown as the first one")),
     "board_timer_set": Contract("arms the tick for the compare value x0",
                                 maychange=("x1",) + TIMER,
                                 post=lambda e, x: x.sysreg("CNTP_CVAL_EL0") == e.x(0)),
