@@ -126,6 +126,89 @@ def core_init_post(e, x):
                   x.u64(block + c("CORE_SCHED_SP")) == stack_top)
 
 
+# ---- sched_enqueue and sched_pick: a core block's queues and counts -----------------------
+
+def in_array(e, addr, symbol: str, count: str, size: str, align: int):
+    """addr is an `align`-aligned object of `size` bytes inside the ELF array `symbol`."""
+    offset = addr - e.symbol(symbol)
+    return z3.And(z3.ULE(offset, e.const(count) * e.const(size) - e.const(size)),
+                  addr & (align - 1) == 0)
+
+
+def is_core_block(e, block):
+    return in_array(e, block, "sched_cores", "MAX_CORES", "CORE_SIZE", e.const("CACHE_LINE"))
+
+
+def is_pcb(e, pcb):
+    return in_array(e, pcb, "proc_pcbs", "MAX_PROCS", "PCB_SIZE", e.const("PCB_ALIGN"))
+
+
+def prio_of(view, pcb):
+    return view.u32(pcb + view.const("PCB_PRIO"))
+
+
+def queue_of(view, block, prio):
+    """The run queue a priority uses: its own, or normal's for low."""
+    c = view.const
+    index = z3.If(z3.ULT(prio, c("RUNQ_NORMAL")), prio, z3.BitVecVal(c("RUNQ_NORMAL"), 32))
+    return block + c("CORE_QUEUES") + z3.ZeroExt(32, index) * c("RUNQ_SIZE")
+
+
+def per_prio(view, block, field, prio):
+    """A core block's u32 per priority (CORE_PRIO_LEN, STAT_MAX_LEN): its address."""
+    return block + view.const(field) + z3.ZeroExt(32, prio) * 4
+
+
+def enqueue_pre(e):
+    block, pcb = e.x(0), e.x(1)
+    prio = prio_of(e, pcb)
+    q = queue_of(e, block, prio)
+    before = queue(e, q)
+    nodes_are_pcbs = [z3.Implies(z3.ULT(i, before.length), is_pcb(e, n))
+                      for i, n in enumerate(before.nodes)]
+    return z3.And(is_core_block(e, block), is_pcb(e, pcb), z3.ULT(prio, e.const("PRIO_LEVELS")),
+                  invariant(e, q, before), z3.ULT(before.length, BOUND),
+                  separate(e, q, before, pcb), *nodes_are_pcbs)
+
+
+def enqueue_post(e, x):
+    c = e.const
+    block, pcb = e.x(0), e.x(1)
+    prio = prio_of(e, pcb)
+    q = queue_of(e, block, prio)
+    before, after = queue(e, q), queue(x, q)
+    appended = [z3.Implies(before.length == k, after.equals(before.nodes[:k] + [pcb]))
+                for k in range(BOUND)]
+    length = x.u32(per_prio(e, block, "CORE_PRIO_LEN", prio))
+    longest = e.u32(per_prio(e, block, "STAT_MAX_LEN", prio))
+    passes = z3.If(prio == c("PRIO_LOW"), z3.BitVecVal(c("RESCHEDULE_LOW"), 32),
+                   z3.BitVecVal(1, 32))
+    return z3.And(*appended, invariant(x, q, after),
+                  x.u32(pcb + c("PCB_SCHED_COUNT")) == passes,
+                  length == e.u32(per_prio(e, block, "CORE_PRIO_LEN", prio)) + 1,
+                  x.u32(per_prio(e, block, "STAT_MAX_LEN", prio)) ==
+                  z3.If(z3.UGT(length, longest), length, longest),
+                  x.u32(block + c("CORE_MASK")) ==
+                  e.u32(block + c("CORE_MASK")) | (z3.BitVecVal(1, 32) << prio),
+                  x.u32(block + c("CORE_LOCK")) == c("LOCK_FREE"))
+
+
+def _enqueue_writes():
+    at = lambda f: (lambda e: f(e, e.x(0), e.x(1), prio_of(e, e.x(1))))
+    c = lambda e, name: e.const(name)
+    return (
+        Region(at(lambda e, b, p, prio: b + c(e, "CORE_LOCK")), 4),
+        Region(at(lambda e, b, p, prio: b + c(e, "CORE_MASK")), 4),
+        Region(at(lambda e, b, p, prio: queue_of(e, b, prio)), 24),
+        Region(at(lambda e, b, p, prio: per_prio(e, b, "CORE_PRIO_LEN", prio)), 4),
+        Region(at(lambda e, b, p, prio: per_prio(e, b, "STAT_MAX_LEN", prio)), 4),
+        Region(at(lambda e, b, p, prio: p + c(e, "PCB_NEXT")), 8),
+        Region(at(lambda e, b, p, prio: p + c(e, "PCB_SCHED_COUNT")), 4),
+        Region(at(lambda e, b, p, prio: e.u64(queue_of(e, b, prio) + c(e, "RUNQ_TAIL")) +
+                  c(e, "PCB_NEXT")), 8),
+    )
+
+
 IDLE_STAT = Region(lambda e: e.x(0) + e.const("STAT_IDLE"), 8)
 
 # What printing may write, as specs/uart.py says (spec modules are loaded on their own, and
@@ -150,6 +233,15 @@ CONTRACTS = {
     "sched_core": Contract("the block of core x0: sched_cores + x0 * CORE_SIZE",
                            maychange=("x0", "x1"),
                            post=lambda e, x: x.x(0) == core_block(e, e.x(0))),
+    "sched_enqueue": Contract(
+        f"appends PCB x1 to core block x0's queue for its priority (low shares normal's) "
+        f"under the core's lock; its passes (RESCHEDULE_LOW for low, else 1), the priority's "
+        f"length (+1), its longest-seen and the non-empty mask follow; the lock is free and "
+        f"DAIF as on entry on return; another core is sent the wake-up SGI (that the wake-up "
+        f"is not lost is the harness enqueue_wakes_idle_core). Queues up to {BOUND} nodes",
+        maychange=AAPCS64_SCRATCH + _enqueue_writes() + ("ICC_SGI1R_EL1",),
+        pre=enqueue_pre, post=enqueue_post,
+        split=lambda e: (prio_of(e, e.x(1)), [0, 1, 2, 3])),
     "sched_core_init": Contract(
         "for core x0 (below MAX_CORES): TPIDRRO_EL0 is its block, which holds its index, its "
         "MPIDR_EL1, the idle frame as its frame and the top of its scheduler stack; then its "

@@ -35,7 +35,7 @@ from .program import Function, Program
 from .semantics import Unmodelled
 
 MAX_WIDENINGS = 3
-PRE_CHECK_MS = 2000     # how long to try a callee's precondition before running its code
+PRE_CHECK_MS = 30000
 FEASIBLE_MS = 3000      # how long to try to rule out a branch before exploring it anyway
 _summary_ids = itertools.count()
 ORDINARY_JUMPS = ("Ijk_Boring", "Ijk_Call", "Ijk_Ret")

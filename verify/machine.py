@@ -102,11 +102,16 @@ class State:
     # A sound shortcut the prover's assumptions give (prove.frame_apart): True when two
     # accesses (addr, size, addr, size) cannot overlap, decided without the path condition.
     known_apart: "Callable[[z3.BitVecRef, int, z3.BitVecRef, int], bool] | None" = None
+    # Loaded values the path condition fixes (a proof split by cases): a load whose value is
+    # one of these expressions reads the constant instead, so addresses computed from it
+    # stay at constant distances.
+    pinned: tuple[tuple[z3.BitVecRef, z3.BitVecRef], ...] = ()
 
     def copy(self) -> "State":
         return State(dict(self.regs), self.mem, list(self.constraints), self.pc,
                      self.base, self.monitor, list(self.opaque), dict(self.sysregs),
-                     self.resolve_aliases, self.objects, self.aliases, self.known_apart)
+                     self.resolve_aliases, self.objects, self.aliases, self.known_apart,
+                     self.pinned)
 
     # -- registers --------------------------------------------------------------------
     def _slot(self, slot: int) -> z3.BitVecRef:
@@ -203,7 +208,11 @@ class State:
 
     # -- memory -----------------------------------------------------------------------
     def load(self, addr: z3.BitVecRef, nbytes: int) -> z3.BitVecRef:
-        return z3.simplify(_read(self.mem, self.base, addr, nbytes, self._may_overlap))
+        value = z3.simplify(_read(self.mem, self.base, addr, nbytes, self._may_overlap))
+        for expr, constant in self.pinned:
+            if z3.eq(expr, value):
+                return constant
+        return value
 
     def _object_of(self, addr: z3.BitVecRef, nbytes: int) -> int | None:
         base, off = base_and_offset(addr)

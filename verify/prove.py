@@ -225,10 +225,35 @@ class Proof:
         self.switches = switches or {}
         # Callees with explicit contracts: a call is taken as its contract says.
         self.summaries = {a: v for a, v in (summaries or {}).items() if v[0] != func.name}
-        self.entry = entry_state(func)
-        if contract.pre is not None:
-            self.entry.constraints.append(contract.pre(View(self.entry, program)))
+        self.entry = self._entry()
         self.bound = contract.loop_bound[0] if contract.loop_bound else DEFAULT_BOUND
+
+    def _entry(self, pinned: tuple = ()) -> State:
+        """The entry state under the precondition; `pinned`: a case of the contract's split
+        as ((expression, constant),), the expression equal to the constant on every path."""
+        entry = entry_state(self.func)
+        entry.pinned = pinned
+        entry.constraints += [expr == value for expr, value in pinned]
+        if self.contract.pre is not None:
+            entry.constraints.append(self.contract.pre(View(entry, self.program)))
+        return entry
+
+    def _cases(self, result: Result) -> list[State]:
+        """One entry state per value of the contract's split (just the entry without one);
+        a split whose values miss an entry the precondition allows is reported."""
+        if self.contract.split is None:
+            return [self.entry]
+        expr, values = self.contract.split(View(self.entry, self.program))
+        missed = solver()
+        missed.add(*self.entry.constraints, *[expr != v for v in values])
+        if missed.check() != z3.unsat:
+            result.reasons.append(f"the contract's split into {values} does not cover every "
+                                  "entry its precondition allows")
+            return [self.entry]
+        pins = [((expr, z3.BitVecVal(v, expr.size())),) for v in values]
+        result.assumptions.append(f"proved case by case: `{expr}` is each of {values} (every "
+                                  "entry the precondition allows is one of them)")
+        return [self._entry(pin) for pin in pins]
 
     def run(self) -> Result:
         start = time.monotonic()
@@ -238,23 +263,13 @@ class Proof:
         result = Result(func.name, "UNKNOWN", contract.summary, self.program.line(func.addr),
                         func.bytes_hash, assumptions=list(ASSUMPTIONS), budget=self.budget)
         self._audit(result)
-        if contract.loop_bound:
-            run = self._explore(Mode.BOUNDED)
-            result.paths = run.paths
-        else:
-            run = self._explore(Mode.SUMMARISE)
-            result.paths = run.paths
-            if run.failure is None and (run.possible or run.cut):
-                bounded = self._explore(Mode.BOUNDED)
-                result.paths += bounded.paths
-                if bounded.failure is not None:
-                    run = bounded
-                elif run.possible:
-                    result.reasons.append(
-                        "a violation is possible after summarising a loop, and none was "
-                        f"found with loops unrolled {self.bound} times")
-                elif not bounded.cut_other and not bounded.possible:
-                    run = bounded
+        runs = []
+        for entry in self._cases(result):
+            self.entry = entry
+            runs.append(self._prove_entry(result))
+            if runs[-1].failure is not None:
+                break
+        run = _Run.merge(runs)
         for name in sorted(run.callee_contracts):
             result.assumptions.append(f"calls of {name} are taken as its contract says (its "
                                       "own proof in this run)")
@@ -270,6 +285,27 @@ class Proof:
         result.layout = dict(self.program.looked_up)
         result.seconds = time.monotonic() - start
         return result
+
+    def _prove_entry(self, result: Result) -> "_Run":
+        """Every path from self.entry: loops summarised, or unrolled where that fails."""
+        if self.contract.loop_bound:
+            run = self._explore(Mode.BOUNDED)
+            result.paths += run.paths
+            return run
+        run = self._explore(Mode.SUMMARISE)
+        result.paths += run.paths
+        if run.failure is None and (run.possible or run.cut):
+            bounded = self._explore(Mode.BOUNDED)
+            result.paths += bounded.paths
+            if bounded.failure is not None:
+                run = bounded
+            elif run.possible:
+                result.reasons.append(
+                    "a violation is possible after summarising a loop, and none was "
+                    f"found with loops unrolled {self.bound} times")
+            elif not bounded.cut_other and not bounded.possible:
+                run = bounded
+        return run
 
     def _audit(self, result: Result) -> None:
         for insn in self.program.instructions(self.func):
@@ -603,3 +639,24 @@ class _Run:
     ordering: set[tuple[int, str]] = field(default_factory=set)
     switches: set[str] = field(default_factory=set)
     callee_contracts: set[str] = field(default_factory=set)
+
+    @staticmethod
+    def merge(runs: list["_Run"]) -> "_Run":
+        """The cases of a split proof as one run (a single run as it is)."""
+        if len(runs) == 1:
+            return runs[0]
+        mode = Mode.BOUNDED if any(r.mode == Mode.BOUNDED for r in runs) else Mode.SUMMARISE
+        out = _Run(mode, sum(r.paths for r in runs))
+        for r in runs:
+            out.failure = out.failure or r.failure
+            out.possible += r.possible
+            out.cut += r.cut
+            out.cut_other += r.cut_other
+            out.summarised += r.summarised
+            out.returns += r.returns
+            out.functions |= r.functions
+            out.ordering |= r.ordering
+            out.switches |= r.switches
+            out.callee_contracts |= r.callee_contracts
+        out.possible, out.cut_other = sorted(set(out.possible)), sorted(set(out.cut_other))
+        return out

@@ -91,12 +91,17 @@ class Contract:
       never returns is expressed with NotCallable instead).
     - `loop_bound`: (N, why N suffices): loops are unrolled up to N arrivals instead of
       summarised; the verdict is then BOUNDED, with the reason in the report.
+    - `split(entry)`: (a value the function loads from memory on entry, its possible values):
+      one proof per value, in which loads of it read that constant (addresses computed from
+      it, such as the run queue of a priority, stay at constant distances); the values must
+      cover every entry the precondition allows, which is proved too.
     """
     summary: str
     maychange: tuple = AAPCS64_SCRATCH + (MEMORY,)
     pre: Callable[["View"], z3.BoolRef] | None = None
     post: Callable[["View", "View"], z3.BoolRef] | None = None
     loop_bound: tuple[int, str] | None = None
+    split: Callable[["View"], tuple[z3.BitVecRef, list[int]]] | None = None
 
     def may_change(self, name: str) -> bool:
         return name in self.maychange
