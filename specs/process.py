@@ -136,9 +136,68 @@ def _lookup_post(e, x):
 
 FREE_LIST = (Region("proc_free_lock", 4), Region("proc_free_head", 8))
 
+
+def pcb_of(e, index):
+    """The PCB of a slot index: proc_pcbs is an array of PCB_SIZE-byte PCBs."""
+    return z3.BitVecVal(e.symbol("proc_pcbs"), 64) + index * e.const("PCB_SIZE")
+
+
+def is_pcb(e, pcb):
+    """pcb is one of the table's PCBs (its index below MAX_PROCS)."""
+    offset = pcb - e.symbol("proc_pcbs")
+    return z3.And(z3.ULT(offset, e.const("MAX_PROCS") * e.const("PCB_SIZE")),
+                  z3.URem(offset, e.const("PCB_SIZE")) == 0)
+
+
+def free_head(view):
+    return view.u64(view.symbol("proc_free_head"))
+
+
+def _alloc_pre(e):
+    head = free_head(e)
+    return z3.Or(head == e.const("PROC_NIL"), z3.ULT(head, e.const("MAX_PROCS")))
+
+
+def _alloc_post(e, x):
+    c = e.const
+    head = free_head(e)
+    empty = head == c("PROC_NIL")
+    pcb = pcb_of(e, head)
+    return z3.And(
+        z3.Implies(empty, z3.And(x.x(0) == 0, free_head(x) == head)),
+        z3.Implies(z3.Not(empty), z3.And(x.x(0) == pcb,
+                                         free_head(x) == e.u64(pcb + c("PCB_FREE_NEXT")))),
+        x.u32(e.symbol("proc_free_lock")) == c("LOCK_FREE"))
+
+
+def _free_post(e, x):
+    c = e.const
+    pcb = e.x(0)
+    index = e.u64(pcb + c("PCB_PID")) & 0xFFFFFFFF
+    new_word, _ = _free(e, e.u64(pcb))
+    return z3.And(x.u64(pcb) == new_word,
+                  x.u64(pcb + c("PCB_PID")) == index | (gen(new_word) << c("PID_GEN_SHIFT")),
+                  x.u64(pcb + c("PCB_FREE_NEXT")) == free_head(e),
+                  free_head(x) == index,
+                  x.u32(e.symbol("proc_free_lock")) == c("LOCK_FREE"))
+
+
+PCB_FIELD = lambda name: Region(lambda e: e.x(0) + e.const(name), 8)
+
 CONTRACTS = {
-    "proc_alloc": Contract("takes the first slot off the free list (0 if none); writes only "
-                           "the free list", maychange=AAPCS64_SCRATCH + FREE_LIST),
+    "proc_pcb": Contract("the PCB of slot index x0: proc_pcbs + x0 * PCB_SIZE",
+                         maychange=("x0", "x1"), post=lambda e, x: x.x(0) == pcb_of(e, e.x(0))),
+    "proc_alloc": Contract(
+        "takes the first slot off the free list: x0 its PCB and the head its PCB_FREE_NEXT; "
+        "0 and the list unchanged when the head is PROC_NIL; the lock free on return",
+        maychange=AAPCS64_SCRATCH + FREE_LIST, pre=_alloc_pre, post=_alloc_post),
+    "proc_free": Contract(
+        "releases PCB x0: the state word FREE with the next generation, PCB_PID the next "
+        "occupant's pid (same slot index, that generation: every old pid goes stale), and the "
+        "slot pushed on the free list (its PCB_FREE_NEXT the old head)",
+        maychange=AAPCS64_SCRATCH + FREE_LIST + (PCB_FIELD("PCB_STATE"), PCB_FIELD("PCB_PID"),
+                                                 PCB_FIELD("PCB_FREE_NEXT")),
+        pre=lambda e: is_pcb(e, e.x(0)), post=_free_post),
     "proc_state_spawn": transition("FREE -> ACTIVE|IN_RUNQ, same generation; else refused",
                                    _spawn),
     "proc_state_wake": transition("sets ACTIVE; also IN_RUNQ (enqueue) unless queued, running, "

@@ -25,7 +25,38 @@ def core_init_post(e, x):
                   x.sysreg("CNTP_CVAL_EL0") == base + period)
 
 
+def tick_at_post(e, x):
+    """The first tick due at or after counter value x1, and after the current tick:
+    max(ceil((x1 - base) / period), now + 1), in the code's 64-bit arithmetic."""
+    c = e.const
+    block = e.x(0)
+    period = e.u64(block + c("CORE_TICK_PERIOD"))
+    due = z3.UDiv(e.x(1) - e.u64(block + c("CORE_TICK_BASE")) + period - 1, period)
+    after = e.u64(block + c("CORE_NOW")) + 1
+    return x.x(0) == z3.If(z3.UGE(due, after), due, after)
+
+
+def slot_post(e, x):
+    """Tick x1's list head in core x0's wheel: timer_wheels + index * WHEEL_BYTES + 8 *
+    (x1 mod WHEEL_SLOTS)."""
+    c = e.const
+    index = e.u64(e.x(0) + c("CORE_INDEX"))
+    return x.x(0) == e.symbol("timer_wheels") + index * c("WHEEL_BYTES") + \
+        (e.x(1) & c("WHEEL_MASK")) * 8
+
+
 CONTRACTS = {
+    "timer_tick_at": Contract("the first tick of core x0 due at or after counter value x1 "
+                              "and after the current tick", maychange=("x0", "x1", "x2", "x3",
+                                                                        "nzcv"),
+                              pre=lambda e: e.u64(e.x(0) + e.const("CORE_TICK_PERIOD")) != 0,
+                              post=tick_at_post),
+    "timer_slot": Contract("the list head of tick x1 in core x0's wheel",
+                           maychange=("x0", "x2"), post=slot_post),
+    "timer_now": Contract("the ticks this core has counted: CORE_NOW of its block",
+                          maychange=("x0",),
+                          post=lambda e, x: x.x(0) == e.u64(e.sysreg("TPIDRRO_EL0") +
+                                                            e.const("CORE_NOW"))),
     "timer_core_init": Contract(
         "starts the 1 ms tick of core block x0: period = CNTFRQ / 1000, tick 0 at the "
         "current count, the clock at 0, the next tick (and the comparator) one period on",

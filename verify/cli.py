@@ -274,6 +274,43 @@ def cmd_all(args) -> int:
     return 0
 
 
+def cmd_mutants(args) -> int:
+    """Plant one-line bugs in the runtime's asm and run the gate on each (verify/mutants.py)."""
+    from . import mutants as mut
+    layout = _layout(args)
+    root = layout.root
+    files = [root / f for f in args.files] if args.files else mut.runtime_sources(root)
+    for f in files:
+        if not f.is_file():
+            raise UsageError(f"{f} is not a file; name asm/ files relative to the root")
+    planted = [m for f in files for m in mut.mutants_of_file(root, f)
+               if not args.functions or m.function in args.functions]
+    if args.list:
+        for m in planted:
+            print(f"{m.file}:{m.line}  {m.function:24} {m.operator:32} {m.mutated.strip()}")
+        print(f"{len(planted)} mutants")
+        return 0
+    if not planted:
+        raise UsageError("no mutants: the files or functions named have no instruction to "
+                         "mutate")
+    build.build_elf(layout)   # the baseline's proofs fill the cache the mutants start from
+    _prove(layout, None, args.jobs, True, args.proof_budget)
+    start = time.monotonic()
+
+    def show(o, done: int, total: int) -> None:
+        m = o.mutant
+        print(f"[mutants {done}/{total} {time.monotonic() - start:6.0f}s] {o.status:9} "
+              f"{m.file}:{m.line} {m.operator}: {m.mutated.strip()}", file=sys.stderr,
+              flush=True)
+    cache = None if args.no_cache else layout.build / "mutants-cache"
+    outcomes = mut.run_all(root, planted, args.jobs, args.proof_budget, cache, show)
+    json_path, md_path = mut.write_reports(outcomes, root / "reports")
+    print(md_path.read_text())
+    print(f"verify mutants: {len(outcomes)} mutants in {time.monotonic() - start:.0f}s; "
+          f"reports in {md_path.relative_to(root)} and {json_path.relative_to(root)}")
+    return 1 if any(o.status == mut.SURVIVED for o in outcomes) else 0
+
+
 def cmd_boot(args) -> int:
     layout = _layout(args)
     # A scenario is a test program: its ELF boots as built; only the product image is gated.
@@ -430,6 +467,15 @@ def main(argv: list[str] | None = None) -> int:
                            help="also check the litmus checker's semantics of every encoding "
                            "the harnesses run against unicorn, N random states each")
         p.set_defaults(func=func)
+    p = sub.add_parser("mutants", help="plant one-line bugs in the runtime's asm and run the "
+                       "gate on each: survivors, a score per file (reports/mutants.md, "
+                       "reports/mutants.json); exit 1 if any non-equivalent mutant survives")
+    p.add_argument("files", nargs="*", help="asm files to mutate (default: the runtime's)")
+    p.add_argument("--function", dest="functions", action="append", metavar="NAME",
+                   help="only mutants inside this function (repeatable)")
+    p.add_argument("--list", action="store_true", help="list the mutants; run nothing")
+    _proof_options(p)
+    p.set_defaults(func=cmd_mutants)
     sub.add_parser("bench", help="instruction counts of runtime operations under QEMU "
                    "-icount, beside BEAM's").set_defaults(func=cmd_bench)
     p = sub.add_parser("difftest", help="compare the verifier's instruction semantics with "

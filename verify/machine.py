@@ -66,6 +66,9 @@ WIDE_STORE = 16
 ALIAS_MS = 2000
 NEAR_ALIAS_MS = 300   # the first, small query of an alias question
 
+# _may_overlap's answer when a load and a store may overlap but both sit on the load's grain.
+ALIGNED = "aligned"
+
 WRITE_KINDS = ("store", "store-exclusive", "rmw-store", "cache-invalidate")
 
 
@@ -230,7 +233,14 @@ class State:
                 return False
         if a is not None and self.known_apart is not None and self.known_apart(a, asize, b, bsize):
             return False
-        return not self.aliases.apart(overlap, self.constraints)
+        if self.aliases.apart(overlap, self.constraints):
+            return False
+        if self.resolve_aliases and a is not None and asize in (2, 4, 8) and bsize % asize == 0:
+            # Both on the load's grain: the load lies wholly inside the store or wholly out.
+            misaligned = z3.simplify(a - b) & (asize - 1) != 0
+            if self.aliases.apart(misaligned, self.constraints):
+                return ALIGNED
+        return True
 
     def store(self, addr: z3.BitVecRef, value: z3.BitVecRef,
               cond: z3.BoolRef | None = None) -> None:
@@ -348,12 +358,26 @@ def _read(node: MemStore | None, base: z3.FuncDeclRef, addr: z3.BitVecRef,
         if off == 0 and nbytes == node.size and node.cond is None and node.fill is None:
             return node.value
     overlap = None
+    grain = True
     if not z3.is_bv_value(dist):
         overlap = z3.Or(z3.ULT(dist, node.size), z3.ULT(node.addr - addr, nbytes))
-        if may_overlap is not None and not may_overlap(overlap, addr, nbytes, node.addr,
-                                                       node.size):
-            return _read(node.older, base, addr, nbytes, may_overlap)
+        if may_overlap is not None:
+            grain = may_overlap(overlap, addr, nbytes, node.addr, node.size)
+            if not grain:
+                return _read(node.older, base, addr, nbytes, may_overlap)
     older = _read(node.older, base, addr, nbytes, may_overlap)
+    if grain is ALIGNED:
+        # dist is a multiple of nbytes, and so is the store's size: inside wholly or not at all.
+        if node.fill is not None:
+            inside = z3.Concat(*[node.fill(addr + i) for i in range(nbytes - 1, -1, -1)]) \
+                if nbytes > 1 else node.fill(addr)
+        elif node.size == nbytes:
+            inside = node.value
+        else:
+            shifted = z3.LShR(node.value, _resize_to(dist * 8, node.size * 8))
+            inside = z3.Extract(nbytes * 8 - 1, 0, shifted)
+        newer = z3.If(z3.ULT(dist, node.size), inside, older)
+        return z3.If(node.cond, newer, older) if node.cond is not None else newer
     newer = _overlay(node, addr, nbytes, older)
     if overlap is not None:
         newer = z3.If(overlap, newer, older)

@@ -205,6 +205,26 @@ class Program:
             self._insns[addr] = Instruction(addr, word, text, irsb)
         return self._insns[addr]
 
+    def reachable(self, names: list[str]) -> set[str]:
+        """The functions whose code can run from these: themselves and, transitively, the
+        targets of their direct calls and branches into other functions."""
+        seen, todo = set(), list(names)
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in self.functions:
+                continue
+            seen.add(name)
+            func = self.functions[name]
+            for offset in range(0, len(func.code) - 3, 4):
+                word = int.from_bytes(func.code[offset:offset + 4], "little")
+                if word & 0x7C000000 == 0x14000000:          # B or BL, imm26
+                    imm = word & 0x3FFFFFF
+                    imm -= (imm & 0x2000000) << 1
+                    target = self.function_at(func.addr + offset + 4 * imm)
+                    if target is not None and target.name != name:
+                        todo.append(target.name)
+        return seen
+
     def instructions(self, func: Function) -> list[Instruction]:
         return [self.instruction(a) for a in range(func.addr, func.end, 4)]
 
