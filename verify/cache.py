@@ -40,19 +40,27 @@ class ProofCache:
         self.directory = directory
         self.program = program
         self.root = root
+        # Each file's hash as first read in this run: a spec edited while its proofs run must
+        # not key results proved under the old text.
+        self._hashes: dict[Path, str] = {}
+
+    def _hash(self, path: Path) -> str:
+        if path not in self._hashes:
+            self._hashes[path] = _file_hash(path)
+        return self._hashes[path]
 
     def _code(self, name: str) -> str | None:
         f = self.program.functions.get(name)
         return f"{f.addr:x}:{f.bytes_hash}" if f else None
 
     def key(self, name: str, spec_file: Path, depends_on: list[str], layout: list[str]) -> str:
-        parts = [verifier_hash(), repr(self.program.config), _file_hash(spec_file),
-                 _file_hash(self.root / "specs" / "accepted.toml"), name]
+        parts = [verifier_hash(), repr(self.program.config), self._hash(spec_file),
+                 self._hash(self.root / "specs" / "accepted.toml"), name]
         for dep in sorted(set(depends_on) | {name}):
             # Its code, and its contract: a caller may have taken a call of it by contract.
             parts.append(f"{dep}={self._code(dep)}")
             if dep in self.program.functions:
-                parts.append(f"{dep} spec={_file_hash(spec_of(self.program, self.root, dep))}")
+                parts.append(f"{dep} spec={self._hash(spec_of(self.program, self.root, dep))}")
         parts += [f"{sym}@{self.program.address_of(sym)}" for sym in sorted(layout)]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
