@@ -6,7 +6,31 @@ from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, Region
 
 SWITCHING = AAPCS64_SCRATCH + (MEMORY, "DAIF")
 
-TICKING = AAPCS64_SCRATCH + (MEMORY, "CNTP_CVAL_EL0")
+
+
+def table(symbol: str, count: str, size: str) -> Region:
+    """A whole array of the runtime's state: `count` objects of `size` bytes at `symbol`."""
+    return Region(symbol, lambda e: z3.BitVecVal(e.const(count) * e.const(size), 64))
+
+
+# What expiring timers may write: PCBs (timer links, state words, run-queue links), the cores'
+# blocks (run queues, counts, statistics) and the wheels; and the wake-up SGI.
+MAX_CORES = 8   # asm/scheduler.inc
+
+
+def core_line(core: int, line: int) -> Region:
+    """One 128-byte line of a core's block: 0 is what other cores write (lock, queues), 2 the
+    statistics; line 1 (the running process, the tick) is the owner's."""
+    return Region(lambda e: z3.BitVecVal(e.symbol("sched_cores") + core * e.const("CORE_SIZE") +
+                                         line * e.const("CACHE_LINE"), 64), 128)
+
+
+EXPIRY = AAPCS64_SCRATCH + (table("proc_pcbs", "MAX_PROCS", "PCB_SIZE"),
+                            table("timer_wheels", "MAX_CORES", "WHEEL_BYTES"),
+                            "ICC_SGI1R_EL1") + \
+    tuple(core_line(core, line) for core in range(MAX_CORES) for line in (0, 2))
+# timer_tick also advances its own core's clock: CORE_NEXT_TICK and CORE_NOW.
+CLOCK = Region(lambda e: e.sysreg("TPIDRRO_EL0") + e.const("CORE_NEXT_TICK"), 16)
 
 # timer_core_init writes the tick fields of the core block x0: CORE_TICK_PERIOD,
 # CORE_NEXT_TICK and CORE_NOW (adjacent), and CORE_TICK_BASE.
@@ -45,6 +69,13 @@ def slot_post(e, x):
         (e.x(1) & c("WHEEL_MASK")) * 8
 
 
+def is_core_block(e, block):
+    """block is one of the cores' scheduler blocks (sched_cores is an array of them)."""
+    offset = block - e.symbol("sched_cores")
+    return z3.And(z3.ULT(offset, e.const("MAX_CORES") * e.const("CORE_SIZE")),
+                  z3.URem(offset, e.const("CORE_SIZE")) == 0)
+
+
 CONTRACTS = {
     "timer_tick_at": Contract("the first tick of core x0 due at or after counter value x1 "
                               "and after the current tick", maychange=("x0", "x1", "x2", "x3",
@@ -61,7 +92,13 @@ CONTRACTS = {
         "starts the 1 ms tick of core block x0: period = CNTFRQ / 1000, tick 0 at the "
         "current count, the clock at 0, the next tick (and the comparator) one period on",
         maychange=AAPCS64_SCRATCH + TICK_FIELDS + ("CNTP_CVAL_EL0",), post=core_init_post),
-    "timer_tick": Contract("runs every tick now due and arms the next", maychange=TICKING),
+    "timer_expire": Contract("fires the due timers of tick x1's slot on core x0: writes only "
+                             "the runtime's PCBs, wheels, and lines 0 and 2 (queues, "
+                             "statistics) of the core blocks", maychange=EXPIRY),
+    "timer_tick": Contract("runs every tick now due and arms the next: writes only what "
+                           "timer_expire may, this core's clock and the comparator",
+                           maychange=EXPIRY + (CLOCK, "CNTP_CVAL_EL0"),
+                           pre=lambda e: is_core_block(e, e.sysreg("TPIDRRO_EL0"))),
     "sleep": Contract("arms the caller's timer and waits; returns when it fired",
                       maychange=SWITCHING),
     "periodic_wait": Contract("waits for the caller's next period", maychange=SWITCHING),

@@ -1,11 +1,40 @@
 """Contracts of asm/yield.s: the two switch paths (proved as round trips), the calls that
 switch through yield, suspend and resume, and the IRQ's work."""
 
-from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, NotCallable, RoundTrip
+import z3
+
+from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, NotCallable, Region, RoundTrip
 
 # A call that may switch: other processes run meanwhile, so memory may change, and it
 # comes back with IRQs unmasked.
 SWITCHING = AAPCS64_SCRATCH + (MEMORY, "DAIF")
+
+# Spec modules are loaded (and keyed in the proof cache) one by one, so these few lines are
+# repeated from specs/timer.py rather than imported.
+def table(symbol: str, count: str, size: str) -> Region:
+    """A whole array of the runtime's state: `count` objects of `size` bytes at `symbol`."""
+    return Region(symbol, lambda e: z3.BitVecVal(e.const(count) * e.const(size), 64))
+
+
+def is_core_block(e, block):
+    offset = block - e.symbol("sched_cores")
+    return z3.And(z3.ULT(offset, e.const("MAX_CORES") * e.const("CORE_SIZE")),
+                  z3.URem(offset, e.const("CORE_SIZE")) == 0)
+
+
+def irq_pre(e):
+    """TPIDRRO_EL0 is a core's block, whose running process is none or one of the PCBs."""
+    block = e.sysreg("TPIDRRO_EL0")
+    current = e.u64(block + e.const("CORE_CURRENT"))
+    offset = current - e.symbol("proc_pcbs")
+    pcb = z3.And(z3.ULT(offset, e.const("MAX_PROCS") * e.const("PCB_SIZE")),
+                 z3.URem(offset, e.const("PCB_SIZE")) == 0)
+    return z3.And(is_core_block(e, block), z3.Or(current == 0, pcb))
+
+
+RUNTIME_STATE = (table("proc_pcbs", "MAX_PROCS", "PCB_SIZE"),
+                 table("sched_cores", "MAX_CORES", "CORE_SIZE"),
+                 table("timer_wheels", "MAX_CORES", "WHEEL_BYTES"))
 
 CONTRACTS = {
     "yield": RoundTrip(
@@ -31,8 +60,11 @@ CONTRACTS = {
         "process and enters the scheduler; never returns"),
     "consume_reductions": Contract(
         "charges x0 reductions to the slice; yields when it is spent", maychange=SWITCHING),
-    "irq_handle": Contract("the IRQ's work: acknowledges, runs the tick, decides preemption",
-                           maychange=AAPCS64_SCRATCH + (MEMORY, "CNTP_CVAL_EL0")),
+    "irq_handle": Contract(
+        "the IRQ's work: acknowledges, runs the tick, decides preemption: returns the frame "
+        "x0 to resume, or 0 to switch; writes only the runtime's PCBs, core blocks and wheels",
+        maychange=AAPCS64_SCRATCH + RUNTIME_STATE + ("CNTP_CVAL_EL0", "ICC_SGI1R_EL1"),
+        pre=irq_pre, post=lambda e, x: z3.Or(x.x(0) == e.x(0), x.x(0) == 0)),
     "suspend": Contract("suspends a pid; a process suspending itself switches out",
                         maychange=SWITCHING),
 }
