@@ -105,3 +105,34 @@ def test_frame_assumption_covers_caller_pointers_only():
     # A loop summary's pointer may have come from sp: no assumption may restrict it.
     widened = fresh("loop_16", 64)
     assert frame_assumption(MemAccess("store", widened, 8, z3.BitVecVal(0, 64))) is None
+
+
+def _indexed(split_values, off_by=0):
+    """load_indexed's contract: x0 on return is table entry u32[x0] (below 3) of table x1."""
+    import z3
+
+    from verify.spec import Contract
+    index = lambda e: e.u32(e.x(0))
+    return Contract(
+        "entry u32[x0] of the table x1", maychange=("x0", "x2"),
+        pre=lambda e: z3.ULT(index(e), 3),
+        post=lambda e, x: x.x(0) == e.u64(e.x(1) + 8 * (z3.ZeroExt(32, index(e)) + off_by)),
+        split=lambda e: (index(e), split_values))
+
+
+def test_split_proof_covers_each_case_and_says_so(abi_cases):
+    result = Proof(abi_cases, abi_cases.functions["load_indexed"], _indexed([0, 1, 2])).run()
+    assert result.verdict == "PROVED", result.reasons
+    assert any("proved case by case" in a for a in result.assumptions)
+
+
+def test_split_that_misses_a_case_is_not_proved(abi_cases):
+    result = Proof(abi_cases, abi_cases.functions["load_indexed"], _indexed([0, 1])).run()
+    assert result.verdict == "UNKNOWN"
+    assert any("does not cover" in r for r in result.reasons)
+
+
+def test_split_proof_still_finds_a_wrong_postcondition(abi_cases):
+    result = Proof(abi_cases, abi_cases.functions["load_indexed"],
+                   _indexed([0, 1, 2], off_by=1)).run()
+    assert result.verdict == "FAILED" and result.counterexample.confirmed

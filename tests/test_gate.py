@@ -206,3 +206,16 @@ def test_semantics_mismatch_fails_the_gate(tmp_path, monkeypatch, capsys, proof_
     assert cli.main(["--root", str(root), "all"]) == 1
     assert not (root / "build" / "actly.img").exists()
     assert "no image written" in capsys.readouterr().out
+
+
+def test_caller_of_a_bounded_callee_is_bounded_with_its_reason(proof_cache):
+    """sched_core_init takes board_irq_init_core (its redistributor walk bounded by
+    MAX_CORES) by contract: it is BOUNDED, never PROVED, and says whose bound it rests on."""
+    import json
+    reports = proof_cache.parent.parent / "reports"
+    callee = json.loads((reports / "board_irq_init_core.json").read_text())
+    caller = json.loads((reports / "sched_core_init.json").read_text())
+    assert callee["verdict"] == "BOUNDED" and callee["accepted"]
+    assert caller["verdict"] == "BOUNDED", caller["reasons"]
+    assert "relies on the contract of board_irq_init_core" in caller["accepted"]
+    assert "board_irq_init_core" in caller["depends_on_contracts"]

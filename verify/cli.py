@@ -308,7 +308,7 @@ def cmd_mutants(args) -> int:
     print(md_path.read_text())
     print(f"verify mutants: {len(outcomes)} mutants in {time.monotonic() - start:.0f}s; "
           f"reports in {md_path.relative_to(root)} and {json_path.relative_to(root)}")
-    return 1 if any(o.status == mut.SURVIVED for o in outcomes) else 0
+    return 1 if any(o.status in (mut.SURVIVED, mut.UNDECIDED) for o in outcomes) else 0
 
 
 def cmd_boot(args) -> int:

@@ -16,9 +16,10 @@ Each mutant changes one line of one `asm/` file in a way a person could get wron
 Replacements keep the instruction count, so every other function keeps its address and bytes
 and the proof cache answers for it. The gate on a mutant is the proofs of every function
 (cached where unchanged) and the weak-memory harnesses that run the mutated function; the
-mutant is caught ("killed") when a result that passes on the unmutated tree no longer does.
-A mutant that does not assemble is not counted. A survivor is either an equivalent mutant
-(`specs/mutants.toml` says why) or a gap in the contracts.
+mutant is caught ("killed") when a result that passes on the unmutated tree no longer does,
+for a reason other than a spent proof budget; one lost only to the budget is "undecided" and
+counts as not caught. A mutant that does not assemble is not counted. A survivor is either an
+equivalent mutant (`specs/mutants.toml` says why) or a gap in the contracts.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ from pathlib import Path
 from typing import Callable
 
 from .build import BuildError, Layout, build_elf
+from .prove import BUDGET_REASON
 
-KILLED, SURVIVED, INVALID, EQUIVALENT = "killed", "survived", "invalid", "equivalent"
+KILLED, SURVIVED, UNDECIDED = "killed", "survived", "undecided"
+INVALID, EQUIVALENT = "invalid", "equivalent"
 
 INVERSE = {"eq": "ne", "ne": "eq", "hs": "lo", "lo": "hs", "cs": "cc", "cc": "cs",
            "mi": "pl", "pl": "mi", "vs": "vc", "vc": "vs", "hi": "ls", "ls": "hi",
@@ -235,6 +238,10 @@ def _gate(root: Path, budget: float, harness_names: set[str] | None,
     cache = ProofCache(layout.build / "proof-cache", program, root)
     results, _ = check_all(program, root, cache=cache, budget=budget)
     passing = {r.function for r in results if report.passes(r)}
+    # Not passing only because a proof budget ran out: not evidence either way.
+    budget_only = {r.function for r in results
+                   if not report.passes(r) and r.verdict == "UNKNOWN" and r.reasons
+                   and all(x.startswith(BUDGET_REASON) for x in r.reasons)}
     why = {r.function: (r.verdict + (f": {r.counterexample.sentence}" if r.counterexample
                                       else (f": {r.reasons[0]}" if r.reasons else "")))
            for r in results if not report.passes(r)}
@@ -249,11 +256,11 @@ def _gate(root: Path, budget: float, harness_names: set[str] | None,
             proved.add(h.name)
         else:
             why[f"harness {h.name}"] = f"{r.verdict}: {r.reasons[0] if r.reasons else ''}"
-    return passing, proved, reached, why
+    return passing | budget_only, proved, reached, why, budget_only
 
 
 def baseline(root: Path, budget: float) -> Baseline:
-    passing, proved, reached, _ = _gate(root, budget, None)
+    passing, proved, reached, _, _ = _gate(root, budget, None)
     return Baseline(passing, proved, reached)
 
 
@@ -268,7 +275,8 @@ def run_mutant(root: Path, mutant: Mutant, base: Baseline, budget: float) -> Out
         path.write_text("".join(lines))
         harnesses = {h for h, fns in base.reached.items() if mutant.function in fns}
         try:
-            passing, proved, _, why = _gate(tree, budget, harnesses & base.harnesses_proved)
+            passing, proved, _, why, budget_only = _gate(tree, budget,
+                                                          harnesses & base.harnesses_proved)
         except BuildError as exc:
             return Outcome(mutant, INVALID, reason=str(exc).splitlines()[0][:200],
                            seconds=time.monotonic() - start)
@@ -276,8 +284,11 @@ def run_mutant(root: Path, mutant: Mutant, base: Baseline, budget: float) -> Out
               for name in sorted(base.passing - passing)]
     caught += [f"harness {h}: {why.get(f'harness {h}', '')}"
                for h in sorted((harnesses & base.harnesses_proved) - proved)]
-    return Outcome(mutant, KILLED if caught else SURVIVED, by=caught,
-                   seconds=time.monotonic() - start)
+    undecided = sorted(budget_only & base.passing)
+    status = KILLED if caught else UNDECIDED if undecided else SURVIVED
+    if not caught:
+        caught = [f"{name}: {why.get(name, '')}" for name in undecided]
+    return Outcome(mutant, status, by=caught, seconds=time.monotonic() - start)
 
 
 # -- the whole run ------------------------------------------------------------------------------
@@ -367,44 +378,51 @@ def _cached(cache_dir: Path | None, root: Path, m: Mutant, budget: float) -> Out
 # -- reports ------------------------------------------------------------------------------------
 
 def scores(outcomes: list[Outcome]) -> dict[str, dict[str, int]]:
-    """Per file: how many mutants were killed, survived, equivalent, invalid."""
+    """Per file: how many mutants were killed, survived, undecided, equivalent, invalid."""
     table: dict[str, dict[str, int]] = {}
     for o in outcomes:
-        row = table.setdefault(o.mutant.file, {KILLED: 0, SURVIVED: 0, EQUIVALENT: 0,
-                                               INVALID: 0})
+        row = table.setdefault(o.mutant.file, {KILLED: 0, SURVIVED: 0, UNDECIDED: 0,
+                                               EQUIVALENT: 0, INVALID: 0})
         row[o.status] += 1
     return table
 
 
 def score(row: dict[str, int]) -> float | None:
-    """Killed over the non-equivalent mutants that assembled."""
-    counted = row[KILLED] + row[SURVIVED]
+    """Killed over the non-equivalent mutants that assembled (undecided ones count as not
+    killed)."""
+    counted = row[KILLED] + row[SURVIVED] + row[UNDECIDED]
     return row[KILLED] / counted if counted else None
 
 
 def write_reports(outcomes: list[Outcome], out_dir: Path) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     table = scores(outcomes)
-    total = {k: sum(row[k] for row in table.values()) for k in (KILLED, SURVIVED, EQUIVALENT,
-                                                                 INVALID)}
+    total = {k: sum(row[k] for row in table.values())
+             for k in (KILLED, SURVIVED, UNDECIDED, EQUIVALENT, INVALID)}
     data = {"score": score(total), "totals": total,
             "files": {f: dict(row, score=score(row)) for f, row in sorted(table.items())},
             "mutants": [_as_dict(o) for o in outcomes]}
     json_path = out_dir / "mutants.json"
     json_path.write_text(json.dumps(data, indent=1) + "\n")
     lines = ["# Mutants", "", "Planted one-line bugs and whether the gate caught them "
-             "(`verify mutants`).", "", "| file | killed | survived | equivalent | invalid | "
-             "score |", "|---|---|---|---|---|---|"]
+             "(`verify mutants`).", "", "| file | killed | survived | undecided | equivalent | "
+             "invalid | score |", "|---|---|---|---|---|---|---|"]
     for f, row in sorted(table.items()) + [("all", total)]:
         s = score(row)
-        lines.append(f"| {f} | {row[KILLED]} | {row[SURVIVED]} | {row[EQUIVALENT]} | "
-                     f"{row[INVALID]} | {'-' if s is None else f'{100 * s:.1f}%'} |")
+        lines.append(f"| {f} | {row[KILLED]} | {row[SURVIVED]} | {row[UNDECIDED]} | "
+                     f"{row[EQUIVALENT]} | {row[INVALID]} | "
+                     f"{'-' if s is None else f'{100 * s:.1f}%'} |")
     survivors = [o for o in outcomes if o.status == SURVIVED]
     lines += ["", f"## Survivors ({len(survivors)})", ""]
     for o in survivors:
         m = o.mutant
         lines.append(f"- `{m.file}:{m.line}` ({m.function}, {m.operator}): "
                      f"`{m.original.strip()}` -> `{m.mutated.strip()}`")
+    undecided = [o for o in outcomes if o.status == UNDECIDED]
+    if undecided:
+        lines += ["", f"## Undecided: a proof budget ran out ({len(undecided)})", ""]
+        lines += [f"- `{o.mutant.file}:{o.mutant.line}` ({o.mutant.function}, "
+                  f"{o.mutant.operator}): {'; '.join(o.by)}" for o in undecided]
     equivalent = [o for o in outcomes if o.status == EQUIVALENT]
     if equivalent:
         lines += ["", "## Equivalent mutants", ""]
