@@ -35,7 +35,8 @@ from .program import Function, Program
 from .semantics import Unmodelled
 
 MAX_WIDENINGS = 3
-PRE_CHECK_MS = 30000
+PRE_CHECK_MS = 30000    # how long to try a callee's precondition before running its code (a
+                        # run-queue invariant after a lock: about 4 s)
 FEASIBLE_MS = 3000      # how long to try to rule out a branch before exploring it anyway
 _summary_ids = itertools.count()
 ORDINARY_JUMPS = ("Ijk_Boring", "Ijk_Call", "Ijk_Ret")
