@@ -39,3 +39,18 @@ def test_no_cache_proves_again(tmp_path):
     prove(root)
     assert main(["--root", str(root), "prove", "--no-cache", *FUNCTIONS]) == 0
     assert not json.loads((root / "reports" / "board_putc.json").read_text())["cached"]
+
+
+def test_a_spec_edited_during_a_run_keys_nothing_proved_under_its_old_text(abi_cases, tmp_path):
+    """The cache hashes a spec once per run, when first read: results proved under the old
+    text are not stored under the new one; the next run sees the edit."""
+    from verify.cache import ProofCache
+    spec = tmp_path / "specs" / "abi_cases.py"
+    spec.parent.mkdir()
+    spec.write_text("CONTRACTS = {}\n")
+    run = ProofCache(tmp_path / "cache", abi_cases, tmp_path)
+    before = run.key("string_length", spec, [], [])
+    spec.write_text("CONTRACTS = {}  # edited\n")
+    assert run.key("string_length", spec, [], []) == before
+    assert ProofCache(tmp_path / "cache", abi_cases, tmp_path).key(
+        "string_length", spec, [], []) != before
