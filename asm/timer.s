@@ -269,13 +269,8 @@ FUNC periodic_wait
     ldr     x20, [x19, #CORE_CURRENT]
     ldr     x1, [x20, #PCB_PERIOD_DEADLINE]
     ldr     x2, [x19, #CORE_NOW]
-    cmp     x1, #0
-    csel    x1, x2, x1, eq                  /* first call: from the current tick */
-    add     x1, x1, x0
-    cmp     x1, x2
-    b.hi    .Lperiodic_wait_arm
-    add     x1, x2, x0                      /* missed: the next whole period from now */
-.Lperiodic_wait_arm:
+    bl      periodic_next
+    mov     x1, x0
     str     x1, [x20, #PCB_PERIOD_DEADLINE]
     mov     x0, x20
     bl      timer_insert
@@ -285,6 +280,24 @@ FUNC periodic_wait
     POP2    x29, x30
     b       yield
 ENDFUNC periodic_wait
+
+/*
+ * periodic_next - the tick a periodic process waits for next: one period
+ * x0 after its last deadline x1 (after the current tick x2 on the first
+ * call, x1 = 0), or one period after x2 if that is already past.
+ * Out: x0 = tick.  Clobbers: x1, flags.  Callable (AAPCS64 leaf).
+ */
+FUNC periodic_next
+    cmp     x1, #0
+    csel    x1, x2, x1, eq                  /* first call: from the current tick */
+    add     x1, x1, x0
+    cmp     x1, x2
+    b.hi    .Lperiodic_next_done
+    add     x1, x2, x0                      /* missed: the next whole period from now */
+.Lperiodic_next_done:
+    mov     x0, x1
+    ret
+ENDFUNC periodic_next
 
 /*
  * timer_now - x0 = ticks (ms) this core has counted since its scheduler

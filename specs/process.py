@@ -164,6 +164,7 @@ def _alloc_post(e, x):
     empty = head == c("PROC_NIL")
     pcb = pcb_of(e, head)
     return z3.And(
+        z3.Or(x.x(0) == 0, is_pcb(e, x.x(0))),     # the gist, in a form callers use directly
         z3.Implies(empty, z3.And(x.x(0) == 0, free_head(x) == head)),
         z3.Implies(z3.Not(empty), z3.And(x.x(0) == pcb,
                                          free_head(x) == e.u64(pcb + c("PCB_FREE_NEXT")))),
@@ -183,6 +184,88 @@ def _free_post(e, x):
 
 
 PCB_FIELD = lambda name: Region(lambda e: e.x(0) + e.const(name), 8)
+
+
+# ---- spawn -----------------------------------------------------------------------------
+# The scheduler's layout, repeated from specs/scheduler.py (spec modules are keyed in the
+# proof cache one by one, so they do not import each other).
+MAX_CORES = 8       # asm/scheduler.inc
+RUNQ_COUNT = 3
+
+
+def core_block(e, index):
+    return z3.BitVecVal(e.symbol("sched_cores"), 64) + index * e.const("CORE_SIZE")
+
+
+def is_core_block(e, block):
+    offset = block - e.symbol("sched_cores")
+    return z3.And(z3.ULT(offset, MAX_CORES * e.const("CORE_SIZE")),
+                  z3.URem(offset, e.const("CORE_SIZE")) == 0)
+
+
+def _table(symbol: str, count: str, size: str) -> Region:
+    """A whole array of the runtime's state: `count` objects of `size` bytes at `symbol`."""
+    return Region(symbol, lambda e: z3.BitVecVal(e.const(count) * e.const(size), 64))
+
+
+def _spawn_options(e):
+    """(priority, minimum heap, affinity option) as spawn reads them: defaults without x2."""
+    c, opts = e.const, e.x(2)
+    none = opts == 0
+    return (z3.If(none, z3.BitVecVal(c("PRIO_NORMAL"), 32), e.u32(opts + c("SPAWN_OPT_PRIO"))),
+            z3.If(none, z3.BitVecVal(0, 32), e.u32(opts + c("SPAWN_OPT_MIN_HEAP"))),
+            z3.If(none, z3.BitVecVal(0, 64), e.u64(opts + c("SPAWN_OPT_AFFINITY"))))
+
+
+def _spawn_pre(e):
+    """Called by a process on a scheduling core: TPIDRRO_EL0 is its core's block (its index
+    below MAX_CORES), at most MAX_CORES cores started, the free list's head a slot or
+    PROC_NIL, and every run queue's tail none or a PCB (what sched_enqueue needs)."""
+    c = e.const
+    block = e.sysreg("TPIDRRO_EL0")
+    tails = [e.u64(core_block(e, k) + c("CORE_QUEUES") + q * c("RUNQ_SIZE") + c("RUNQ_TAIL"))
+             for k in range(MAX_CORES) for q in range(RUNQ_COUNT)]
+    return z3.And(is_core_block(e, block), z3.ULT(e.u64(block + c("CORE_INDEX")), MAX_CORES),
+                  z3.ULE(e.u64(e.symbol("boot_cores_started")), MAX_CORES), _alloc_pre(e),
+                  *[z3.Or(t == 0, is_pcb(e, t)) for t in tails])
+
+
+def _spawn_post(e, x):
+    """Refused (0, nothing allocated) for a priority above PRIO_LOW, a minimum heap above
+    PROC_HEAP_MAX, an affinity naming no started core or an empty free list; else the pid of
+    the free list's head slot, whose PCB holds the options, the chosen core, the first frame
+    (x19 = entry, x20 = arg, x30 = proc_start, sp its stack top), its state word the spawn
+    transition's, and it is the tail of its core's queue for its priority."""
+    c = e.const
+    prio, heap, affinity = _spawn_options(e)
+    started = e.u64(e.symbol("boot_cores_started"))
+    running = (z3.BitVecVal(1, 64) << started) - 1
+    mask = z3.If(affinity == 0, running, affinity) & running
+    own = e.u64(e.sysreg("TPIDRRO_EL0") + c("CORE_INDEX"))
+    lowest = z3.BitVecVal(63, 64)
+    for i in range(62, -1, -1):
+        lowest = z3.If(z3.Extract(i, i, mask) == 1, z3.BitVecVal(i, 64), lowest)
+    core = z3.If(z3.Extract(0, 0, z3.LShR(mask, own & 63)) == 1, own, lowest)
+    head = free_head(e)
+    pcb = pcb_of(e, head)
+    frame = pcb + c("PCB_FRAME")
+    refused = z3.Or(z3.UGT(prio, c("PRIO_LOW")), z3.UGT(heap, c("PROC_HEAP_MAX")), mask == 0,
+                    head == c("PROC_NIL"))
+    queue = core_block(e, core) + c("CORE_QUEUES") + \
+        z3.ZeroExt(32, z3.If(z3.ULT(prio, c("RUNQ_NORMAL")), prio,
+                             z3.BitVecVal(c("RUNQ_NORMAL"), 32))) * c("RUNQ_SIZE")
+    state, _ = _spawn(e, e.u64(pcb))
+    return z3.If(refused, z3.And(x.x(0) == 0, free_head(x) == head), z3.And(
+        x.x(0) == e.u64(pcb + c("PCB_PID")),
+        free_head(x) == e.u64(pcb + c("PCB_FREE_NEXT")),
+        x.u32(pcb + c("PCB_PRIO")) == prio, x.u32(pcb + c("PCB_MIN_HEAP")) == heap,
+        x.u64(pcb + c("PCB_AFFINITY")) == mask,
+        x.u32(pcb + c("PCB_CORE")) == z3.Extract(31, 0, core),
+        x.u64(frame + c("FRAME_X19")) == e.x(0), x.u64(frame + c("FRAME_X19") + 8) == e.x(1),
+        x.u64(frame + c("FRAME_X29") + 8) == e.symbol("proc_start"),
+        x.u64(frame + c("FRAME_SP")) == e.u64(pcb + c("PCB_STACK_HI")),
+        x.u64(pcb) == state,
+        x.u64(queue + c("RUNQ_TAIL")) == pcb))
 
 CONTRACTS = {
     "proc_pcb": Contract("the PCB of slot index x0: proc_pcbs + x0 * PCB_SIZE",
@@ -218,6 +301,14 @@ CONTRACTS = {
     "proc_lookup": Contract(
         "the PCB of a pid only while its slot holds that generation and is not free",
         maychange=("x0", "x1", "x2", "x3", "nzcv"), post=_lookup_post),
+    "spawn": Contract(
+        "starts a process running entry x0(x1) with the options at x2 (or the defaults): "
+        "the free list's head slot, its PCB and first frame set, enqueued on its core; "
+        "returns its pid, or 0 when refused (see _spawn_post)",
+        maychange=AAPCS64_SCRATCH + FREE_LIST + (_table("proc_pcbs", "MAX_PROCS", "PCB_SIZE"),
+                                                 _table("sched_cores", "MAX_CORES", "CORE_SIZE"),
+                                                 "ICC_SGI1R_EL1"),
+        pre=_spawn_pre, post=_spawn_post),
     "proc_start": NotCallable("where a new process begins (the x30 of its first frame); calls "
                               "its entry, then exit"),
     "exit": NotCallable("a process's last call: it marks itself exiting and enters the "

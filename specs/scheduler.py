@@ -62,36 +62,90 @@ def separate(e, q, ghost, *extra):
                   *[z3.ULT(x, 2 ** 48) for x in extra])
 
 
+HEADER = 24   # RUNQ_HEAD, RUNQ_TAIL, RUNQ_LEN
+
+
+def link_apart(e, q, node):
+    """The node's PCB_NEXT word and the queue header q do not overlap (in either direction,
+    modulo 2^64)."""
+    link = node + e.const("PCB_NEXT")
+    return z3.And(z3.UGE(link - q, HEADER), z3.UGE(q - link, 8))
+
+
 def push_pre(e):
+    """What push needs, pointwise: the header, the new node and the tail node (if any) are
+    aligned and apart, so that its stores are exactly the ones the post names."""
     q, pcb = e.x(0), e.x(1)
-    before = queue(e, q)
-    return z3.And(invariant(e, q, before), z3.ULT(before.length, BOUND), pcb != 0,
-                  separate(e, q, before, pcb))
+    tail_at = layout(e)[1]
+    tail = e.u64(q + tail_at)
+    return z3.And(q & 7 == 0, pcb & 7 == 0, tail & 7 == 0, pcb != 0,
+                  link_apart(e, q, pcb), z3.Or(tail == 0, link_apart(e, q, tail)))
 
 
-def push_post(e, x):
+def push_effect(e, x, q, pcb):
+    """Push's stores, stated pointwise: the new node ends the queue (its link 0, unless it
+    was the tail already), the old tail (if any) links to it, the header's head (if the
+    queue was empty), tail and length follow. No bound: it holds for queues of any length."""
+    head_at, tail_at, len_at, nxt = layout(e)
+    tail = e.u64(q + tail_at)
+    return z3.And(x.u64(q + head_at) == z3.If(tail == 0, pcb, e.u64(q + head_at)),
+                  x.u64(q + tail_at) == pcb,
+                  x.u64(q + len_at) == e.u64(q + len_at) + 1,
+                  x.u64(pcb + nxt) == z3.If(tail == pcb, pcb, z3.BitVecVal(0, 64)),
+                  z3.Implies(z3.And(tail != 0, tail != pcb), x.u64(tail + nxt) == pcb))
+
+
+def push_fifo(e, x):
+    """For a queue whose invariant holds (ghost list, up to BOUND - 1 nodes before): the FIFO
+    append that keeps the invariant."""
     q, pcb = e.x(0), e.x(1)
     before, after = queue(e, q), queue(x, q)
     appended = [z3.Implies(before.length == k, after.equals(before.nodes[:k] + [pcb]))
                 for k in range(BOUND)]
-    return z3.And(*appended, invariant(x, q, after))
+    well_formed = z3.And(invariant(e, q, before), z3.ULT(before.length, BOUND),
+                         separate(e, q, before, pcb))
+    return z3.Implies(well_formed, z3.And(*appended, invariant(x, q, after)))
 
 
 def pop_pre(e):
+    """What pop needs, pointwise: the header and the head node (if any) are aligned and
+    apart."""
     q = e.x(0)
-    before = queue(e, q)
-    return z3.And(invariant(e, q, before), separate(e, q, before))
+    head_at = layout(e)[0]
+    head = e.u64(q + head_at)
+    return z3.And(q & 7 == 0, head & 7 == 0, z3.Or(head == 0, link_apart(e, q, head)))
 
 
-def pop_post(e, x):
+def pop_effect(e, x, q):
+    """Pop's stores, pointwise: an empty queue (head 0) is left alone and 0 returned; else
+    the head is returned, its successor becomes the head, the tail is cleared if there is
+    none, and the length drops by one."""
+    head_at, tail_at, len_at, nxt = layout(e)
+    head = e.u64(q + head_at)
+    succ = e.u64(head + nxt)
+    return z3.And(x.x(0) == head,
+                  z3.Implies(head == 0, z3.And(*[x.u64(q + f) == e.u64(q + f)
+                                                 for f in (head_at, tail_at, len_at)])),
+                  z3.Implies(head != 0, z3.And(
+                      x.u64(q + head_at) == succ,
+                      x.u64(q + tail_at) == z3.If(succ == 0, z3.BitVecVal(0, 64),
+                                                  e.u64(q + tail_at)),
+                      x.u64(q + len_at) == e.u64(q + len_at) - 1)))
+
+
+def pop_fifo(e, x):
+    """For a queue whose invariant holds (ghost list, up to BOUND nodes): the FIFO removal of
+    its head that keeps the invariant."""
     q = e.x(0)
     before, after = queue(e, q), queue(x, q)
     empty = before.length == 0
     removed = [z3.Implies(before.length == k, after.equals(before.nodes[1:k]))
                for k in range(1, BOUND + 1)]
-    return z3.And(z3.Implies(empty, z3.And(x.x(0) == 0, after.length == 0)),
-                  z3.Implies(z3.Not(empty), z3.And(x.x(0) == before.nodes[0], *removed)),
-                  invariant(x, q, after))
+    well_formed = z3.And(invariant(e, q, before), separate(e, q, before))
+    return z3.Implies(well_formed, z3.And(
+        z3.Implies(empty, z3.And(x.x(0) == 0, after.length == 0)),
+        z3.Implies(z3.Not(empty), z3.And(x.x(0) == before.nodes[0], *removed)),
+        invariant(x, q, after)))
 
 
 QUEUE = Region(lambda e: e.x(0), 24)
@@ -160,30 +214,23 @@ def per_prio(view, block, field, prio):
 
 
 def enqueue_pre(e):
+    """A core block, one of the PCBs with a priority, and its queue's tail none or a PCB."""
     block, pcb = e.x(0), e.x(1)
     prio = prio_of(e, pcb)
-    q = queue_of(e, block, prio)
-    before = queue(e, q)
-    nodes_are_pcbs = [z3.Implies(z3.ULT(i, before.length), is_pcb(e, n))
-                      for i, n in enumerate(before.nodes)]
+    tail = e.u64(queue_of(e, block, prio) + e.const("RUNQ_TAIL"))
     return z3.And(is_core_block(e, block), is_pcb(e, pcb), z3.ULT(prio, e.const("PRIO_LEVELS")),
-                  invariant(e, q, before), z3.ULT(before.length, BOUND),
-                  separate(e, q, before, pcb), *nodes_are_pcbs)
+                  z3.Or(tail == 0, is_pcb(e, tail)))
 
 
 def enqueue_post(e, x):
     c = e.const
     block, pcb = e.x(0), e.x(1)
     prio = prio_of(e, pcb)
-    q = queue_of(e, block, prio)
-    before, after = queue(e, q), queue(x, q)
-    appended = [z3.Implies(before.length == k, after.equals(before.nodes[:k] + [pcb]))
-                for k in range(BOUND)]
     length = x.u32(per_prio(e, block, "CORE_PRIO_LEN", prio))
     longest = e.u32(per_prio(e, block, "STAT_MAX_LEN", prio))
     passes = z3.If(prio == c("PRIO_LOW"), z3.BitVecVal(c("RESCHEDULE_LOW"), 32),
                    z3.BitVecVal(1, 32))
-    return z3.And(*appended, invariant(x, q, after),
+    return z3.And(push_effect(e, x, queue_of(e, block, prio), pcb),
                   x.u32(pcb + c("PCB_SCHED_COUNT")) == passes,
                   length == e.u32(per_prio(e, block, "CORE_PRIO_LEN", prio)) + 1,
                   x.u32(per_prio(e, block, "STAT_MAX_LEN", prio)) ==
@@ -220,25 +267,32 @@ PRINTS = AAPCS64_SCRATCH + (UART,)
 
 CONTRACTS = {
     "runq_push": Contract(
-        f"appends PCB x1 to the run queue x0, keeping its invariant (ghost list, bound {BOUND})",
-        maychange=("x2", "nzcv", QUEUE, PUSH_NEXT, TAIL_NEXT), pre=push_pre, post=push_post),
+        f"appends PCB x1 to the run queue x0: its stores, pointwise, for any length; and the "
+        f"FIFO append keeping the queue's invariant (ghost list, up to {BOUND} nodes after)",
+        maychange=("x2", "nzcv", QUEUE, PUSH_NEXT, TAIL_NEXT), pre=push_pre,
+        post=lambda e, x: push_effect(e, x, e.x(0), e.x(1)), ghost_post=push_fifo),
     "runq_pop": Contract(
-        f"removes and returns the head of the run queue x0 (0 if empty), keeping its "
-        f"invariant (ghost list, bound {BOUND})",
-        maychange=("x0", "x1", "x2", "nzcv", QUEUE), pre=pop_pre, post=pop_post),
+        f"removes and returns the head of the run queue x0 (0 if empty): its stores, "
+        f"pointwise, for any length; and the FIFO removal keeping the queue's invariant "
+        f"(ghost list, up to {BOUND} nodes)",
+        maychange=("x0", "x1", "x2", "nzcv", QUEUE), pre=pop_pre,
+        post=lambda e, x: pop_effect(e, x, e.x(0)), ghost_post=pop_fifo),
     "runq_choose": Contract(
         "BEAM's pick order over the non-empty mask: max, then high, then normal or low (one "
         "queue); RUNQ_NONE if all are empty",
         maychange=("x0", "x1", "nzcv"), post=choose_post),
-    "sched_core": Contract("the block of core x0: sched_cores + x0 * CORE_SIZE",
-                           maychange=("x0", "x1"),
-                           post=lambda e, x: x.x(0) == core_block(e, e.x(0))),
+    "sched_core": Contract("the block of core x0 (below MAX_CORES): sched_cores + x0 * "
+                           "CORE_SIZE", maychange=("x0", "x1"),
+                           pre=lambda e: z3.ULT(e.x(0), e.const("MAX_CORES")),
+                           post=lambda e, x: z3.And(x.x(0) == core_block(e, e.x(0)),
+                                                    is_core_block(x, x.x(0)))),
     "sched_enqueue": Contract(
-        f"appends PCB x1 to core block x0's queue for its priority (low shares normal's) "
-        f"under the core's lock; its passes (RESCHEDULE_LOW for low, else 1), the priority's "
-        f"length (+1), its longest-seen and the non-empty mask follow; the lock is free and "
-        f"DAIF as on entry on return; another core is sent the wake-up SGI (that the wake-up "
-        f"is not lost is the harness enqueue_wakes_idle_core). Queues up to {BOUND} nodes",
+        "appends PCB x1 to core block x0's queue for its priority (low shares normal's) "
+        "under the core's lock, with runq_push's stores (pointwise, any length); its passes "
+        "(RESCHEDULE_LOW for low, else 1), the priority's length (+1), its longest-seen and "
+        "the non-empty mask follow; the lock is free and DAIF as on entry on return; another "
+        "core is sent the wake-up SGI (that the wake-up is not lost is the harness "
+        "enqueue_wakes_idle_core)",
         maychange=AAPCS64_SCRATCH + _enqueue_writes() + ("ICC_SGI1R_EL1",),
         pre=enqueue_pre, post=enqueue_post,
         split=lambda e: (prio_of(e, e.x(1)), [0, 1, 2, 3])),

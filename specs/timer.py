@@ -76,7 +76,138 @@ def is_core_block(e, block):
                   z3.URem(offset, e.const("CORE_SIZE")) == 0)
 
 
+def is_pcb(e, pcb):
+    """pcb is one of the table's PCBs."""
+    offset = pcb - e.symbol("proc_pcbs")
+    return z3.And(z3.ULT(offset, e.const("MAX_PROCS") * e.const("PCB_SIZE")),
+                  z3.URem(offset, e.const("PCB_SIZE")) == 0)
+
+
+def process_pre(e):
+    """Called by a process: TPIDRRO_EL0 is its core's block, which names it as running, counts
+    its own index below MAX_CORES and has a tick period."""
+    block = e.sysreg("TPIDRRO_EL0")
+    c = e.const
+    return z3.And(is_core_block(e, block), is_pcb(e, e.u64(block + c("CORE_CURRENT"))),
+                  z3.ULT(e.u64(block + c("CORE_INDEX")), c("MAX_CORES")),
+                  e.u64(block + c("CORE_TICK_PERIOD")) != 0)
+
+
+# ---- The wheel's lists: each slot heads a list linked through PCB_TIMER_NEXT; each linked
+# PCB's PCB_TIMER_PPREV holds the address of the word that points to it (the slot, or the
+# PCB_TIMER_NEXT of its predecessor), so unlinking needs no search.
+
+def is_link_word(e, addr):
+    """addr is a wheel slot or a PCB's PCB_TIMER_NEXT: the words a PPREV may point to."""
+    slot = addr - e.symbol("timer_wheels")
+    return z3.Or(z3.And(z3.ULT(slot, MAX_CORES * e.const("WHEEL_BYTES")), addr & 7 == 0),
+                 is_pcb(e, addr - e.const("PCB_TIMER_NEXT")))
+
+
+def _unlink_pre(e):
+    c = e.const
+    pcb = e.x(0)
+    nxt = e.u64(pcb + c("PCB_TIMER_NEXT"))
+    return z3.And(is_pcb(e, pcb), z3.Or(nxt == 0, is_pcb(e, nxt)),
+                  is_link_word(e, e.u64(pcb + c("PCB_TIMER_PPREV"))))
+
+
+def unlink_effect(e, x):
+    """The word that pointed to PCB x0 now points to its successor, the successor (if any)
+    points back to that word, and x0's timer is no longer armed."""
+    c = e.const
+    pcb = e.x(0)
+    nxt, pprev = e.u64(pcb + c("PCB_TIMER_NEXT")), e.u64(pcb + c("PCB_TIMER_PPREV"))
+    return z3.And(x.u64(pprev) == nxt,
+                  z3.Implies(nxt != 0, x.u64(nxt + c("PCB_TIMER_PPREV")) == pprev),
+                  x.u32(pcb + c("PCB_TIMER_ARMED")) == 0)
+
+
+UNLINKS = (Region(lambda e: e.u64(e.x(0) + e.const("PCB_TIMER_PPREV")), 8),
+           Region(lambda e: e.u64(e.x(0) + e.const("PCB_TIMER_NEXT")) +
+                  e.const("PCB_TIMER_PPREV"), 8),
+           Region(lambda e: e.x(0) + e.const("PCB_TIMER_ARMED"), 4))
+
+
+def _cancel_pre(e):
+    armed = e.u32(e.x(0) + e.const("PCB_TIMER_ARMED")) != 0
+    return z3.And(is_pcb(e, e.x(0)), is_core_block(e, e.sysreg("TPIDRRO_EL0")),
+                  z3.Implies(armed, _unlink_pre(e)))
+
+
+def _cancel_post(e, x):
+    c = e.const
+    armed = e.u32(e.x(0) + c("PCB_TIMER_ARMED")) != 0
+    cancels = e.sysreg("TPIDRRO_EL0") + c("STAT_TIMER_CANCELS")
+    return z3.If(armed, z3.And(x.x(0) == 1, unlink_effect(e, x),
+                               x.u64(cancels) == e.u64(cancels) + 1),
+                 x.x(0) == 0)
+
+
+def _insert_slot(e):
+    block = e.sysreg("TPIDRRO_EL0")
+    index = e.u64(block + e.const("CORE_INDEX"))
+    return e.symbol("timer_wheels") + index * e.const("WHEEL_BYTES") + \
+        (e.x(1) & e.const("WHEEL_MASK")) * 8
+
+
+def _insert_pre(e):
+    block = e.sysreg("TPIDRRO_EL0")
+    head = e.u64(_insert_slot(e))
+    return z3.And(is_pcb(e, e.x(0)), is_core_block(e, block),
+                  z3.ULT(e.u64(block + e.const("CORE_INDEX")), MAX_CORES),
+                  z3.Or(head == 0, is_pcb(e, head)))
+
+
+def _insert_post(e, x):
+    """PCB x0 heads tick x1's list in this core's wheel, armed for that tick, linked before
+    the old head (which points back to it); the core counts the insert."""
+    c = e.const
+    pcb, slot = e.x(0), _insert_slot(e)
+    head = e.u64(slot)
+    link = pcb + c("PCB_TIMER_NEXT")
+    inserts = e.sysreg("TPIDRRO_EL0") + c("STAT_TIMER_INSERTS")
+    return z3.And(x.u64(slot) == pcb,
+                  x.u64(pcb + c("PCB_TIMER_DEADLINE")) == e.x(1),
+                  x.u64(link) == head,
+                  # the old head points back to pcb's link (pcb itself, if it was armed there)
+                  x.u64(pcb + c("PCB_TIMER_PPREV")) == z3.If(head == pcb, link, slot),
+                  z3.Implies(z3.And(head != 0, head != pcb),
+                             x.u64(head + c("PCB_TIMER_PPREV")) == link),
+                  x.u32(pcb + c("PCB_TIMER_ARMED")) == 1,
+                  x.u64(inserts) == e.u64(inserts) + 1)
+
+
+INSERTS = (Region(lambda e: e.x(0) + e.const("PCB_TIMER_NEXT"), 28),   # NEXT..ARMED
+           Region(_insert_slot, 8),
+           Region(lambda e: e.u64(_insert_slot(e)) + e.const("PCB_TIMER_PPREV"), 8),
+           Region(lambda e: e.sysreg("TPIDRRO_EL0") + e.const("STAT_TIMER_INSERTS"), 8))
+
+
+def _periodic_next_post(e, x):
+    period, last, now = e.x(0), e.x(1), e.x(2)
+    due = z3.If(last == 0, now, last) + period
+    return x.x(0) == z3.If(z3.UGT(due, now), due, now + period)
+
+
 CONTRACTS = {
+    "periodic_next": Contract(
+        "the next periodic deadline: period x0 after the last deadline x1 (after the current "
+        "tick x2 when x1 is 0), or x0 after x2 if that is not after x2",
+        maychange=("x0", "x1", "nzcv"), post=_periodic_next_post),
+    "timer_insert": Contract("arms PCB x0's timer for tick x1: it heads that tick's list in "
+                             "this core's wheel", maychange=("x0", "x1", "x2", "x3", "x4", "x5")
+                             + INSERTS, pre=_insert_pre, post=_insert_post),
+    "timer_unlink": Contract("takes PCB x0's timer out of its list (pointwise: its "
+                             "predecessor word and successor relinked, disarmed)",
+                             maychange=("x1", "x2") + UNLINKS, pre=_unlink_pre,
+                             post=unlink_effect),
+    "timer_cancel": Contract("disarms PCB x0's timer if armed (as timer_unlink, counted in "
+                             "this core's statistics) and returns 1; else 0, nothing changed",
+                             maychange=("x0", "x1", "x2", "x3") + UNLINKS + (Region(
+                                 lambda e: e.sysreg("TPIDRRO_EL0") +
+                                 e.const("STAT_TIMER_CANCELS"), 8),),
+                             pre=_cancel_pre, post=_cancel_post),
     "timer_tick_at": Contract("the first tick of core x0 due at or after counter value x1 "
                               "and after the current tick", maychange=("x0", "x1", "x2", "x3",
                                                                         "nzcv"),
@@ -100,6 +231,7 @@ CONTRACTS = {
                            maychange=EXPIRY + (CLOCK, "CNTP_CVAL_EL0"),
                            pre=lambda e: is_core_block(e, e.sysreg("TPIDRRO_EL0"))),
     "sleep": Contract("arms the caller's timer and waits; returns when it fired",
-                      maychange=SWITCHING),
-    "periodic_wait": Contract("waits for the caller's next period", maychange=SWITCHING),
+                      maychange=SWITCHING, pre=process_pre),
+    "periodic_wait": Contract("waits for the caller's next period", maychange=SWITCHING,
+                              pre=process_pre),
 }

@@ -315,9 +315,13 @@ class Explorer:
             s = solver()
             s.set("timeout", PRE_CHECK_MS)   # unknown counts as "may not hold": run the code
             s.add(*state.constraints)
-            s.add(z3.Not(contract.pre(entry_view)))
+            pre = contract.pre(entry_view)
+            s.add(z3.Not(pre))
             if s.check() != z3.unsat:
                 return None
+            # Implied, so adding it changes nothing but the form: its layout facts (a PCB, a
+            # core block) now name the terms this state reads (verify/intervals.py).
+            state.constraints.append(pre)
         regions = []
         for item in contract.maychange:
             if isinstance(item, Region):

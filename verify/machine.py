@@ -16,6 +16,7 @@ import archinfo
 import pyvex
 import z3
 
+from . import intervals
 from .ordering import AccessClass, access_class, barrier_kind
 from .semantics import Unmodelled, binop, ccall, const_value, nzcv_word, type_bits, unop
 
@@ -232,6 +233,8 @@ class State:
             if i is not None and j is not None and i != j:
                 return False
         if a is not None and self.known_apart is not None and self.known_apart(a, asize, b, bsize):
+            return False
+        if a is not None and intervals.apart(a, asize, b, bsize, self.constraints):
             return False
         if self.aliases.apart(overlap, self.constraints):
             return False

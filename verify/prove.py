@@ -460,6 +460,10 @@ class Proof:
             post = contract.post
             checks.append(Check("the postcondition does not hold on return",
                                 lambda e, x: z3.Not(post(e, x))))
+        if contract.ghost_post is not None:
+            ghost = contract.ghost_post
+            checks.append(Check("the ghost-view postcondition does not hold on return",
+                                lambda e, x: z3.Not(ghost(e, x))))
         return checks
 
     def _memory_frame(self, end: PathEnd, checks: list[Check]) -> None:

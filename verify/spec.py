@@ -87,6 +87,9 @@ class Contract:
       (below sp on entry) is always scratch.
     - `pre(entry)`: what callers guarantee, a Z3 condition over the entry view.
     - `post(entry, exit)`: what the function guarantees on return.
+    - `ghost_post(entry, exit)`: more it guarantees, over ghost views (a queue's list of
+      nodes); proved on return like `post`, but not assumed where a caller takes the contract
+      (reading ghost lists there costs every caller, which states what it needs pointwise).
     - `returns`: every path that ends must return to x30 on entry (False for code that
       never returns is expressed with NotCallable instead).
     - `loop_bound`: (N, why N suffices): loops are unrolled up to N arrivals instead of
@@ -100,6 +103,7 @@ class Contract:
     maychange: tuple = AAPCS64_SCRATCH + (MEMORY,)
     pre: Callable[["View"], z3.BoolRef] | None = None
     post: Callable[["View", "View"], z3.BoolRef] | None = None
+    ghost_post: Callable[["View", "View"], z3.BoolRef] | None = None
     loop_bound: tuple[int, str] | None = None
     split: Callable[["View"], tuple[z3.BitVecRef, list[int]]] | None = None
 

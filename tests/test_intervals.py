@@ -1,0 +1,64 @@
+"""The layout facts that settle aliasing without the solver: each answer "apart" is checked
+against Z3 on the same constraints, and the cases where overlap is possible must not be
+called apart."""
+
+import z3
+
+from verify import intervals
+
+PCBS, PCB_SIZE, PCBS_N = 0x40400000, 1152, 64
+CORES, CORE_SIZE = 0x41800000, 1280
+
+
+def is_pcb(x):
+    return z3.And(z3.ULT(x - PCBS, PCBS_N * PCB_SIZE), z3.URem(x - PCBS, PCB_SIZE) == 0)
+
+
+def is_core(x):
+    return z3.And(z3.ULE(x - CORES, 7 * CORE_SIZE), x & 127 == 0)
+
+
+p, q, t, v = z3.BitVecs("p q t v", 64)
+FACTS = [is_pcb(p), z3.Or(t == 0, is_pcb(t)), is_core(q), v == q + 2 * CORE_SIZE]
+
+
+def overlap_possible(a, asize, b, bsize, constraints):
+    s = z3.Solver()
+    s.add(*constraints, z3.Or(z3.ULT(a - b, bsize), z3.ULT(b - a, asize)))
+    return s.check() == z3.sat
+
+
+CASES = [
+    # (a, asize, b, bsize, apart by the facts?)
+    (p + 24, 4, q + 8, 8, True),          # a PCB field and a core block field: intervals
+    (p + 24, 4, t + 16, 8, True),         # fields of two PCBs that may be one: alignment
+    (p + 16, 8, t + 16, 8, False),        # the same field of maybe the same PCB
+    (p + 20, 8, t + 16, 8, False),        # overlapping offsets
+    (v + 8, 8, p + 16, 8, True),          # through an equality (a callee's result)
+    (q + 1280 * 7, 8, p, 8, True),
+    (t + 16, 8, z3.BitVecVal(16, 64), 8, False),   # t may be 0
+]
+
+
+def test_every_answer_apart_is_right_and_overlaps_are_not_missed():
+    for a, asize, b, bsize, expected in CASES:
+        got = intervals.apart(a, asize, b, bsize, FACTS)
+        assert got == expected, (a, b)
+        if got:
+            assert not overlap_possible(a, asize, b, bsize, FACTS), (a, b)
+
+
+def test_a_bound_on_only_one_disjunct_gives_no_range():
+    facts = [z3.Or(t == 0, z3.ULT(p, 5)), is_core(q)]
+    assert not intervals.apart(t + 8, 8, q, 8, facts)
+    assert overlap_possible(t + 8, 8, q, 8, facts)
+
+
+def test_addresses_that_wrap_are_followed_round():
+    near_top = [z3.ULE(p - (2 ** 64 - 64), 63), z3.ULE(q, 200)]
+    assert not intervals.apart(p + 128, 8, q, 8, near_top)      # p + 128 wraps to 64..127
+    assert overlap_possible(p + 128, 8, q, 8, near_top)
+    assert intervals.apart(p + 64, 8, q + 512, 8, near_top)     # 0..63 against 512..712
+    assert not overlap_possible(p + 64, 8, q + 512, 8, near_top)
+    straddles = [z3.ULE(p - (2 ** 64 - 64), 127), z3.ULE(q - 1000, 8)]
+    assert not intervals.apart(p, 8, q, 8, straddles)           # p's range wraps: no interval

@@ -1,0 +1,261 @@
+"""Where an address can lie, from the path condition's layout facts, without the solver.
+
+A precondition that places a pointer in one of the runtime's arrays (a PCB, a core block, a
+wheel slot: `ULT(p - proc_pcbs, MAX_PROCS * PCB_SIZE)`, `URem(p - proc_pcbs, PCB_SIZE) == 0`)
+gives the pointer an interval and an alignment. An address built from such pointers,
+constants, scaled indices and masks gets both too, by interval and modular arithmetic. Two
+accesses cannot overlap when their intervals are disjoint (a PCB field against a core
+block's field) or when their offsets from a common alignment never meet (two fields of PCBs
+that may be the same one). Most aliasing questions about the runtime's layout are settled
+here; the rest go to the solver as before.
+
+Sound by construction: every fact is a conjunct of a constraint that holds on the path, every
+interval step gives up (the full range) where the arithmetic could wrap, and alignments are
+powers of two, which the 2^64 wrap preserves.
+"""
+
+from dataclasses import dataclass
+
+import z3
+
+_MOD = 2 ** 64
+
+
+@dataclass
+class Fact:
+    """What the path condition says of one term."""
+    term: z3.ExprRef
+    lo: int = 0
+    hi: int = _MOD - 1
+    align: int = 1          # a power of two: term = residue (mod align)
+    residue: int = 0
+    equal: z3.ExprRef | None = None   # term == equal (a callee's result, say)
+
+    def meet(self, other: "Fact") -> "Fact":
+        align, residue = (self.align, self.residue) if self.align >= other.align else \
+            (other.align, other.residue)
+        return Fact(self.term, max(self.lo, other.lo), min(self.hi, other.hi), align, residue,
+                    self.equal if self.equal is not None else other.equal)
+
+    def hull(self, other: "Fact") -> "Fact":
+        align = min(self.align, other.align)
+        same = self.residue % align == other.residue % align
+        return Fact(self.term, min(self.lo, other.lo), max(self.hi, other.hi),
+                    align if same else 1, self.residue % align if same else 0)
+
+
+# Per constraint (by AST id; the AST is kept so that the id stays its own): its facts.
+_facts_of: dict[int, tuple[z3.ExprRef, dict[int, Fact]]] = {}
+
+
+def _conjuncts(c: z3.BoolRef):
+    todo = [c]
+    while todo:
+        x = todo.pop()
+        if z3.is_and(x):
+            todo.extend(x.children())
+        else:
+            yield x
+
+
+def _term_plus(x: z3.BitVecRef) -> tuple[z3.BitVecRef, int] | None:
+    """x as (term, k) with x = term + k, k a constant."""
+    x = z3.simplify(x)
+    if z3.is_bv_value(x):
+        return None
+    if z3.is_app_of(x, z3.Z3_OP_BADD):
+        rest = [a for a in x.children() if not z3.is_bv_value(a)]
+        if len(rest) != 1:
+            return None
+        k = sum(a.as_long() for a in x.children() if z3.is_bv_value(a))
+        return rest[0], k % _MOD
+    return x, 0
+
+
+def _power_of_two_part(n: int) -> int:
+    return n & -n if n > 0 else 1
+
+
+def _fact(c: z3.BoolRef) -> Fact | None:
+    """The fact one conjunct states about one 64-bit term, or None."""
+    if z3.is_or(c):
+        hull = None
+        for d in c.children():
+            found = {}
+            for f in filter(None, map(_fact, _conjuncts(d))):
+                key = f.term.get_id()
+                found[key] = found[key].meet(f) if key in found else f
+            if hull is None:
+                hull = found
+            else:
+                hull = {k: f.hull(found[k]) for k, f in hull.items() if k in found}
+        return next(iter(hull.values())) if hull and len(hull) == 1 else None
+    if z3.is_app_of(c, z3.Z3_OP_ULT) or z3.is_app_of(c, z3.Z3_OP_ULEQ):
+        x, n = c.arg(0), c.arg(1)
+        if not z3.is_bv_value(n) or x.size() != 64:
+            return None
+        top = n.as_long() - (1 if z3.is_app_of(c, z3.Z3_OP_ULT) else 0)
+        split = _term_plus(x)
+        if top < 0 or split is None:
+            return None
+        term, k = split
+        lo = (-k) % _MOD           # term + k in [0, top]  <=>  term in [-k, -k + top]
+        return Fact(term, lo, lo + top) if lo + top < _MOD else None
+    if not z3.is_eq(c) or c.arg(0).sort() != z3.BitVecSort(64):
+        return None
+    a, b = c.arg(0), c.arg(1)
+    for x, v in ((a, b), (b, a)):
+        if not z3.is_bv_value(v):
+            continue
+        v = v.as_long()
+        if v == 0 and (z3.is_app_of(x, z3.Z3_OP_BUREM_I) or z3.is_app_of(x, z3.Z3_OP_BUREM)) \
+                and z3.is_bv_value(x.arg(1)):
+            # URem(term + k, m) == 0: term = -k modulo m's power-of-two part
+            split, m = _term_plus(x.arg(0)), _power_of_two_part(x.arg(1).as_long())
+            return None if split is None or m == 1 else \
+                Fact(split[0], align=m, residue=(-split[1]) % m)
+        if v == 0 and z3.is_app_of(x, z3.Z3_OP_BAND):
+            mask = [k for k in x.children() if z3.is_bv_value(k)]
+            rest = [k for k in x.children() if not z3.is_bv_value(k)]
+            if len(mask) == 1 and len(rest) == 1 and (mask[0].as_long() + 1) & \
+                    mask[0].as_long() == 0:
+                split, m = _term_plus(rest[0]), mask[0].as_long() + 1
+                return None if split is None or m == 1 else \
+                    Fact(split[0], align=m, residue=(-split[1]) % m)
+            return None
+        term = z3.simplify(x)
+        return Fact(term, v, v, 2 ** 63, v % 2 ** 63)
+    for var, expr in ((a, b), (b, a)):
+        if z3.is_const(var) and var.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            return Fact(var, equal=expr)
+    return None
+
+
+def facts(constraints: list[z3.BoolRef]) -> dict[int, Fact]:
+    out: dict[int, Fact] = {}
+    for c in constraints:
+        hit = _facts_of.get(c.get_id())
+        if hit is None:
+            found: dict[int, Fact] = {}
+            for f in filter(None, map(_fact, _conjuncts(c))):
+                key = f.term.get_id()
+                found[key] = found[key].meet(f) if key in found else f
+            hit = _facts_of[c.get_id()] = (c, found)
+        for key, f in hit[1].items():
+            out[key] = out[key].meet(f) if key in out else f
+    return out
+
+
+def interval(e: z3.BitVecRef, known: dict[int, Fact], depth: int = 0) -> tuple[int, int]:
+    """Unsigned bounds (lo, hi) on e's value on every path where `known` holds."""
+    width = e.size()
+    full = (0, 2 ** width - 1)
+    if depth > 12:
+        return full
+    if z3.is_bv_value(e):
+        return e.as_long(), e.as_long()
+    fact = known.get(e.get_id())
+    if fact is not None:
+        lo, hi = fact.lo, fact.hi
+        if fact.equal is not None:
+            elo, ehi = interval(fact.equal, known, depth + 1)
+            lo, hi = max(lo, elo), min(hi, ehi)
+        return lo, hi
+    kids = e.children()
+    if z3.is_app_of(e, z3.Z3_OP_BADD):
+        lo = hi = 0
+        for k in kids:
+            klo, khi = interval(k, known, depth + 1)
+            lo, hi = lo + klo, hi + khi
+        wraps = 2 ** width
+        if lo // wraps != hi // wraps:
+            return full                      # straddles a wrap: anything
+        return lo % wraps, hi % wraps
+    scale = _scale(e)
+    if scale is not None:
+        c, x = scale
+        lo, hi = interval(x, known, depth + 1)
+        return (c * lo, c * hi) if c * hi < 2 ** width else full
+    if z3.is_app_of(e, z3.Z3_OP_BAND):
+        return 0, min(interval(k, known, depth + 1)[1] for k in kids)
+    if z3.is_app_of(e, z3.Z3_OP_ZERO_EXT):
+        return interval(kids[0], known, depth + 1)
+    if z3.is_app_of(e, z3.Z3_OP_EXTRACT) and e.params()[1] == 0:
+        lo, hi = interval(kids[0], known, depth + 1)
+        return (lo, hi) if hi < 2 ** width else full
+    if z3.is_app_of(e, z3.Z3_OP_ITE):
+        alo, ahi = interval(kids[1], known, depth + 1)
+        blo, bhi = interval(kids[2], known, depth + 1)
+        return min(alo, blo), max(ahi, bhi)
+    return full
+
+
+def _scale(e: z3.BitVecRef) -> tuple[int, z3.BitVecRef] | None:
+    """e as (c, x) with e = c * x: a product with a constant, or a shift by one."""
+    kids = e.children()
+    if z3.is_app_of(e, z3.Z3_OP_BMUL) and len(kids) == 2 and z3.is_bv_value(kids[0]):
+        return kids[0].as_long(), kids[1]
+    if z3.is_app_of(e, z3.Z3_OP_BSHL) and z3.is_bv_value(kids[1]):
+        return 2 ** kids[1].as_long(), kids[0]
+    return None
+
+
+def residue(e: z3.BitVecRef, m: int, known: dict[int, Fact], depth: int = 0) -> int | None:
+    """e modulo the power of two m on every path where `known` holds, or None."""
+    if depth > 12 or m > 2 ** e.size():
+        return None
+    if z3.is_bv_value(e):
+        return e.as_long() % m
+    fact = known.get(e.get_id())
+    if fact is not None:
+        if fact.align >= m:
+            return fact.residue % m
+        if fact.equal is not None:
+            return residue(fact.equal, m, known, depth + 1)
+        return None
+    kids = e.children()
+    if z3.is_app_of(e, z3.Z3_OP_BADD):
+        total = 0
+        for k in kids:
+            r = residue(k, m, known, depth + 1)
+            if r is None:
+                return None
+            total += r
+        return total % m
+    scale = _scale(e)
+    if scale is not None:
+        c, x = scale
+        if c % m == 0:
+            return 0
+        r = residue(x, m, known, depth + 1)
+        return None if r is None else c * r % m
+    if z3.is_app_of(e, z3.Z3_OP_ZERO_EXT) or \
+            (z3.is_app_of(e, z3.Z3_OP_EXTRACT) and e.params()[1] == 0):
+        return residue(kids[0], m, known, depth + 1)
+    return None
+
+
+def _alignment(e: z3.BitVecRef, known: dict[int, Fact]) -> int:
+    """The largest power of two (up to 2^12) e is known modulo."""
+    m = 4096
+    while m > 1 and residue(e, m, known) is None:
+        m //= 2
+    return m
+
+
+def apart(a: z3.BitVecRef, asize: int, b: z3.BitVecRef, bsize: int,
+          constraints: list[z3.BoolRef]) -> bool:
+    """True when [a, a+asize) and [b, b+bsize) cannot overlap, by the layout facts alone."""
+    known = facts(constraints)
+    if not known:
+        return False
+    a, b = z3.simplify(a), z3.simplify(b)
+    alo, ahi = interval(a, known)
+    blo, bhi = interval(b, known)
+    if ahi + asize <= _MOD and bhi + bsize <= _MOD and (ahi + asize <= blo or bhi + bsize <= alo):
+        return True
+    m = min(_alignment(a, known), _alignment(b, known))
+    if m < asize + bsize:
+        return False
+    d = (residue(a, m, known) - residue(b, m, known)) % m
+    return bsize <= d <= m - asize      # (a - b) mod m never in (-asize, bsize)
