@@ -242,10 +242,12 @@ def _spawn_post(e, x):
     running = (z3.BitVecVal(1, 64) << started) - 1
     mask = z3.If(affinity == 0, running, affinity) & running
     own = e.u64(e.sysreg("TPIDRRO_EL0") + c("CORE_INDEX"))
-    lowest = z3.BitVecVal(63, 64)
-    for i in range(62, -1, -1):
-        lowest = z3.If(z3.Extract(i, i, mask) == 1, z3.BitVecVal(i, 64), lowest)
-    core = z3.If(z3.Extract(0, 0, z3.LShR(mask, own & 63)) == 1, own, lowest)
+    core = z3.ZeroExt(32, x.u32(pcb_of(e, free_head(e)) + c("PCB_CORE")))
+    allowed = lambda k: z3.Extract(0, 0, z3.LShR(mask, k)) == 1
+    # the caller's core if the mask allows it, else the lowest core it allows
+    chosen = z3.And(z3.ULT(core, 64), allowed(core),
+                    z3.If(allowed(own & 63), core == own,
+                          mask & ((z3.BitVecVal(1, 64) << core) - 1) == 0))
     head = free_head(e)
     pcb = pcb_of(e, head)
     frame = pcb + c("PCB_FRAME")
@@ -260,7 +262,7 @@ def _spawn_post(e, x):
         free_head(x) == e.u64(pcb + c("PCB_FREE_NEXT")),
         x.u32(pcb + c("PCB_PRIO")) == prio, x.u32(pcb + c("PCB_MIN_HEAP")) == heap,
         x.u64(pcb + c("PCB_AFFINITY")) == mask,
-        x.u32(pcb + c("PCB_CORE")) == z3.Extract(31, 0, core),
+        chosen,
         x.u64(frame + c("FRAME_X19")) == e.x(0), x.u64(frame + c("FRAME_X19") + 8) == e.x(1),
         x.u64(frame + c("FRAME_X29") + 8) == e.symbol("proc_start"),
         x.u64(frame + c("FRAME_SP")) == e.u64(pcb + c("PCB_STACK_HI")),

@@ -19,6 +19,7 @@ def is_core(x):
 
 
 p, q, t, v = z3.BitVecs("p q t v", 64)
+w = z3.BitVec("w", 32)
 FACTS = [is_pcb(p), z3.Or(t == 0, is_pcb(t)), is_core(q), v == q + 2 * CORE_SIZE]
 
 
@@ -36,6 +37,7 @@ CASES = [
     (p + 20, 8, t + 16, 8, False),        # overlapping offsets
     (v + 8, 8, p + 16, 8, True),          # through an equality (a callee's result)
     (q + 1280 * 7, 8, p, 8, True),
+    (q + 112 + z3.ZeroExt(32, w) * 4, 4, p, 8, True),   # an index above a core block: still above the PCBs
     (t + 16, 8, z3.BitVecVal(16, 64), 8, False),   # t may be 0
 ]
 

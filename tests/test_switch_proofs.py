@@ -1,8 +1,8 @@
 """The runtime's own proofs catch planted bugs: each breaks `verify all` with a counterexample.
 
 - skip saving x21 in the voluntary switch: the round trip gives A a wrong x21;
-- drop the tail update in runq_push: the queue's invariant breaks (the tail is not the last
-  node of the ghost list);
+- drop the tail update in runq_push: its postcondition breaks (the tail is not the pushed
+  node);
 - pick normal before high in runq_choose: BEAM's pick order breaks.
 """
 

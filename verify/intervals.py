@@ -178,8 +178,9 @@ def interval(e: z3.BitVecRef, known: dict[int, Fact], depth: int = 0) -> tuple[i
         return (c * lo, c * hi) if c * hi < 2 ** width else full
     if z3.is_app_of(e, z3.Z3_OP_BAND):
         return 0, min(interval(k, known, depth + 1)[1] for k in kids)
-    if z3.is_app_of(e, z3.Z3_OP_ZERO_EXT):
-        return interval(kids[0], known, depth + 1)
+    low = _zero_extended(e)
+    if low is not None:
+        return interval(low, known, depth + 1)
     if z3.is_app_of(e, z3.Z3_OP_EXTRACT) and e.params()[1] == 0:
         lo, hi = interval(kids[0], known, depth + 1)
         return (lo, hi) if hi < 2 ** width else full
@@ -188,6 +189,16 @@ def interval(e: z3.BitVecRef, known: dict[int, Fact], depth: int = 0) -> tuple[i
         blo, bhi = interval(kids[2], known, depth + 1)
         return min(alo, blo), max(ahi, bhi)
     return full
+
+
+def _zero_extended(e: z3.BitVecRef) -> z3.BitVecRef | None:
+    """x when e is x with zeros above it (ZeroExt, or the Concat(0, x) Z3 simplifies it to)."""
+    if z3.is_app_of(e, z3.Z3_OP_ZERO_EXT):
+        return e.children()[0]
+    if z3.is_app_of(e, z3.Z3_OP_CONCAT) and e.num_args() == 2 and \
+            z3.is_bv_value(e.arg(0)) and e.arg(0).as_long() == 0:
+        return e.arg(1)
+    return None
 
 
 def _scale(e: z3.BitVecRef) -> tuple[int, z3.BitVecRef] | None:
@@ -229,8 +240,10 @@ def residue(e: z3.BitVecRef, m: int, known: dict[int, Fact], depth: int = 0) -> 
             return 0
         r = residue(x, m, known, depth + 1)
         return None if r is None else c * r % m
-    if z3.is_app_of(e, z3.Z3_OP_ZERO_EXT) or \
-            (z3.is_app_of(e, z3.Z3_OP_EXTRACT) and e.params()[1] == 0):
+    low = _zero_extended(e)
+    if low is not None:
+        return residue(low, m, known, depth + 1)
+    if z3.is_app_of(e, z3.Z3_OP_EXTRACT) and e.params()[1] == 0:
         return residue(kids[0], m, known, depth + 1)
     return None
 
@@ -259,3 +272,17 @@ def apart(a: z3.BitVecRef, asize: int, b: z3.BitVecRef, bsize: int,
         return False
     d = (residue(a, m, known) - residue(b, m, known)) % m
     return bsize <= d <= m - asize      # (a - b) mod m never in (-asize, bsize)
+
+
+def same_offset(a: z3.BitVecRef, asize: int, b: z3.BitVecRef, bsize: int,
+                constraints: list[z3.BoolRef]) -> bool:
+    """True when a and b sit at the same offset from a common alignment at least as large as
+    both accesses: the same field of two objects that may be one (a queue's tail and a new
+    PCB). Such accesses overlap exactly when the objects are the same; asking the solver
+    whether they can is slow and, under the layout facts alone, the answer is yes."""
+    known = facts(constraints)
+    if not known:
+        return False
+    a, b = z3.simplify(a), z3.simplify(b)
+    m = min(_alignment(a, known), _alignment(b, known))
+    return m >= max(asize, bsize) and residue(a, m, known) == residue(b, m, known)

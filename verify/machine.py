@@ -236,6 +236,10 @@ class State:
             return False
         if a is not None and intervals.apart(a, asize, b, bsize, self.constraints):
             return False
+        if a is not None and intervals.same_offset(a, asize, b, bsize, self.constraints):
+            # May be the same object: keep the If (always sound) without a slow query; on
+            # the load's grain when the sizes allow, so one If stands for the whole load.
+            return ALIGNED if asize in (2, 4, 8) and bsize % asize == 0 else True
         if self.aliases.apart(overlap, self.constraints):
             return False
         if self.resolve_aliases and a is not None and asize in (2, 4, 8) and bsize % asize == 0:
