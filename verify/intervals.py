@@ -207,7 +207,7 @@ def _scale(e: z3.BitVecRef) -> tuple[int, z3.BitVecRef] | None:
     if z3.is_app_of(e, z3.Z3_OP_BMUL) and len(kids) == 2 and z3.is_bv_value(kids[0]):
         return kids[0].as_long(), kids[1]
     if z3.is_app_of(e, z3.Z3_OP_BSHL) and z3.is_bv_value(kids[1]):
-        return 2 ** kids[1].as_long(), kids[0]
+        return 2 ** min(kids[1].as_long(), e.size()), kids[0]   # a shift past the width: 0
     return None
 
 

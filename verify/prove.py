@@ -512,8 +512,9 @@ class Proof:
                                  f"returning at {self.program.line(end.addr)}")
             return
         opaque = list(state.opaque) + list(end.path.widened)
+        off_image = self._off_image(end)
         for sentence, bad, check in conditions:
-            found = self._model(state.constraints + [bad], opaque)
+            found = self._model(state.constraints + [bad], opaque, off_image)
             if found is None:
                 continue
             if found == UNDECIDED:
@@ -533,14 +534,30 @@ class Proof:
                                 f"{sentence} (the path has values the verifier does not "
                                 f"model, and replaying the model did not show it: {cx.replay})")
 
+    def _off_image(self, end: PathEnd) -> list[z3.BoolRef]:
+        """Every data access of the path lies outside the image's code pages: the replay
+        machine holds the ELF's bytes there, not the model's (a preference for the model)."""
+        away = []
+        for effect in end.path.trace:
+            for acc in effect.accesses:
+                addr = z3.BitVecVal(acc.addr, 64) if isinstance(acc.addr, int) else acc.addr
+                for lo, hi in self.program.code_ranges:
+                    lo, hi = lo & ~0xFFF, (hi + 0xFFF) & ~0xFFF
+                    away.append(z3.Or(z3.ULE(addr + acc.size, lo), z3.UGE(addr, hi)))
+        return away
+
     @staticmethod
-    def _model(constraints: list[z3.BoolRef], opaque: list) -> tuple[z3.ModelRef, bool, bool] | None:
+    def _model(constraints: list[z3.BoolRef], opaque: list,
+               prefer: list[z3.BoolRef] = ()) -> tuple[z3.ModelRef, bool, bool] | None:
         """A model of the violation; whether it holds whatever the opaque values are; and
         whether it suits a replay (x30 is the replay's return address and the read-only
-        system registers hold what the replay machine's do)."""
+        system registers hold what the replay machine's do). `prefer`: conditions a model
+        is sought with first, so that the replay can show it."""
         pins = [z3.BitVec("x30", 64) == SENTINEL] + [
             z3.BitVec(f"{name}_0", 64) == value for name, value in _machine_constants().items()]
         attempts = []
+        if prefer and not opaque:
+            attempts.append((constraints + pins + list(prefer), True, True))
         if opaque and all(z3.is_const(o) for o in opaque):  # no quantifying over memories
             attempts.append(([z3.ForAll(opaque, z3.And(*constraints))] + pins, True, True))
         attempts += [(constraints + pins, not opaque, True), (constraints, not opaque, False)]
