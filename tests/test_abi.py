@@ -136,3 +136,16 @@ def test_split_proof_still_finds_a_wrong_postcondition(abi_cases):
     result = Proof(abi_cases, abi_cases.functions["load_indexed"],
                    _indexed([0, 1, 2], off_by=1)).run()
     assert result.verdict == "FAILED" and result.counterexample.confirmed
+
+
+def test_ghost_post_is_proved_on_return_and_a_wrong_one_is_found(abi_cases):
+    """A contract's ghost_post is checked like post (callers do not assume it, but the
+    function must meet it)."""
+    import dataclasses
+    right = _indexed([0, 1, 2])
+    wrong = dataclasses.replace(right, ghost_post=lambda e, x: x.x(0) == 0)
+    assert Proof(abi_cases, abi_cases.functions["load_indexed"],
+                 dataclasses.replace(right, ghost_post=right.post)).run().verdict == "PROVED"
+    result = Proof(abi_cases, abi_cases.functions["load_indexed"], wrong).run()
+    assert result.verdict == "FAILED"
+    assert "ghost-view postcondition" in result.counterexample.sentence
