@@ -125,7 +125,10 @@ ENDFUNC timer_cancel
 
 /*
  * timer_expire - fire the due timers in tick x1's slot of core x0: each
- * process is woken (proc_state_wake) and enqueued if that says so.
+ * process is woken (proc_state_wake) and enqueued if that says so.  The
+ * walk keeps the word that points to the current timer (the slot, or the
+ * PCB_TIMER_NEXT of the last timer kept), so a fired timer is unlinked
+ * through it, not through its own back-pointer.
  * Clobbers: x0-x17, flags.  Callable (AAPCS64), on that core, IRQs masked.
  */
 FUNC timer_expire
@@ -133,16 +136,18 @@ FUNC timer_expire
     mov     x29, sp
     PUSH2   x19, x20
     PUSH2   x21, x22
+    PUSH2   x23, x24
     mov     x19, x0
     mov     x20, x1
     bl      timer_slot
-    ldr     x21, [x0]
+    mov     x23, x0                         /* the word that points to x21 */
+    ldr     x21, [x23]
 .Ltimer_expire_entry:
     cbz     x21, .Ltimer_expire_done
     ldr     x22, [x21, #PCB_TIMER_NEXT]
     ldr     x0, [x21, #PCB_TIMER_DEADLINE]
     cmp     x0, x20
-    b.hi    .Ltimer_expire_next             /* a later round of the wheel */
+    b.hi    .Ltimer_expire_keep             /* a later round of the wheel */
     sub     x0, x20, x0
     ldr     x1, [x19, #STAT_TIMER_LATE_MAX]
     cmp     x0, x1
@@ -151,8 +156,11 @@ FUNC timer_expire
     ldr     x1, [x19, #STAT_TIMER_EXPIRIES]
     add     x1, x1, #1
     str     x1, [x19, #STAT_TIMER_EXPIRIES]
-    mov     x0, x21
-    bl      timer_unlink
+    str     x22, [x23]                      /* unlink: the word skips it */
+    cbz     x22, .Ltimer_expire_last
+    str     x23, [x22, #PCB_TIMER_PPREV]
+.Ltimer_expire_last:
+    str     wzr, [x21, #PCB_TIMER_ARMED]
     mov     x0, x21
     bl      proc_state_wake
     cbz     x0, .Ltimer_expire_next
@@ -160,10 +168,14 @@ FUNC timer_expire
     bl      sched_core
     mov     x1, x21
     bl      sched_enqueue
+    b       .Ltimer_expire_next
+.Ltimer_expire_keep:
+    add     x23, x21, #PCB_TIMER_NEXT
 .Ltimer_expire_next:
     mov     x21, x22
     b       .Ltimer_expire_entry
 .Ltimer_expire_done:
+    POP2    x23, x24
     POP2    x21, x22
     POP2    x19, x20
     POP2    x29, x30

@@ -9,7 +9,7 @@ suspend count in 16-31 and the slot's generation in 32-63.
 import z3
 
 from verify.harness.spec import Harness, call, code
-from verify.spec import AAPCS64_SCRATCH, Contract, NotCallable, Region
+from verify.spec import AAPCS64_SCRATCH, Contract, NotCallable, Region, member
 
 STATE = Region(lambda e: e.x(0), 8)          # the state word, at PCB_STATE = 0
 LEAF = tuple(f"x{i}" for i in range(6)) + ("nzcv",)
@@ -144,9 +144,7 @@ def pcb_of(e, index):
 
 def is_pcb(e, pcb):
     """pcb is one of the table's PCBs (its index below MAX_PROCS)."""
-    offset = pcb - e.symbol("proc_pcbs")
-    return z3.And(z3.ULT(offset, e.const("MAX_PROCS") * e.const("PCB_SIZE")),
-                  z3.URem(offset, e.const("PCB_SIZE")) == 0)
+    return member(e, pcb, "proc_pcbs", "MAX_PROCS", "PCB_SIZE")
 
 
 def free_head(view):
@@ -198,9 +196,7 @@ def core_block(e, index):
 
 
 def is_core_block(e, block):
-    offset = block - e.symbol("sched_cores")
-    return z3.And(z3.ULT(offset, MAX_CORES * e.const("CORE_SIZE")),
-                  z3.URem(offset, e.const("CORE_SIZE")) == 0)
+    return member(e, block, "sched_cores", "MAX_CORES", "CORE_SIZE")
 
 
 def _table(symbol: str, count: str, size: str) -> Region:

@@ -17,7 +17,8 @@ normal queue).
 import z3
 
 from verify.harness.spec import Harness, block, call
-from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, NotCallable, Region, ghost_list
+from verify.spec import (AAPCS64_SCRATCH, MEMORY, Contract, NotCallable, Region, ghost_list,
+                         member)
 
 BOUND = 2
 
@@ -182,19 +183,12 @@ def core_init_post(e, x):
 
 # ---- sched_enqueue and sched_pick: a core block's queues and counts -----------------------
 
-def in_array(e, addr, symbol: str, count: str, size: str, align: int):
-    """addr is an `align`-aligned object of `size` bytes inside the ELF array `symbol`."""
-    offset = addr - e.symbol(symbol)
-    return z3.And(z3.ULE(offset, e.const(count) * e.const(size) - e.const(size)),
-                  addr & (align - 1) == 0)
-
-
 def is_core_block(e, block):
-    return in_array(e, block, "sched_cores", "MAX_CORES", "CORE_SIZE", e.const("CACHE_LINE"))
+    return member(e, block, "sched_cores", "MAX_CORES", "CORE_SIZE")
 
 
 def is_pcb(e, pcb):
-    return in_array(e, pcb, "proc_pcbs", "MAX_PROCS", "PCB_SIZE", e.const("PCB_ALIGN"))
+    return member(e, pcb, "proc_pcbs", "MAX_PROCS", "PCB_SIZE")
 
 
 def prio_of(view, pcb):

@@ -2,7 +2,7 @@
 
 import z3
 
-from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, Region
+from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, Region, member
 
 SWITCHING = AAPCS64_SCRATCH + (MEMORY, "DAIF")
 
@@ -71,16 +71,12 @@ def slot_post(e, x):
 
 def is_core_block(e, block):
     """block is one of the cores' scheduler blocks (sched_cores is an array of them)."""
-    offset = block - e.symbol("sched_cores")
-    return z3.And(z3.ULT(offset, e.const("MAX_CORES") * e.const("CORE_SIZE")),
-                  z3.URem(offset, e.const("CORE_SIZE")) == 0)
+    return member(e, block, "sched_cores", "MAX_CORES", "CORE_SIZE")
 
 
 def is_pcb(e, pcb):
     """pcb is one of the table's PCBs."""
-    offset = pcb - e.symbol("proc_pcbs")
-    return z3.And(z3.ULT(offset, e.const("MAX_PROCS") * e.const("PCB_SIZE")),
-                  z3.URem(offset, e.const("PCB_SIZE")) == 0)
+    return member(e, pcb, "proc_pcbs", "MAX_PROCS", "PCB_SIZE")
 
 
 def process_pre(e):

@@ -64,3 +64,55 @@ def test_addresses_that_wrap_are_followed_round():
     assert not overlap_possible(p + 64, 8, q + 512, 8, near_top)
     straddles = [z3.ULE(p - (2 ** 64 - 64), 127), z3.ULE(q - 1000, 8)]
     assert not intervals.apart(p, 8, q, 8, straddles)           # p's range wraps: no interval
+
+
+def _member(x, base, count, stride):
+    """spec.member's form, over plain numbers."""
+    low = (stride & -stride).bit_length() - 1
+    top = (count * stride - 1).bit_length() - 1
+    off = x - base
+    return z3.And(z3.ULT(off, count * stride), off & ((1 << low) - 1) == 0,
+                  z3.URem(z3.Extract(top, low, off), stride >> low) == 0)
+
+
+def _offsets_hold(a, nbytes, constraints, base, count, stride, found):
+    """Every value of a the constraints allow lies at one of the `found` offsets of an object
+    of the array (or outside it, for an empty set)."""
+    s = z3.Solver()
+    rel = a - base
+    if not found:
+        s.add(*constraints, z3.ULT(rel, count * stride))
+    else:
+        s.add(*constraints, z3.And(*[z3.URem(rel, stride) != c for c in found]))
+    return s.check() == z3.unsat
+
+
+def test_array_offsets_from_the_member_form_are_right():
+    n = z3.BitVec("n", 64)
+    guard = z3.If(0 == z3.Extract(63, 0, t), z3.BitVecVal(1, 1), z3.BitVecVal(0, 1)) == 0
+    member_p = _member(p, PCBS, PCBS_N, PCB_SIZE)
+    prio = z3.Concat(z3.BitVecVal(0, 32), w)
+    cases = [
+        # (constraints, address, bytes, offsets the facts must give)
+        ([member_p], p + 24, 4, {24}),
+        ([member_p], p + 104, 8, {104}),
+        ([member_p], p + 1152 * 64, 8, set()),                        # past the table
+        # a null check on a maybe-null link: the link is a member
+        ([z3.Or(t == 0, _member(t, PCBS, PCBS_N, PCB_SIZE)), guard], t + 16, 8, {16}),
+        # an index below 3 into a member (If(k <= x, k, x) bounds x below k)
+        ([member_p, z3.ULT(w, 4)],
+         p + 16 + 32 * z3.ZeroExt(32, z3.If(z3.ULE(2, w), z3.BitVecVal(2, 32), w)), 8,
+         {16, 48, 80}),
+        # a u32 field's bound through the Concat(0, ...) Z3 makes of a zero extension
+        ([member_p, z3.ULT(w, 4)], p + 112 + 4 * z3.simplify(prio), 4, {112, 116, 120, 124}),
+    ]
+    for constraints, a, nbytes, expected in cases:
+        known = intervals.facts(constraints)
+        found = intervals.object_offsets(a, nbytes, PCBS, PCBS_N, PCB_SIZE, known)
+        assert found == expected, (a, found)
+        assert _offsets_hold(a, nbytes, constraints, PCBS, PCBS_N, PCB_SIZE, found), a
+    # Without the facts nothing is placed.
+    assert intervals.object_offsets(n + 24, 4, PCBS, PCBS_N, PCB_SIZE, {}) is None
+    # Without the null check the link may be 0: not placed within the table.
+    maybe = intervals.facts([z3.Or(t == 0, _member(t, PCBS, PCBS_N, PCB_SIZE))])
+    assert intervals.object_offsets(t + 16, 8, PCBS, PCBS_N, PCB_SIZE, maybe) is None

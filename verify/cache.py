@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .program import Program
 from .prove import BUDGET_REASON, Counterexample, Result, TraceRow
-from .spec import spec_file as spec_of
+from .spec import heap_file, spec_file as spec_of
 
 VERIFY_DIR = Path(__file__).resolve().parent
 
@@ -55,7 +55,8 @@ class ProofCache:
 
     def key(self, name: str, spec_file: Path, depends_on: list[str], layout: list[str]) -> str:
         parts = [verifier_hash(), repr(self.program.config), self._hash(spec_file),
-                 self._hash(self.root / "specs" / "accepted.toml"), name]
+                 self._hash(self.root / "specs" / "accepted.toml"),
+                 self._hash(heap_file(self.root)), name]
         for dep in sorted(set(depends_on) | {name}):
             # Its code, and its contract: a caller may have taken a call of it by contract.
             parts.append(f"{dep}={self._code(dep)}")

@@ -12,7 +12,9 @@ from .cache import ProofCache
 from .program import Program
 from .prove import BUDGET_REASON, PROOF_BUDGET, Proof, Result
 from .roundtrip import RoundTripProof
-from .spec import Acceptance, NotCallable, RoundTrip, contracts_for, load_acceptances, spec_file
+from .heap import HeapInvariant
+from .spec import (Acceptance, NotCallable, RoundTrip, contracts_for, heap_links,
+                   load_acceptances, spec_file)
 
 UNMODELLED_REASON = "unmodelled instructions"
 
@@ -47,11 +49,12 @@ _worker: dict = {}
 
 def _worker_init(elf: Path, root: Path) -> None:
     program = Program(elf, root)
-    _worker.update(program=program, contracts=contracts_for(program, root))
+    _worker.update(program=program, contracts=contracts_for(program, root),
+                   heap=HeapInvariant(program, heap_links(root)))
 
 
 def _worker_prove(name: str, budget: float) -> Result:
-    return prove_one(_worker["program"], name, _worker["contracts"], budget)
+    return prove_one(_worker["program"], name, _worker["contracts"], budget, _worker["heap"])
 
 
 def switch_entries(program: Program, contracts: dict) -> dict[int, str]:
@@ -61,13 +64,13 @@ def switch_entries(program: Program, contracts: dict) -> dict[int, str]:
 
 
 def prove_one(program: Program, name: str, contracts: dict,
-              budget: float = PROOF_BUDGET) -> Result:
+              budget: float = PROOF_BUDGET, heap: HeapInvariant | None = None) -> Result:
     contract = contracts[name]
     if isinstance(contract, RoundTrip):
         return RoundTripProof(program, name, contract).run()
     return Proof(program, program.functions[name], contract,
                  switches=switch_entries(program, contracts),
-                 summaries=call_summaries(program, contracts), budget=budget).run()
+                 summaries=call_summaries(program, contracts), budget=budget, heap=heap).run()
 
 
 def call_summaries(program: Program, contracts: dict) -> dict[int, tuple[str, object]]:
@@ -112,6 +115,7 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
     """Results for every function (or those in `only`, and the callees whose contracts their
     proofs relied on), and warnings about the acceptances."""
     contracts = contracts_for(program, root)
+    heap = HeapInvariant(program, heap_links(root))
     acceptances = load_acceptances(root)
     names = list(program.functions) if not only else only
     for name in names:
@@ -147,7 +151,7 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
                     done(result, fresh=True)
         else:
             for name in to_prove:
-                done(prove_one(program, name, contracts, budget), fresh=True)
+                done(prove_one(program, name, contracts, budget, heap), fresh=True)
 
     # The callees whose contracts a proof relied on are checked too, so that even a run on
     # a few functions can tell whether those contracts hold.

@@ -14,6 +14,10 @@ modes, both sound and both reported:
   further ends as `bound-reached`. Used to find a concrete counterexample, and for functions
   whose loops cannot be summarised; the bound is reported.
 
+A contract's loop invariants are proved on every arrival at their loop head and assumed
+where the loop is generalised; the heap invariants (verify/heap.py) are assumed of each word
+read and proved of each word written. Either one that may break ends the path as BROKEN.
+
 Instructions the audit says are unmodelled either end the path or, where the audit gives a
 sound way past them, continue with fresh "opaque" values; either way the path records them.
 """
@@ -58,6 +62,7 @@ class EndKind(enum.Enum):
     TOO_LONG = "path too long"
     STOP = "reached a stop address"          # a segment of a round trip ends here
     SWITCH = "entered a context switch"      # e.g. a tail call of yield: see prove.py
+    BROKEN = "an invariant may be broken"    # a loop invariant, or a heap invariant at a store
 
 
 @dataclass
@@ -86,12 +91,14 @@ class Path:
     rules: list[tuple[int, AuditResult]] = field(default_factory=list)  # overlay rules used
     switched: list[int] = field(default_factory=list)   # switch entries passed through
     summarised: list[str] = field(default_factory=list)  # callees taken by their contract
+    deferred: list[int] = field(default_factory=list)    # stores left to callers (heap)
+    by_jump: bool = True   # the path got to its pc by a jump (a loop head may be there)
 
     def fork(self, state: State) -> "Path":
         return Path(state, list(self.trace), self.frames,
                     {k: replace(v) for k, v in self.snapshots.items()}, list(self.stores),
                     list(self.unmodelled), list(self.widened), list(self.rules),
-                    list(self.switched), list(self.summarised))
+                    list(self.switched), list(self.summarised), list(self.deferred))
 
 
 @dataclass
@@ -101,6 +108,7 @@ class PathEnd:
     addr: int
     target: z3.BitVecRef | None = None
     detail: str = ""
+    broken: z3.BoolRef | None = None    # BROKEN: the condition under which it is broken
 
 
 @dataclass
@@ -118,8 +126,14 @@ class Explorer:
                  assume_access: Callable[[MemAccess], z3.BoolRef | None] | None = None,
                  stops: frozenset[int] = frozenset(),
                  switches: dict[int, str] | None = None,
-                 summaries: dict[int, tuple[str, object]] | None = None):
+                 summaries: dict[int, tuple[str, object]] | None = None,
+                 invariants: dict[int, Callable] | None = None,
+                 own_regions: list[tuple[z3.BitVecRef, int]] = ()):
         self.program = program
+        # The function's own small MAYCHANGE regions as (start, bytes) on entry: a store there
+        # that the layout does not place is left to its callers, which check the region's
+        # words when they take the contract (_summarise_call; heap.REGION_WORDS).
+        self.own_regions = list(own_regions)
         self.func = func
         self.limits = limits
         self.ret = return_symbol
@@ -128,6 +142,8 @@ class Explorer:
         self.switches = switches or {}      # entries of switch paths: a path ends as SWITCH
         # Callees whose own contract stands in for their code (see _summarise_call).
         self.summaries = summaries or {}
+        # Loop invariants of this function by loop-head address: inv(entry view, view here).
+        self.invariants = invariants or {}
         self.paths_explored = 0
         self.deadline: float | None = None
         self.incomplete = False   # max_paths or the time budget was hit
@@ -146,6 +162,7 @@ class Explorer:
     # -- exploration --------------------------------------------------------------------
     def run(self, entry: State) -> list[PathEnd]:
         self.ends: list[PathEnd] = []
+        self.entry = entry.copy()
         work = [Path(entry)]
         deadline = None if self.limits.seconds is None else time.monotonic() + self.limits.seconds
         self.deadline = deadline
@@ -163,7 +180,7 @@ class Explorer:
 
     def _run_path(self, path: Path, work: list[Path]) -> PathEnd:
         steps = 0
-        arrived_by_jump = True
+        arrived_by_jump = path.by_jump
         while True:
             state = path.state
             addr = state.pc
@@ -219,6 +236,7 @@ class Explorer:
                 return PathEnd(EndKind.CLOSED, path, addr, detail="no feasible successor")
             # Continue the first successor on this path; fork the others.
             outcomes = []
+            ended = None    # this path's own end, if its step breaks a heap invariant
             forks = [path] + [path.fork(succ) for succ, *_ in live[1:]]
             for p, (succ, effect, jumpkind, target) in zip(forks, live):
                 p.state = succ
@@ -232,19 +250,64 @@ class Explorer:
                         assumption = self.assume_access(acc)
                         if assumption is not None:
                             p.state.constraints.append(assumption)
-                outcomes.append((p, jumpkind, target, addr))
-            for p, jumpkind, target, at in outcomes[1:]:
+                broken = self._heap_kept(p, effect)
+                if broken is None:
+                    outcomes.append((p, jumpkind, target, addr))
+                elif p is path:
+                    ended = broken
+                else:
+                    self.paths_explored += 1
+                    self.ends.append(broken)
+            for p, jumpkind, target, at in outcomes:
+                if p is path:
+                    continue
                 resolved = self._resolve(p, jumpkind, target, at)
                 if isinstance(resolved, PathEnd):
                     self.paths_explored += 1
                     self.ends.append(resolved)
                 else:
+                    p.by_jump = resolved
                     work.append(p)
+            if ended is not None:
+                return ended
             p, jumpkind, target, at = outcomes[0]
             resolved = self._resolve(p, jumpkind, target, at)
             if isinstance(resolved, PathEnd):
                 return resolved
             arrived_by_jump = resolved
+
+    def _heap_kept(self, path: Path, effect: Effect) -> PathEnd | None:
+        """Each write of the step keeps the heap invariants, or the path ends here."""
+        state = path.state
+        if state.heap is None:
+            return None
+        for acc in effect.accesses:
+            if not acc.is_write:
+                continue
+            value = acc.value if acc.kind != "cache-invalidate" else None
+            need = state.heap.store_obligation(state, acc.addr, acc.size, value)
+            if need is None:
+                continue
+            if path.frames == () and self._in_own_region(acc.addr, acc.size):
+                path.deferred.append(effect.addr)
+                state.unchecked = state.unchecked + ((acc.addr, acc.size),)
+                continue
+            if acc.cond is not None:
+                need = z3.Implies(acc.cond, need)
+            if state.heap.store_kept(state, need):
+                continue
+            return PathEnd(EndKind.BROKEN, path, effect.addr, broken=z3.Not(need),
+                           detail=f"this {acc.kind} of {acc.size} bytes may break a heap "
+                                  "invariant (specs/heap.py)")
+        return None
+
+    def _in_own_region(self, addr: z3.BitVecRef, nbytes: int) -> bool:
+        """addr is start + c of one of the function's own regions, wholly inside it."""
+        for start, size in self.own_regions:
+            c = z3.simplify(addr - start)
+            if z3.is_bv_value(c) and c.as_long() + nbytes <= size:
+                return True
+        return False
 
     def _resolve(self, path: Path, jumpkind: str, target: z3.BitVecRef, at: int):
         """Set the path's next pc. Returns True if it got there by a jump, False if it fell
@@ -311,11 +374,19 @@ class Explorer:
         state = path.state
         entry = state.copy()
         entry_view = View(entry, self.program)
+        learnt = len(entry.constraints)
+
+        def learn():
+            # What reading the entry view's words taught (heap invariants) holds here too.
+            nonlocal learnt
+            state.constraints += entry.constraints[learnt:]
+            learnt = len(entry.constraints)
         if contract.pre is not None:
             s = solver()
             s.set("timeout", PRE_CHECK_MS)   # unknown counts as "may not hold": run the code
-            s.add(*state.constraints)
             pre = contract.pre(entry_view)
+            learn()
+            s.add(*state.constraints)
             s.add(z3.Not(pre))
             if s.check() != z3.unsat:
                 return None
@@ -332,6 +403,7 @@ class Explorer:
                 regions.append((start, size.as_long()))
             elif item == MEMORY:
                 return None
+        learn()
         for item in contract.maychange:
             if isinstance(item, str) and item.startswith("x") and item[1:].isdigit():
                 # Like its memory writes, a callee's results count as caller-provided values
@@ -369,8 +441,23 @@ class Explorer:
                 if assumption is not None:
                     state.constraints.append(assumption)
         state.monitor = None
+        # The callee left its regions' words to its callers: they must keep the heap
+        # invariants with what its postcondition says they now hold, read without assuming
+        # the invariants of them (which would assume what is to be shown).
+        heap, state.heap = state.heap, None
         if contract.post is not None:
-            state.constraints.append(contract.post(entry_view, View(state, self.program)))
+            post = contract.post(entry_view, View(state, self.program))
+            learn()
+            state.constraints.append(post)
+        for start, size in regions if heap is not None else ():
+            need = heap.region_obligation(state, start, size)
+            if need is not None and not heap.store_kept(state, need):
+                state.heap = heap
+                return PathEnd(EndKind.BROKEN, path, addr, broken=z3.Not(need),
+                               detail=f"what {name} may write at {start} ({size} bytes, its "
+                                      "contract's region) may break a heap invariant "
+                                      "(specs/heap.py)")
+        state.heap = heap
         path.summarised.append(name)
         return self._resolve(path, "Ijk_Ret", entry.reg("x30"), addr)
 
@@ -405,6 +492,10 @@ class Explorer:
         key = (path.frames, addr)
         snap = path.snapshots.get(key)
         state = path.state
+        if path.frames == () and addr in self.invariants:
+            broken = self._invariant_kept(path, addr, first=snap is None)
+            if broken is not None:
+                return broken
         if snap is None:
             path.snapshots[key] = Snapshot(state.copy(), len(state.constraints), len(path.stores))
             return None
@@ -415,6 +506,27 @@ class Explorer:
                                detail=f"loop at this address unrolled {self.limits.bound} times")
             return None
         return self._widen(path, key, snap)
+
+    def _invariant(self, addr: int, state: State) -> z3.BoolRef:
+        from .spec import View   # spec imports program, not explore
+        entry = View(self.entry, self.program)
+        return self.invariants[addr](entry, View(state, self.program))
+
+    def _invariant_kept(self, path: Path, addr: int, first: bool) -> PathEnd | None:
+        """The loop invariant holds on this arrival at its head; it joins the path condition."""
+        state = path.state
+        inv = self._invariant(addr, state)
+        s = solver()
+        s.set("timeout", PRE_CHECK_MS)
+        s.add(*state.constraints, *self.entry.constraints)
+        s.add(z3.Not(inv))
+        if s.check() != z3.unsat:
+            when = "before the loop is generalised" if first else \
+                "after an iteration of the generalised loop"
+            return PathEnd(EndKind.BROKEN, path, addr, broken=z3.Not(inv),
+                           detail=f"the loop invariant at this head may not hold {when}")
+        state.constraints.append(inv)
+        return None
 
     def _widen(self, path: Path, key, snap: Snapshot) -> PathEnd | None:
         state = path.state
@@ -467,6 +579,9 @@ class Explorer:
         for a, n in unknown_stores:
             fill = gen.store_unknown(a, n, fresh("loop_mem", 1).decl().name())
             path.widened.append(fill)
+        if key[0] == () and key[1] in self.invariants:
+            # What the generalised state forgot, the invariant restores.
+            gen.constraints.append(self._invariant(key[1], gen))
         path.snapshots[key] = Snapshot(gen.copy(), len(gen.constraints), len(path.stores),
                                        True, frozenset(havoc_regs), tuple(stores),
                                        snap.widenings + 1, snap.arrivals, memory_havoc)

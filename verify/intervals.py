@@ -30,18 +30,29 @@ class Fact:
     align: int = 1          # a power of two: term = residue (mod align)
     residue: int = 0
     equal: z3.ExprRef | None = None   # term == equal (a callee's result, say)
+    # Any modulus: (term + stride_k) mod 2^64 is a multiple of stride (0: nothing known). An
+    # array of objects whose size is no power of two (a PCB) places its members this way.
+    stride: int = 0
+    stride_k: int = 0
 
     def meet(self, other: "Fact") -> "Fact":
         align, residue = (self.align, self.residue) if self.align >= other.align else \
             (other.align, other.residue)
+        stride, k = (self.stride, self.stride_k) if self.stride else \
+            (other.stride, other.stride_k)
         return Fact(self.term, max(self.lo, other.lo), min(self.hi, other.hi), align, residue,
-                    self.equal if self.equal is not None else other.equal)
+                    self.equal if self.equal is not None else other.equal, stride, k)
 
     def hull(self, other: "Fact") -> "Fact":
         align = min(self.align, other.align)
         same = self.residue % align == other.residue % align
+        stride = (self.stride, self.stride_k) == (other.stride, other.stride_k)
         return Fact(self.term, min(self.lo, other.lo), max(self.hi, other.hi),
-                    align if same else 1, self.residue % align if same else 0)
+                    align if same else 1, self.residue % align if same else 0,
+                    stride=self.stride if stride else 0, stride_k=self.stride_k if stride else 0)
+
+    def empty(self) -> bool:
+        return self.lo > self.hi
 
 
 # Per constraint (by AST id; the AST is kept so that the id stays its own): its facts.
@@ -92,9 +103,11 @@ def _fact(c: z3.BoolRef) -> Fact | None:
         return next(iter(hull.values())) if hull and len(hull) == 1 else None
     if z3.is_app_of(c, z3.Z3_OP_ULT) or z3.is_app_of(c, z3.Z3_OP_ULEQ):
         x, n = c.arg(0), c.arg(1)
-        if not z3.is_bv_value(n) or x.size() != 64:
+        if not z3.is_bv_value(n):
             return None
         top = n.as_long() - (1 if z3.is_app_of(c, z3.Z3_OP_ULT) else 0)
+        if x.size() != 64:       # a narrower value (a u32 field): its own bound only
+            return Fact(z3.simplify(x), 0, top) if top >= 0 else None
         split = _term_plus(x)
         if top < 0 or split is None:
             return None
@@ -110,10 +123,13 @@ def _fact(c: z3.BoolRef) -> Fact | None:
         v = v.as_long()
         if v == 0 and (z3.is_app_of(x, z3.Z3_OP_BUREM_I) or z3.is_app_of(x, z3.Z3_OP_BUREM)) \
                 and z3.is_bv_value(x.arg(1)):
-            # URem(term + k, m) == 0: term = -k modulo m's power-of-two part
-            split, m = _term_plus(x.arg(0)), _power_of_two_part(x.arg(1).as_long())
-            return None if split is None or m == 1 else \
-                Fact(split[0], align=m, residue=(-split[1]) % m)
+            # URem(term + k, n) == 0: term = -k modulo n's power-of-two part m
+            split, n = _term_plus(x.arg(0)), x.arg(1).as_long()
+            m = _power_of_two_part(n)
+            if split is None or n <= 1:
+                return None
+            return Fact(split[0], align=m, residue=(-split[1]) % m,
+                        stride=0 if n == m else n, stride_k=0 if n == m else split[1])
         if v == 0 and z3.is_app_of(x, z3.Z3_OP_BAND):
             mask = [k for k in x.children() if z3.is_bv_value(k)]
             rest = [k for k in x.children() if not z3.is_bv_value(k)]
@@ -126,22 +142,108 @@ def _fact(c: z3.BoolRef) -> Fact | None:
         term = z3.simplify(x)
         return Fact(term, v, v, 2 ** 63, v % 2 ** 63)
     for var, expr in ((a, b), (b, a)):
+        var = _whole(var)     # a view's whole-register Extract(63, 0, x)
         if z3.is_const(var) and var.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            return Fact(var, equal=expr)
+            return Fact(var, equal=z3.simplify(expr))
     return None
+
+
+def _whole(x: z3.ExprRef) -> z3.ExprRef:
+    """x without a whole-width Extract(63, 0, .) around it."""
+    while z3.is_app_of(x, z3.Z3_OP_EXTRACT) and x.arg(0).size() == x.size():
+        x = x.arg(0)
+    return x
+
+
+def _branch(c: z3.BoolRef) -> z3.BoolRef:
+    """A branch guard `If(p, 1, 0) == k` as p or Not(p) (what the lifter's compare gives)."""
+    if z3.is_eq(c) and z3.is_app_of(c.arg(0), z3.Z3_OP_ITE) and z3.is_bv_value(c.arg(1)):
+        cond, yes, no = c.arg(0).children()
+        if z3.is_bv_value(yes) and z3.is_bv_value(no) and yes.as_long() != no.as_long():
+            k = c.arg(1).as_long()
+            if k == yes.as_long():
+                return cond
+            if k == no.as_long():
+                return z3.Not(cond)
+    return c
+
+
+def _nonzero(c: z3.BoolRef) -> Fact | None:
+    """Not(term == 0): the term is at least 1 (a branch on a null pointer not taken)."""
+    c = _branch(c)
+    if not z3.is_not(c) or not z3.is_eq(c.arg(0)):
+        return None
+    a, b = c.arg(0).arg(0), c.arg(0).arg(1)
+    for x, v in ((a, b), (b, a)):
+        if z3.is_bv_value(v) and v.as_long() == 0 and x.size() == 64:
+            return Fact(z3.simplify(_whole(x)), lo=1)
+    return None
+
+
+def _disjunct_facts(d: z3.BoolRef) -> dict[int, Fact]:
+    found: dict[int, Fact] = {}
+    strides = []
+    for c in _conjuncts(d):
+        f = _fact(c) or _nonzero(c)
+        if f is not None:
+            key = f.term.get_id()
+            found[key] = found[key].meet(f) if key in found else f
+        elif z3.is_eq(c):
+            strides.append(c)
+    for c in strides:       # after the range and alignment facts they rest on
+        f = _stride(c, found)
+        if f is not None:
+            key = f.term.get_id()
+            found[key] = found[key].meet(f) if key in found else f
+    return found
+
+
+def _stride(c: z3.BoolRef, known: dict[int, Fact]) -> Fact | None:
+    """URem(Extract(top, low, term + k), m) == 0 where term + k is known below 2^(top+1) and
+    a multiple of 2^low: term + k is a multiple of m * 2^low (spec.member's form)."""
+    x, v = c.arg(0), c.arg(1)
+    if not (z3.is_bv_value(v) and v.as_long() == 0 and z3.is_app_of(x, z3.Z3_OP_BUREM_I)
+            or z3.is_bv_value(v) and v.as_long() == 0 and z3.is_app_of(x, z3.Z3_OP_BUREM)):
+        return None
+    field, m = x.arg(0), x.arg(1)
+    if not z3.is_bv_value(m) or not z3.is_app_of(field, z3.Z3_OP_EXTRACT):
+        return None
+    top, low = field.params()
+    y = field.arg(0)
+    split = _term_plus(y)
+    if split is None or y.size() != 64:
+        return None
+    lo, hi = interval(z3.simplify(y), known)
+    if hi >= 2 ** (top + 1) or (low and residue(z3.simplify(y), 2 ** low, known) != 0):
+        return None
+    stride = m.as_long() << low
+    return Fact(split[0], stride=stride, stride_k=split[1])
 
 
 def facts(constraints: list[z3.BoolRef]) -> dict[int, Fact]:
     out: dict[int, Fact] = {}
+    alternatives = []
     for c in constraints:
         hit = _facts_of.get(c.get_id())
         if hit is None:
-            found: dict[int, Fact] = {}
-            for f in filter(None, map(_fact, _conjuncts(c))):
-                key = f.term.get_id()
-                found[key] = found[key].meet(f) if key in found else f
-            hit = _facts_of[c.get_id()] = (c, found)
+            found = _disjunct_facts(c)
+            ors = [[_disjunct_facts(d) for d in x.children()] for x in _conjuncts(c)
+                   if z3.is_or(x)]
+            hit = _facts_of[c.get_id()] = (c, found, ors)
         for key, f in hit[1].items():
+            out[key] = out[key].meet(f) if key in out else f
+        alternatives += hit[2]
+    # A disjunction whose other cases the rest contradicts says what its remaining cases say
+    # (`p == 0 or is_pcb(p)` on a path where p != 0: p is a PCB).
+    for cases in alternatives:
+        live = [d for d in cases
+                if not any(k in out and out[k].meet(f).empty() for k, f in d.items())]
+        if not live or len(live) == len(cases):
+            continue
+        hull = live[0]
+        for d in live[1:]:
+            hull = {k: f.hull(d[k]) for k, f in hull.items() if k in d}
+        for key, f in hull.items():
             out[key] = out[key].meet(f) if key in out else f
     return out
 
@@ -187,6 +289,13 @@ def interval(e: z3.BitVecRef, known: dict[int, Fact], depth: int = 0) -> tuple[i
     if z3.is_app_of(e, z3.Z3_OP_ITE):
         alo, ahi = interval(kids[1], known, depth + 1)
         blo, bhi = interval(kids[2], known, depth + 1)
+        cond = kids[0]
+        if z3.is_app_of(cond, z3.Z3_OP_ULT) and z3.eq(cond.arg(0), kids[1]) and \
+                z3.is_bv_value(cond.arg(1)):
+            ahi = min(ahi, cond.arg(1).as_long() - 1)     # If(x < k, x, .): x below k there
+        if z3.is_app_of(cond, z3.Z3_OP_ULEQ) and z3.eq(cond.arg(1), kids[2]) and \
+                z3.is_bv_value(cond.arg(0)):
+            bhi = min(bhi, cond.arg(0).as_long() - 1)     # If(k <= x, ., x): x below k there
         return min(alo, blo), max(ahi, bhi)
     return full
 
@@ -195,17 +304,20 @@ def _zero_extended(e: z3.BitVecRef) -> z3.BitVecRef | None:
     """x when e is x with zeros above it (ZeroExt, or the Concat(0, x) Z3 simplifies it to)."""
     if z3.is_app_of(e, z3.Z3_OP_ZERO_EXT):
         return e.children()[0]
-    if z3.is_app_of(e, z3.Z3_OP_CONCAT) and e.num_args() == 2 and \
+    if z3.is_app_of(e, z3.Z3_OP_CONCAT) and e.num_args() >= 2 and \
             z3.is_bv_value(e.arg(0)) and e.arg(0).as_long() == 0:
-        return e.arg(1)
+        rest = e.children()[1:]
+        return rest[0] if len(rest) == 1 else z3.simplify(z3.Concat(*rest))  # Concat(0, b3, .., b0)
     return None
 
 
 def _scale(e: z3.BitVecRef) -> tuple[int, z3.BitVecRef] | None:
     """e as (c, x) with e = c * x: a product with a constant, or a shift by one."""
     kids = e.children()
-    if z3.is_app_of(e, z3.Z3_OP_BMUL) and len(kids) == 2 and z3.is_bv_value(kids[0]):
-        return kids[0].as_long(), kids[1]
+    if z3.is_app_of(e, z3.Z3_OP_BMUL) and len(kids) == 2:
+        for k, x in ((kids[0], kids[1]), (kids[1], kids[0])):
+            if z3.is_bv_value(k):
+                return k.as_long(), x
     if z3.is_app_of(e, z3.Z3_OP_BSHL) and z3.is_bv_value(kids[1]):
         return 2 ** min(kids[1].as_long(), e.size()), kids[0]   # a shift past the width: 0
     return None
@@ -286,3 +398,42 @@ def same_offset(a: z3.BitVecRef, asize: int, b: z3.BitVecRef, bsize: int,
     a, b = z3.simplify(a), z3.simplify(b)
     m = min(_alignment(a, known), _alignment(b, known))
     return m >= max(asize, bsize) and residue(a, m, known) == residue(b, m, known)
+
+
+def object_offsets(a: z3.BitVecRef, nbytes: int, base: int, count: int, stride: int,
+                   known: dict[int, Fact]) -> set[int] | None:
+    """Where [a, a + nbytes) may lie in an array of `count` objects of `stride` bytes at
+    `base`: the offsets within one object it may start at (an empty set: wholly outside the
+    array), or None when the facts do not say, or it may straddle two objects."""
+    end = base + count * stride
+    lo, hi = interval(a, known)
+    if hi + nbytes <= _MOD and (hi + nbytes <= base or lo >= end):
+        return set()
+    if stride & (stride - 1) == 0:
+        if lo < base or hi + nbytes > end:
+            return None
+        r = residue(a, stride, known)
+        c = None if r is None else (r - base) % stride
+        return {c} if c is not None and c + nbytes <= stride else None
+    # a = t + rest with t a member of the array (its stride fact) and rest within one object
+    a = z3.simplify(a)
+    kids = a.children() if z3.is_app_of(a, z3.Z3_OP_BADD) else [a]
+    for i, t in enumerate(kids):
+        fact = known.get(t.get_id())
+        if fact is None or fact.stride != stride or (fact.stride_k + base) % _MOD != 0:
+            continue
+        tlo, thi = interval(t, known)
+        if tlo < base or thi >= end:      # t - base, a multiple of stride, is then at most
+            continue                      # (count - 1) * stride
+        rest = kids[:i] + kids[i + 1:]
+        if not rest:
+            return {0} if nbytes <= stride else None
+        rest = z3.simplify(sum(rest[1:], rest[0]))
+        rlo, rhi = interval(rest, known)
+        if rhi + nbytes > stride:
+            return None
+        m = _alignment(rest, known)
+        first = rlo + ((residue(rest, m, known) or 0) - rlo) % m   # modulo 1: anything
+        offsets = set(range(first, rhi + 1, m))
+        return offsets if len(offsets) <= 64 else None
+    return None

@@ -110,12 +110,17 @@ class State:
     # one of these expressions reads the constant instead, so addresses computed from it
     # stay at constant distances.
     pinned: tuple[tuple[z3.BitVecRef, z3.BitVecRef], ...] = ()
+    # The spec's heap invariants (verify/heap.py): a load of one of their words adds what
+    # the word holds to the path condition...
+    heap: "HeapInvariant | None" = None
+    # ...unless a store this path left to its callers, as (addr, bytes), may have written it.
+    unchecked: tuple[tuple[z3.BitVecRef, int], ...] = ()
 
     def copy(self) -> "State":
         return State(dict(self.regs), self.mem, list(self.constraints), self.pc,
                      self.base, self.monitor, list(self.opaque), dict(self.sysregs),
                      self.resolve_aliases, self.objects, self.aliases, self.known_apart,
-                     self.pinned)
+                     self.pinned, self.heap, self.unchecked)
 
     # -- registers --------------------------------------------------------------------
     def _slot(self, slot: int) -> z3.BitVecRef:
@@ -211,11 +216,15 @@ class State:
         self.put(reg_offset(name), value)
 
     # -- memory -----------------------------------------------------------------------
-    def load(self, addr: z3.BitVecRef, nbytes: int) -> z3.BitVecRef:
+    def load(self, addr: z3.BitVecRef, nbytes: int, assume: bool = True) -> z3.BitVecRef:
+        """The value at addr; `assume` False: without what the heap invariants say of it (for
+        checking that they hold)."""
         value = z3.simplify(_read(self.mem, self.base, addr, nbytes, self._may_overlap))
         for expr, constant in self.pinned:
             if z3.eq(expr, value):
                 return constant
+        if self.heap is not None and assume:
+            self.heap.assume_load(self, addr, nbytes, value)
         return value
 
     def _object_of(self, addr: z3.BitVecRef, nbytes: int) -> int | None:

@@ -189,6 +189,22 @@ class Program:
         loc = self._lines.get(addr)
         return f"{loc[0]}:{loc[1]}" if loc else f"0x{addr:x}"
 
+    def label(self, func: Function, label: str) -> int:
+        """The address of a local label (`.Lname:`, which the ELF keeps no symbol for) in a
+        function: its first instruction after the label's line in the source."""
+        lines = {a: self._lines[a] for a in range(func.addr, func.end, 4) if a in self._lines}
+        files = {f for f, _ in lines.values()}
+        for name in files:
+            path = self.source_root / name
+            text = path.read_text().splitlines() if path.is_file() else []
+            at = [i + 1 for i, t in enumerate(text) if t.strip().startswith(f"{label}:")]
+            after = sorted((ln, a) for a, (f, ln) in lines.items() if f == name and at
+                           and ln > at[0])
+            if after:
+                return after[0][1]
+        raise ProgramError(f"{func.name}: no label {label} in its source; a loop invariant "
+                           "names the label of its loop head (e.g. .Lname_loop)")
+
     # -- instructions -------------------------------------------------------------------
     def instruction(self, addr: int) -> Instruction:
         if addr not in self._insns:

@@ -22,6 +22,7 @@ from typing import Callable
 import z3
 
 from .audit import audit
+from .heap import REGION_WORDS, HeapInvariant
 from .explore import EndKind, Explorer, Limits, Mode, PathEnd
 from .machine import MemAccess, State, base_and_offset, initial_memory, solver
 from .overlay import SYSREG_KINDS, Kind
@@ -155,6 +156,12 @@ def _stack_offset(addr: z3.BitVecRef) -> int | None:
 _SP = z3.BitVec("sp", 64)
 
 
+def in_own_frame(addr: z3.BitVecRef, nbytes: int) -> bool:
+    """The access is sp + c on entry's sp, wholly within the FRAME_BYTES below it."""
+    c = _stack_offset(addr)
+    return c is not None and -FRAME_BYTES <= c and c + nbytes <= 0
+
+
 def frame_apart(a: z3.BitVecRef, asize: int, b: z3.BitVecRef, bsize: int) -> bool:
     """Whether an access in the function's own frame (sp + c, wholly within the FRAME_BYTES
     below sp on entry) and one through a pointer the caller provided cannot overlap, by the
@@ -215,8 +222,11 @@ class Proof:
     def __init__(self, program: Program, func: Function, contract: Contract,
                  switches: dict[int, str] | None = None,
                  summaries: dict[int, tuple[str, Contract]] | None = None,
-                 budget: float = PROOF_BUDGET):
+                 budget: float = PROOF_BUDGET, heap: HeapInvariant | None = None):
         self.program = program
+        if heap is not None:
+            heap = HeapInvariant(program, heap.links, in_frame=in_own_frame)
+        self.heap = heap
         self.budget = budget
         self.func = func
         self.contract = contract
@@ -232,6 +242,7 @@ class Proof:
         """The entry state under the precondition; `pinned`: a case of the contract's split
         as ((expression, constant),), the expression equal to the constant on every path."""
         entry = entry_state(self.func)
+        entry.heap = self.heap
         entry.pinned = pinned
         entry.constraints += [expr == value for expr, value in pinned]
         if self.contract.pre is not None:
@@ -262,6 +273,18 @@ class Proof:
         func, contract = self.func, self.contract
         result = Result(func.name, "UNKNOWN", contract.summary, self.program.line(func.addr),
                         func.bytes_hash, assumptions=list(ASSUMPTIONS), budget=self.budget)
+        if self.heap is not None and self.heap.links:
+            result.assumptions.append(
+                "heap invariants (specs/heap.py), assumed of every word read and proved of "
+                "every word written, so that they hold where any function starts: " +
+                "; ".join(self.heap.summaries) + "; the function's own stack frame lies apart "
+                "from their arrays")
+        invariants = self.contract.invariants or {}
+        self.invariants = {self.program.label(func, label): inv
+                           for label, inv in invariants.items()}
+        for label in invariants:
+            result.assumptions.append(f"loop invariant at {label}: proved on every arrival, "
+                                      "assumed where the loop is generalised")
         self._audit(result)
         runs = []
         for entry in self._cases(result):
@@ -274,6 +297,12 @@ class Proof:
             result.assumptions.append(f"calls of {name} are taken as its contract says (its "
                                       "own proof in this run)")
         result.depends_on_contracts = sorted(run.callee_contracts)
+        if run.deferred:
+            lines = ", ".join(self.program.line(a) for a in sorted(run.deferred))
+            result.assumptions.append(
+                f"stores into this contract's own regions at {lines} are not shown here to keep "
+                "the heap invariants: each caller that takes this contract checks what the "
+                "region then holds; a caller that runs this code checks each store")
         for name in sorted(run.switches):
             result.assumptions.append(
                 f"a call of {name} returns as its round-trip proof says (x19-x29, sp, d8-d15 "
@@ -354,7 +383,8 @@ class Proof:
                         seconds=max(0.0, self.deadline - time.monotonic()))
         explorer = Explorer(self.program, self.func, limits, ret,
                             assume_access=frame_assumption, switches=self.switches,
-                            summaries=self.summaries)
+                            summaries=self.summaries, invariants=self.invariants,
+                            own_regions=self._own_regions())
         ends = explorer.run(self.entry.copy())
         run = _Run(mode, explorer.paths_explored)
         if explorer.out_of_time:
@@ -366,6 +396,7 @@ class Proof:
             run.functions.update(self._functions_on(end))
             run.ordering.update(self._ordering_on(end))
             run.callee_contracts.update(end.path.summarised)
+            run.deferred.update(end.path.deferred)
             run.functions.update(end.path.summarised)
             for addr in end.path.switched:
                 name = self.switches[addr]
@@ -378,6 +409,8 @@ class Proof:
             if end.kind == EndKind.RETURN:
                 run.returns += 1
                 self._check_return(end, run)
+            elif end.kind == EndKind.BROKEN:
+                self._check_broken(end, run)
             elif end.kind == EndKind.CLOSED:
                 if end.detail == "loop summarised":
                     run.summarised += 1
@@ -403,6 +436,17 @@ class Proof:
         run.cut_other = sorted(set(run.cut_other))
         run.possible = sorted(set(run.possible))
         return run
+
+    def _own_regions(self) -> list[tuple[z3.BitVecRef, int]]:
+        """The contract's regions of a constant size its callers can check word by word."""
+        out = []
+        entry = View(self.entry, self.program)
+        for region in self.contract.regions:
+            start, size = region.bounds(entry)
+            size = z3.simplify(size)
+            if z3.is_bv_value(size) and size.as_long() <= REGION_WORDS:
+                out.append((z3.simplify(start), size.as_long()))
+        return out
 
     def _ordering_on(self, end: PathEnd) -> set[tuple[int, str]]:
         """Barriers and non-plain accesses on the path, by address, for the report."""
@@ -534,6 +578,34 @@ class Proof:
                                 f"{sentence} (the path has values the verifier does not "
                                 f"model, and replaying the model did not show it: {cx.replay})")
 
+    def _check_broken(self, end: PathEnd, run: "_Run") -> None:
+        """A path ended where a loop or heap invariant may break: find the model."""
+        where = self.program.line(end.addr)
+        sentence = f"{end.detail} at {where}"
+        state = end.path.state
+        opaque = list(state.opaque) + list(end.path.widened)
+        found = self._model(state.constraints + [end.broken], opaque, self._off_image(end))
+        if found is None:
+            # The explorer could not rule it out in its time, the model search did: the path
+            # still stopped there, so what follows it was not explored.
+            run.cut_other.append(f"{BUDGET_REASON}: the check of whether {sentence} was not "
+                                 "decided in time, and the path after it was not explored")
+            return
+        if found == UNDECIDED:
+            run.cut_other.append(f"{BUDGET_REASON}: the solver did not decide within "
+                                 f"{CHECK_MS // 1000} s whether {sentence}")
+            return
+        model, whatever_opaque, _ = found
+        cx = self._counterexample(end, model, sentence, returning=False)
+        cx.replay_status = "not replayable"
+        cx.replay = "the path stops where the invariant breaks, before any return to replay to"
+        if not opaque or whatever_opaque:
+            run.failure = cx
+        else:
+            run.possible.append(f"possible violation: {sentence} (the path has values the "
+                                "verifier does not model, from a loop summary or a callee's "
+                                "contract)")
+
     def _off_image(self, end: PathEnd) -> list[z3.BoolRef]:
         """Every data access of the path lies outside the image's code pages: the replay
         machine holds the ELF's bytes there, not the model's (a preference for the model)."""
@@ -626,7 +698,8 @@ class Proof:
         return ReplayStart(regs, vregs, ev(z3.BitVec("nzcv", 4)),
                            InitialMemory(model, initial_memory()), sysregs, schedule)
 
-    def _counterexample(self, end: PathEnd, model: z3.ModelRef, sentence: str) -> Counterexample:
+    def _counterexample(self, end: PathEnd, model: z3.ModelRef, sentence: str,
+                        returning: bool = True) -> Counterexample:
         ev = lambda e: model.eval(e, model_completion=True).as_long()
         regs = {r: ev(z3.BitVec(r, 64)) for r in INPUT_REGS}
         regs["nzcv"] = ev(z3.BitVec("nzcv", 4))
@@ -643,7 +716,9 @@ class Proof:
                                  ", ".join(dict.fromkeys(effect.regs_written)),
                                  "; ".join(touched)))
         where = self.program.line(end.addr)
-        return Counterexample(f"{sentence} (returning at {where})", regs, memory, rows, where)
+        if returning:
+            sentence = f"{sentence} (returning at {where})"
+        return Counterexample(sentence, regs, memory, rows, where)
 
 
 @dataclass
@@ -660,6 +735,7 @@ class _Run:
     ordering: set[tuple[int, str]] = field(default_factory=set)
     switches: set[str] = field(default_factory=set)
     callee_contracts: set[str] = field(default_factory=set)
+    deferred: set[int] = field(default_factory=set)   # stores whose heap check is the callers'
 
     @staticmethod
     def merge(runs: list["_Run"]) -> "_Run":
@@ -679,5 +755,6 @@ class _Run:
             out.ordering |= r.ordering
             out.switches |= r.switches
             out.callee_contracts |= r.callee_contracts
+            out.deferred |= r.deferred
         out.possible, out.cut_other = sorted(set(out.possible)), sorted(set(out.cut_other))
         return out

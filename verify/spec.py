@@ -98,6 +98,9 @@ class Contract:
       one proof per value, in which loads of it read that constant (addresses computed from
       it, such as the run queue of a priority, stay at constant distances); the values must
       cover every entry the precondition allows, which is proved too.
+    - `invariants`: {label of a loop head in the function: inv(entry, here)}: proved on every
+      arrival at the label (the first, and after each iteration) and assumed where the loop
+      is generalised, so that what the loop needs of its forgotten state is kept.
     """
     summary: str
     maychange: tuple = AAPCS64_SCRATCH + (MEMORY,)
@@ -106,6 +109,7 @@ class Contract:
     ghost_post: Callable[["View", "View"], z3.BoolRef] | None = None
     loop_bound: tuple[int, str] | None = None
     split: Callable[["View"], tuple[z3.BitVecRef, list[int]]] | None = None
+    invariants: dict[str, Callable[["View", "View"], z3.BoolRef]] | None = None
 
     def may_change(self, name: str) -> bool:
         return name in self.maychange
@@ -113,6 +117,44 @@ class Contract:
     @property
     def regions(self) -> list[Region]:
         return [m for m in self.maychange if isinstance(m, Region)]
+
+
+def member(view: "View", addr: z3.BitVecRef, symbol: str, count: int | str,
+           stride: int | str) -> z3.BoolRef:
+    """addr is the start of one of `count` objects of `stride` bytes at ELF symbol `symbol`
+    (numbers or the names of constants): the layout fact the prover reads without the solver
+    (verify/intervals.py). Stated so that the solver's circuit stays small: the offset is
+    below count * stride, a multiple of stride's power-of-two part, and what is left above
+    those bits a multiple of the odd part (a 64-bit remainder by 1152 is costly; one of a
+    15-bit field by 9 is not)."""
+    count = count if isinstance(count, int) else view.const(count)
+    stride = stride if isinstance(stride, int) else view.const(stride)
+    offset = addr - view.symbol(symbol)
+    low = (stride & -stride).bit_length() - 1            # stride = odd << low
+    odd, top = stride >> low, max((count * stride - 1).bit_length(), low + 1) - 1
+    conds = [z3.ULT(offset, count * stride)]
+    if low:
+        conds.append(offset & ((1 << low) - 1) == 0)
+    if odd > 1:
+        conds.append(z3.URem(z3.Extract(top, low, offset), odd) == 0)
+    return z3.And(*conds)
+
+
+@dataclass(frozen=True)
+class Links:
+    """A heap invariant (verify/heap.py): in each of `count` objects of `stride` bytes at
+    `symbol`, the `size`-byte words at `offsets` always hold a value `holds(view, value)` accepts
+    (a PCB's links hold 0 or a PCB). Counts, strides and offsets are numbers or the names of
+    the runtime's constants. Every proof assumes it of the words it reads and proves it of the
+    words it writes. A count or an offset may also be a function of the constants' lookup
+    (`lambda c: c("MAX_CORES") * c("WHEEL_SLOTS")`)."""
+    summary: str
+    symbol: str
+    count: int | str | Callable
+    stride: int | str
+    offsets: tuple[int | str | Callable, ...]
+    holds: Callable[["View", z3.BitVecRef], z3.BoolRef]
+    size: int = 8           # bytes per word: 8, or 4 for a u32 field (a priority)
 
 
 def aapcs64(summary: str = "AAPCS64 callable", **kw) -> Contract:
@@ -274,13 +316,33 @@ def spec_path(root: Path, source: str) -> Path:
     return root / "specs" / rel.with_suffix(".py")
 
 
-def _load_module(path: Path) -> dict:
+def _exec(path: Path):
     spec = importlib.util.spec_from_file_location(f"actly_spec_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
         raise SpecError(f"{path}: cannot be loaded: {exc}") from exc
+    return module
+
+
+def heap_file(root: Path) -> Path:
+    return root / "specs" / "heap.py"
+
+
+def heap_links(root: Path) -> list[Links]:
+    """The heap invariants every proof keeps (`LINKS` in specs/heap.py; none without it)."""
+    path = heap_file(root)
+    if not path.is_file():
+        return []
+    links = getattr(_exec(path), "LINKS", None)
+    if not isinstance(links, list) or not all(isinstance(l, Links) for l in links):
+        raise SpecError(f"{path}: must define LINKS, a list of Links")
+    return links
+
+
+def _load_module(path: Path) -> dict:
+    module = _exec(path)
     contracts = getattr(module, "CONTRACTS", None)
     if not isinstance(contracts, dict):
         raise SpecError(f"{path}: must define CONTRACTS, a dict from function name to contract")

@@ -1,0 +1,130 @@
+"""Loop invariants and heap invariants: a walk over a linked list is proved for lists of any
+length only with both; a store that breaks a heap invariant, and a loop invariant that does
+not hold, are found with counterexamples."""
+
+from __future__ import annotations
+
+import z3
+
+from verify.heap import HeapInvariant
+from verify.prove import Proof
+from verify.spec import Contract, Links, Region, member
+
+from conftest import build_fixture
+
+
+def is_node(e, v):
+    return member(e, v, "nodes", "NODE_COUNT", "NODE_SIZE")
+
+
+def node_or_none(e, v):
+    return z3.Or(v == 0, is_node(e, v))
+
+
+LINKS = [Links("a node's link holds 0 or a node", "nodes", "NODE_COUNT", "NODE_SIZE",
+               ("NODE_NEXT",), node_or_none)]
+TABLE = Region("nodes", lambda e: z3.BitVecVal(e.const("NODE_COUNT") * e.const("NODE_SIZE"),
+                                                   64))
+
+
+def mark(invariant):
+    return Contract("marks each node of the list at x0", maychange=("x0", "x1", TABLE),
+                    pre=lambda e: is_node(e, e.x(0)),
+                    invariants={".Llist_mark_walk": invariant})
+
+
+WALK = mark(lambda e, here: z3.And(is_node(e, here.x(0)), here.x(1) == 1))
+LINK = Contract("links node x0 to x1", maychange=(Region(lambda e: e.x(0) + 8, 8),),
+                pre=lambda e: z3.And(is_node(e, e.x(0)), node_or_none(e, e.x(1))))
+
+
+def prove(program, name, contract, links=LINKS):
+    heap = HeapInvariant(program, links) if links else None
+    return Proof(program, program.functions[name], contract, heap=heap).run()
+
+
+def test_a_list_walk_is_proved_with_its_invariants(tmp_path):
+    program = build_fixture("list_cases", tmp_path)
+    result = prove(program, "list_mark", WALK)
+    assert result.verdict == "PROVED", (result.reasons, result.counterexample)
+    assert any("loop invariant at .Llist_mark_walk" in a for a in result.assumptions)
+    assert any("a node's link holds 0 or a node" in a for a in result.assumptions)
+
+
+def test_without_the_heap_invariant_the_walk_is_not_proved(tmp_path):
+    # The next node is read from memory the loop has forgotten: nothing says it is a node.
+    program = build_fixture("list_cases", tmp_path)
+    result = prove(program, "list_mark", WALK, links=[])
+    assert result.verdict != "PROVED"
+
+
+def test_a_loop_invariant_that_does_not_hold_is_found(tmp_path):
+    program = build_fixture("list_cases", tmp_path)
+    result = prove(program, "list_mark", mark(lambda e, here: here.x(0) == e.x(0)))
+    assert result.verdict == "FAILED"
+    assert "loop invariant" in result.counterexample.sentence
+
+
+def test_a_store_that_breaks_a_heap_invariant_is_found(tmp_path):
+    program = build_fixture("list_cases", tmp_path)
+    assert prove(program, "list_link", LINK).verdict == "PROVED"
+    for name in ("list_link_any", "list_tear_link"):
+        # A store the layout cannot place, into a region too large for callers to check.
+        wide = Contract("writes into node x0", maychange=(TABLE,),
+                        pre=lambda e: is_node(e, e.x(0)))
+        result = prove(program, name, wide)
+        assert result.verdict == "FAILED", name
+        assert "heap invariant" in result.counterexample.sentence
+
+
+def test_a_store_into_a_small_region_is_checked_by_the_caller(tmp_path):
+    program = build_fixture("list_cases", tmp_path)
+    small = Contract("links node x0 to x1", maychange=(Region(lambda e: e.x(0) + 8, 8),),
+                     pre=lambda e: is_node(e, e.x(0)))
+    result = prove(program, "list_link_any", small)
+    assert result.verdict == "PROVED"
+    assert any("each caller that takes this contract checks" in a for a in result.assumptions)
+    callee = program.functions["list_link_any"].addr
+    caller = Contract("relinks node x0", maychange=("x30", Region(lambda e: e.x(0) + 8, 8)),
+                      pre=lambda e: is_node(e, e.x(0)))
+    heap = HeapInvariant(program, LINKS)
+    result = Proof(program, program.functions["relink"], caller, heap=heap,
+                   summaries={callee: ("list_link_any", small)}).run()
+    # The callee's contract lets it write anything there: the caller cannot keep the
+    # invariant (a possible violation, since the value is the callee's unknown).
+    assert result.verdict in ("FAILED", "UNKNOWN")
+    found = [result.counterexample.sentence] if result.counterexample else result.reasons
+    assert any("may break a heap invariant" in r for r in found)
+
+
+def test_a_store_left_to_callers_is_not_assumed_to_keep_the_invariant(tmp_path):
+    # Left to the callers, the store is not checked here; reading the word back must not
+    # assume the invariant of it (that would make the path condition false, and every
+    # check on return vacuous).
+    program = build_fixture("list_cases", tmp_path)
+    claims = Contract("links node x0 to a node", maychange=("x1", Region(lambda e: e.x(0) + 8,
+                                                                          8)),
+                      pre=lambda e: is_node(e, e.x(0)),
+                      post=lambda e, x: node_or_none(e, x.u64(e.x(0) + 8)))
+    result = prove(program, "list_link_five", claims)
+    assert result.verdict == "FAILED"
+    assert "postcondition" in result.counterexample.sentence
+
+
+def test_the_caller_reads_a_callee_region_without_assuming_the_invariant(tmp_path):
+    # The callee's post names what it wrote (x1, anything): the caller's check must not
+    # take the invariant as given for that word.
+    program = build_fixture("list_cases", tmp_path)
+    exact = Contract("links node x0 to x1", maychange=(Region(lambda e: e.x(0) + 8, 8),),
+                     pre=lambda e: is_node(e, e.x(0)),
+                     post=lambda e, x: x.u64(e.x(0) + 8) == e.x(1))
+    assert prove(program, "list_link_any", exact).verdict == "PROVED"
+    callee = program.functions["list_link_any"].addr
+    caller = Contract("relinks node x0", maychange=("x30", Region(lambda e: e.x(0) + 8, 8)),
+                      pre=lambda e: is_node(e, e.x(0)))
+    result = Proof(program, program.functions["relink"], caller,
+                   heap=HeapInvariant(program, LINKS),
+                   summaries={callee: ("list_link_any", exact)}).run()
+    assert result.verdict in ("FAILED", "UNKNOWN")
+    found = [result.counterexample.sentence] if result.counterexample else result.reasons
+    assert any("may break a heap invariant" in r for r in found)

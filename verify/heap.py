@@ -1,0 +1,176 @@
+"""Heap invariants: words of the runtime's arrays that always hold a value of one kind.
+
+A spec lists them as `Links` (specs/heap.py): the run-queue and timer links of every PCB, a
+queue's head and tail, a wheel slot: each holds 0 or a PCB. A proof assumes them of every
+word it reads and proves them of every word it writes (a store the invariant cannot be shown
+for ends its path as a violation). Every function keeps them, so they hold wherever any
+function starts; that is what lets a loop walk a list whose nodes it has forgotten the
+details of (verify/explore.py generalises memory at a loop head).
+
+Where a load or store lies is decided from the layout facts without the solver
+(intervals.object_offset); a store it cannot place is asked of the solver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import z3
+
+from . import intervals
+from .machine import State, solver
+
+STORE_MS = 5000     # how long to try to show that a store keeps the invariants
+APART, WORD = "apart", "word"
+REGION_WORDS = 64   # a callee's region up to this many bytes is checked word by word
+
+
+def _bv(addr) -> z3.BitVecRef:
+    return z3.BitVecVal(addr, 64) if isinstance(addr, int) else addr
+
+
+@dataclass(frozen=True)
+class _Array:
+    links: object           # the spec's Links
+    base: int
+    count: int
+    stride: int
+    offsets: tuple[int, ...]
+    size: int               # bytes per word: 8 (a link) or 4 (a u32 field)
+
+
+class HeapInvariant:
+    def __init__(self, program, links: list, in_frame=None):
+        from .spec import View
+        self._view = View
+        # in_frame(addr, nbytes): the access lies in the function's own stack frame, which
+        # the prover assumes apart from the runtime's arrays (stacks are objects of their own).
+        self.in_frame = in_frame
+        self.program = program
+        self.links = list(links)
+        value = lambda n: n if isinstance(n, int) else n(program.constant) if callable(n) \
+            else program.constant(n)
+        self.arrays = [_Array(l, program.symbol(l.symbol), value(l.count), value(l.stride),
+                              tuple(value(o) for o in l.offsets), l.size) for l in self.links]
+        for a in self.arrays:
+            if a.size not in (4, 8) or a.stride % a.size or any(
+                    (a.base + o) % a.size or not 0 <= o <= a.stride - a.size for o in a.offsets):
+                raise ValueError(f"heap invariant \"{a.links.summary}\": its words must be 4 "
+                                 "or 8 bytes, aligned, and lie within one object each")
+
+    @property
+    def summaries(self) -> list[str]:
+        return [l.summary for l in self.links]
+
+    def _holds(self, array: _Array, state: State, value: z3.BitVecRef) -> z3.BoolRef:
+        return array.links.holds(self._view(state, self.program), value)
+
+    def _place(self, array: _Array, addr, nbytes: int, known) -> str | None:
+        """APART: the access misses the array's invariant words; WORD: it is one of them
+        (whichever its possible offsets are); None: not known, or a partial overlap."""
+        found = intervals.object_offsets(addr, nbytes, array.base, array.count, array.stride,
+                                         known)
+        if found is None:
+            return None
+        w = array.size
+        if nbytes == w and found and found <= set(array.offsets):
+            return WORD
+        if all(c + nbytes <= o or o + w <= c for c in found for o in array.offsets):
+            return APART
+        return None
+
+    def assume_load(self, state: State, addr: z3.BitVecRef, nbytes: int,
+                    value: z3.BitVecRef) -> None:
+        """A word the layout places at one of the invariant's offsets holds what it says
+        (not one a store left to the callers may have written)."""
+        addr = _bv(addr)
+        if any(not intervals.apart(addr, nbytes, a, n, state.constraints)
+               for a, n in state.unchecked):
+            return
+        known = None
+        for array in self.arrays:
+            if nbytes != array.size:
+                continue
+            known = known if known is not None else intervals.facts(state.constraints)
+            if self._place(array, addr, nbytes, known) == WORD:
+                state.constraints.append(self._holds(array, state, value))
+
+    def at(self, array: _Array, addr: z3.BitVecRef) -> z3.BoolRef:
+        """addr is one of the array's invariant words (the solver's form)."""
+        cases = []
+        for off in array.offsets:
+            rel = addr - (array.base + off)
+            cases.append(z3.And(z3.ULT(rel, array.count * array.stride),
+                                z3.URem(rel, array.stride) == 0))
+        return z3.Or(*cases)
+
+    def region_obligation(self, state: State, start: z3.BitVecRef,
+                          size: int) -> z3.BoolRef | None:
+        """What must hold, after a callee taken by its contract wrote `size` bytes at `start`,
+        for the words there to keep every invariant (the callee left them to its callers):
+        None when the layout shows the region misses every invariant word."""
+        if size > REGION_WORDS:
+            return None       # the callee checked its stores there itself (explore.py)
+        start = _bv(start)
+        known = intervals.facts(state.constraints)
+        needs = []
+        for array in self.arrays:
+            if self._place(array, start, size, known) == APART:
+                continue
+            w = array.size
+            if size % w:
+                needs.append(z3.BoolVal(False))   # not whole words: cannot be checked
+                continue
+            for i in range(size // w):
+                addr = z3.simplify(start + w * i)
+                place = self._place(array, addr, w, known)
+                if place == APART:
+                    continue
+                holds = self._holds(array, state, state.load(addr, w, assume=False))
+                needs.append(holds if place == WORD else
+                             z3.And(z3.Implies(self.at(array, addr), holds),
+                                    z3.Implies(addr & (w - 1) != 0,
+                                               z3.Not(self._torn(array, addr, w)))))
+        return z3.And(*needs) if needs else None
+
+    def _torn(self, array: _Array, addr: z3.BitVecRef, nbytes: int) -> z3.BoolRef:
+        """Some invariant word overlaps [addr, addr + nbytes)."""
+        w = array.size
+        first = addr & ~(w - 1)
+        return z3.Or(*[z3.And(z3.ULT(w * i - (addr - first), nbytes) if i else True,
+                              self.at(array, first + w * i))
+                       for i in range((nbytes + 2 * w - 2) // w)])
+
+    def store_obligation(self, state: State, addr: z3.BitVecRef, nbytes: int,
+                         value: z3.BitVecRef | None) -> z3.BoolRef | None:
+        """What must hold for this store to keep every invariant, or None when the layout
+        shows it does (it misses every invariant word, or writes a value that always
+        qualifies). `value` None: an unknown value (a callee's writes are its own proof's)."""
+        addr = _bv(addr)
+        if self.in_frame is not None and self.in_frame(addr, nbytes):
+            return None
+        known = intervals.facts(state.constraints)
+        needs = []
+        for array in self.arrays:
+            place = self._place(array, addr, nbytes, known)
+            if place == APART:
+                continue
+            if place == WORD and value is not None:
+                needs.append(self._holds(array, state, value))
+                continue
+            # Not placed: a whole word gets a value that qualifies; any other word it touches
+            # (a partial overlap would tear it) must not be an invariant word.
+            w = array.size
+            torn = z3.Not(self._torn(array, addr, nbytes))
+            if nbytes == w and value is not None:
+                needs.append(z3.Implies(self.at(array, addr), self._holds(array, state, value)))
+                torn = z3.Implies(addr & (w - 1) != 0, torn)
+            needs.append(torn)
+        return z3.And(*needs) if needs else None
+
+    def store_kept(self, state: State, obligation: z3.BoolRef) -> bool:
+        s = solver()
+        s.set("timeout", STORE_MS)
+        s.add(*state.constraints)
+        s.add(z3.Not(obligation))
+        return s.check() == z3.unsat
