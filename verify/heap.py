@@ -1,14 +1,16 @@
-"""Heap invariants: words of the runtime's arrays that always hold a value of one kind.
+"""Heap invariants: words of an array of objects that always hold a value of one kind.
 
-A spec lists them as `Links` (specs/heap.py): the run-queue and timer links of every PCB, a
-queue's head and tail, a wheel slot: each holds 0 or a PCB. A proof assumes them of every
-word it reads and proves them of every word it writes (a store the invariant cannot be shown
-for ends its path as a violation). Every function keeps them, so they hold wherever any
-function starts; that is what lets a loop walk a list whose nodes it has forgotten the
-details of (verify/explore.py generalises memory at a loop head).
+A spec lists them as `Links` in specs/heap.py ("a node's link holds 0 or a node"; the
+runtime declares none yet, tests/test_invariants.py has an example). A proof assumes them of
+every word it reads and proves them of every word it writes (a store they cannot be shown
+for ends its path as a violation); a store into a small region of the function's own
+contract is left to its callers, which check the region where they take the contract. Every
+function keeps them, so they hold wherever any function starts: that is what lets a loop walk
+a list whose nodes it has forgotten (verify/explore.py generalises memory at a loop head).
+Not yet checked by the round-trip and weak-memory explorers.
 
 Where a load or store lies is decided from the layout facts without the solver
-(intervals.object_offset); a store it cannot place is asked of the solver.
+(intervals.object_offsets); a store it cannot place is asked of the solver.
 """
 
 from __future__ import annotations
