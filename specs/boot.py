@@ -18,6 +18,15 @@ EL2_SETUP = ("HCR_EL2", "CNTHCTL_EL2", "CNTVOFF_EL2", "VPIDR_EL2", "VMPIDR_EL2",
              "SCTLR_EL1", "SPSR_EL2", "ELR_EL2", "ICC_SRE_EL2")
 
 CONTRACTS.update({
+    "boot_core_stack_top": Contract(
+        "the top of core x0's boot stack: boot_stacks + (x0 + 1) * STACK_SIZE",
+        maychange=("x0", "x1", "x2"),
+        post=lambda e, x: x.x(0) == e.symbol("boot_stacks") + (e.x(0) + 1) * e.const("STACK_SIZE")),
+    "psci_call": Contract(
+        "an SMCCC call x0(x1..x3) to the firmware through the conduit boot recorded (SMC if "
+        "boot_psci_conduit says so, else HVC): x0-x17 are the firmware's results, whatever it "
+        "returns (not a function of the inputs: there is nothing more to state); memory and "
+        "every other register are kept", maychange=tuple(f"x{i}" for i in range(18)) + ("nzcv",)),
     "boot_drop_to_el1": Contract(
         "at EL2, configures EL1 and returns to x30 at EL1 through ERET; at EL1, returns",
         # Stackless: at EL2 the ERET switches from SP_EL2 to SP_EL1, so sp is not kept.

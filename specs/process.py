@@ -307,6 +307,10 @@ CONTRACTS = {
                                                  _table("sched_cores", "MAX_CORES", "CORE_SIZE"),
                                                  "ICC_SGI1R_EL1"),
         pre=_spawn_pre, post=_spawn_post),
+    "self": Contract("the pid of this core's running process: PCB_PID of CORE_CURRENT in the "
+                     "block TPIDRRO_EL0 points at", maychange=("x0", "x1"),
+                     post=lambda e, x: x.x(0) == e.u64(e.u64(
+                         e.sysreg("TPIDRRO_EL0") + e.const("CORE_CURRENT")) + e.const("PCB_PID"))),
     "proc_start": NotCallable("where a new process begins (the x30 of its first frame); calls "
                               "its entry, then exit"),
     "exit": NotCallable("a process's last call: it marks itself exiting and enters the "

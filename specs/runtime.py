@@ -1,7 +1,9 @@
 """Contracts of asm/runtime.s. Functions not named here are callable under AAPCS64."""
 
+import z3
+
 from verify.harness.spec import Harness, call, code
-from verify.spec import NotCallable
+from verify.spec import Contract, NotCallable, Region
 
 CONTRACTS = {
     "runtime_main": NotCallable("per-core main, entered once from boot on a fresh stack; never "
@@ -10,6 +12,21 @@ CONTRACTS = {
     "runtime_first_process": NotCallable("the entry of the scenario image's first process: "
                                          "runs scenario_main, then powers off; never returns"),
     "runtime_power_off": NotCallable("powers the system off (PSCI SYSTEM_OFF); never returns"),
+    "runtime_count_up": Contract(
+        "adds 1 to the counter at x0 (atomically: the rendezvous harnesses below check it "
+        "among cores) and returns the new count",
+        maychange=("x0", "x1", "x2", Region(lambda e: e.x(0), 8)),
+        post=lambda e, x: z3.And(x.u64(e.x(0)) == e.u64(e.x(0)) + 1,
+                                 x.x(0) == e.u64(e.x(0)) + 1)),
+    "runtime_wait_rendezvous": Contract(
+        "returns once boot has published a core count and the arrived and halted cores make "
+        "it up: x0 the arrived count, x1 the started count (sequentially the words it waits "
+        "on never change; the rendezvous harnesses below check the wait among cores)",
+        maychange=("x0", "x1", "x2", "x3", "x4", "x5", "x6", "nzcv"),
+        post=lambda e, x: z3.And(
+            x.x(0) == e.u64(e.symbol("runtime_arrived")),
+            x.x(1) == e.u64(e.symbol("boot_cores_started")), x.x(1) != 0,
+            z3.UGE(x.x(0) + e.u64(e.symbol("runtime_halted")), x.x(1)))),
     "runtime_exception": NotCallable("exception handler, reached from the vector table; reports "
                                      "and parks the core, never returns"),
 }

@@ -306,9 +306,13 @@ CONTRACTS = {
                                   "lock", maychange=PRINTS + (LOCK, "DAIF")),
     "sched_idle": Contract(
         "waits for work on core x0 (the WFI ends on an interrupt) and adds the time spent to "
-        "its STAT_IDLE; that the wake-up after an enqueue is not lost is the weak-memory "
-        "harness enqueue_wakes_idle_core",
-        maychange=("x1", "x2", "x3", "nzcv", "DAIF", IDLE_STAT)),
+        "its STAT_IDLE (the difference of two reads of the free-running counter, which no "
+        "input determines); entered with IRQs masked, it returns with them masked; that the "
+        "wake-up after an enqueue is not lost is the weak-memory harness "
+        "enqueue_wakes_idle_core",
+        maychange=("x1", "x2", "x3", "nzcv", "DAIF", IDLE_STAT),
+        post=lambda e, x: z3.Implies(e.sysreg("DAIF") & 0x80 != 0,
+                                     x.sysreg("DAIF") & 0x80 != 0)),
     "sched_start": NotCallable("leaves the boot stack for the scheduler; never returns"),
     "sched_enter": NotCallable("the scheduling loop, entered by a branch from a switch-out "
                                "path on a fresh scheduler stack; never returns"),

@@ -32,6 +32,53 @@ def irq_pre(e):
     return z3.And(is_core_block(e, block), z3.Or(current == 0, pcb))
 
 
+def _charged(e, x):
+    budget = e.sysreg("TPIDRRO_EL0") + e.const("CORE_BUDGET")
+    left = e.u64(budget) - e.x(0)
+    return z3.And(z3.Implies(left > 0, x.u64(budget) == left),   # signed, as the b.le
+                  x.sysreg("DAIF") & 0x80 == 0)
+
+
+# The pid's PCB and its transitions, repeated from specs/process.py (spec modules do not
+# import each other).
+def _pid_pcb(e):
+    """(PCB of pid x0, whether the pid is current: its slot holds that generation, not free)."""
+    pid = e.x(0)
+    index = pid & 0xFFFFFFFF
+    pcb = z3.BitVecVal(e.symbol("proc_pcbs"), 64) + index * e.const("PCB_SIZE")
+    word = e.u64(pcb)
+    return pcb, z3.And(z3.ULT(index, e.const("MAX_PROCS")), word & e.const("PS_FREE") == 0,
+                       z3.LShR(word, 32) == z3.LShR(pid, 32))
+
+
+def _count(word):
+    return z3.Extract(31, 16, word)
+
+
+def _suspended(e, x):
+    pcb, current = _pid_pcb(e)
+    old, c = e.u64(pcb), e.const
+    ok = z3.And(current, old & c("PS_EXITING") == 0, _count(old) != 0xFFFF)
+    itself = e.u64(e.sysreg("TPIDRRO_EL0") + c("CORE_CURRENT")) == pcb
+    return z3.And(z3.Implies(z3.Not(ok), x.x(0) == 0),
+                  z3.Implies(z3.And(ok, z3.Not(itself)), z3.And(
+                      x.x(0) == 1, x.u64(pcb) == (old + c("PS_SUSPEND_ONE")) | c("PS_SUSPENDED"))))
+
+
+def _resumed(e, x):
+    pcb, current = _pid_pcb(e)
+    old, c = e.u64(pcb), e.const
+    ok = z3.And(current, _count(old) != 0)
+    less = old - c("PS_SUSPEND_ONE")
+    cleared = less & ~z3.BitVecVal(c("PS_SUSPENDED"), 64)
+    busy = c("PS_ACTIVE") | c("PS_RUNNING") | c("PS_IN_RUNQ") | c("PS_EXITING")
+    enqueue = z3.And(_count(less) == 0, cleared & busy == c("PS_ACTIVE"))
+    new = z3.If(_count(less) == 0, z3.If(enqueue, cleared | c("PS_IN_RUNQ"), cleared), less)
+    return z3.And(x.x(0) == z3.If(ok, z3.BitVecVal(1, 64), z3.BitVecVal(0, 64)),
+                  z3.Implies(ok, x.u64(pcb) == new),
+                  z3.Implies(z3.Not(ok), x.u64(pcb) == old))
+
+
 RUNTIME_STATE = (table("proc_pcbs", "MAX_PROCS", "PCB_SIZE"),
                  table("sched_cores", "MAX_CORES", "CORE_SIZE"),
                  table("timer_wheels", "MAX_CORES", "WHEEL_BYTES"))
@@ -59,12 +106,22 @@ CONTRACTS = {
         "synchronous exception from EL1t, reached from the vector table: kills the running "
         "process and enters the scheduler; never returns"),
     "consume_reductions": Contract(
-        "charges x0 reductions to the slice; yields when it is spent", maychange=SWITCHING),
+        "charges x0 reductions to the slice: CORE_BUDGET of this core's block goes down by x0 "
+        "and, when that leaves it at or below 0, the process yields; it returns with IRQs "
+        "unmasked", maychange=SWITCHING, post=_charged),
     "irq_handle": Contract(
         "the IRQ's work: acknowledges, runs the tick, decides preemption: returns the frame "
         "x0 to resume, or 0 to switch; writes only the runtime's PCBs, core blocks and wheels",
         maychange=AAPCS64_SCRATCH + RUNTIME_STATE + ("CNTP_CVAL_EL0", "ICC_SGI1R_EL1"),
         pre=irq_pre, post=lambda e, x: z3.Or(x.x(0) == e.x(0), x.x(0) == 0)),
-    "suspend": Contract("suspends a pid; a process suspending itself switches out",
-                        maychange=SWITCHING),
+    "suspend": Contract(
+        "suspends pid x0 (proc_state_suspend's transition on its PCB while the pid is "
+        "current): returns 1 if it did, 0 for a stale or exiting pid or a full count; a "
+        "process suspending itself switches out first (nothing is stated after the switch)",
+        maychange=SWITCHING, post=_suspended),
+    "resume": Contract(
+        "resumes pid x0 (proc_state_resume's transition on its PCB while the pid is current): "
+        "returns 1 if the count went down, 0 for a stale pid or a count of 0; at the last "
+        "resume of an active, idle process it is enqueued on its core (sched_enqueue)",
+        post=_resumed),
 }

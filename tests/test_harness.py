@@ -12,7 +12,8 @@ import pytest
 
 from verify.cli import main
 from verify.harness.barriers import weaker_forms
-from verify.harness.engine import FAILED, PROVED, UNKNOWN, check
+from verify.harness.engine import BUDGET_REASON, FAILED, PROVED, UNKNOWN, check
+from verify.harness.report import write_harness
 from verify.harness.spec import Harness, HarnessError, call, code, load_harnesses
 from verify.program import Program
 
@@ -366,3 +367,15 @@ def test_barriers_ordering_system_register_writes_are_never_redundant(program):
     assert "wake-up SGI" in notes[("board_send_wake", "dsb")]
     assert "msr icc_sgi1r_el1" in notes[("board_send_wake", "isb")]
     assert "msr daifclr" in notes[("sched_idle", "isb")]
+
+
+def test_a_harness_that_runs_out_of_time_is_unknown_never_proved(tmp_path, harnesses):
+    """runtime_count_up retrying on success: every path writes again, so nothing ends the
+    enumeration; past its budget the harness is UNKNOWN with the budget as the reason."""
+    root = copy_tree(tmp_path)
+    plant(root, "asm/runtime.s", "runtime_count_up", "cbnz", "cbz")
+    assert main(["--root", str(root), "build"]) == 0
+    r = check(harnesses["rendezvous_2"], Program(root / "build" / "actly.elf", root), budget=5)
+    assert r.verdict == UNKNOWN and r.reasons[0].startswith(BUDGET_REASON)
+    write_harness(r, tmp_path / "reports")     # a report all the same, without executions
+    assert "not every execution built" in (tmp_path / "reports" / "rendezvous_2.md").read_text()

@@ -230,7 +230,7 @@ def _gate(root: Path, budget: float, harness_names: set[str] | None,
     from . import report
     from .cache import ProofCache
     from .check import check_all
-    from .harness.engine import PROVED, check
+    from .harness.engine import BUDGET_REASON as HARNESS_BUDGET_REASON, PROVED, check
     from .harness.spec import load_harnesses
     from .program import Program
     layout = Layout(root)
@@ -247,16 +247,20 @@ def _gate(root: Path, budget: float, harness_names: set[str] | None,
            for r in results if not report.passes(r)}
     harnesses, _ = load_harnesses(root)
     reached = {h.name: program.reachable(h.functions()) for h in harnesses}
-    proved = set()
+    proved, out_of_time = set(), set()
     for h in harnesses:
         if harness_names is not None and h.name not in harness_names:
             continue
-        r = check(h, program)
+        r = check(h, program, budget=budget)
         if r.verdict == PROVED:
             proved.add(h.name)
+        elif r.reasons and r.reasons[0].startswith(HARNESS_BUDGET_REASON):
+            out_of_time.add(f"harness {h.name}")     # evidence neither way
+            proved.add(h.name)
+            why[f"harness {h.name}"] = f"{r.verdict}: {r.reasons[0]}"
         else:
             why[f"harness {h.name}"] = f"{r.verdict}: {r.reasons[0] if r.reasons else ''}"
-    return passing | budget_only, proved, reached, why, budget_only
+    return passing | budget_only, proved, reached, why, budget_only | out_of_time
 
 
 def baseline(root: Path, budget: float) -> Baseline:
@@ -284,7 +288,7 @@ def run_mutant(root: Path, mutant: Mutant, base: Baseline, budget: float) -> Out
               for name in sorted(base.passing - passing)]
     caught += [f"harness {h}: {why.get(f'harness {h}', '')}"
                for h in sorted((harnesses & base.harnesses_proved) - proved)]
-    undecided = sorted(budget_only & base.passing)
+    undecided = sorted(budget_only & (base.passing | {f"harness {h}" for h in harnesses}))
     status = KILLED if caught else UNDECIDED if undecided else SURVIVED
     if not caught:
         caught = [f"{name}: {why.get(name, '')}" for name in undecided]

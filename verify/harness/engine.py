@@ -11,7 +11,8 @@ allows, each judged by Arm's axioms. Verdicts:
 - FAILED: an allowed execution breaks it (the counterexample);
 - UNKNOWN: with the reason.
 
-Spin and retry loops are reduced (an iteration that wrote nothing and changed no live
+Each harness has a time budget (HARNESS_BUDGET): past it the verdict is UNKNOWN, never a
+pass. Spin and retry loops are reduced (an iteration that wrote nothing and changed no live
 register ends its path, threads.py): this assumes every such loop ends, which is a liveness
 property and is not checked here; the report counts the iterations so ended.
 """
@@ -26,12 +27,14 @@ from ..litmus.explain import why_allowed, write_graph
 from ..litmus.model import INIT_TID, Execution
 from ..litmus.parse import LitmusError
 from ..litmus.run import Outcome, run
-from ..litmus.threads import UNROLL
+from ..litmus.threads import UNROLL, OutOfTime, time_limit
 from ..program import Program
 from .spec import Harness, HarnessError
 from .translate import Translation, translate
 
 PROVED, BOUNDED, FAILED, UNKNOWN = "PROVED", "BOUNDED", "FAILED", "UNKNOWN"
+HARNESS_BUDGET = 120.0     # seconds for one harness's executions (the slowest takes ~3 s)
+BUDGET_REASON = "harness budget"
 
 
 @dataclass
@@ -53,20 +56,27 @@ class HarnessResult:
     def communicating(self) -> set[int]:
         """Addresses of the ELF's accesses that read from or are read by another core in
         some allowed execution."""
+        if self.outcome is None:
+            return set()
         rows = self.translation.rows
         return {rows[k].addr for k in self.outcome.communicating
                 if k in rows and rows[k].addr is not None}
 
 
 def check(h: Harness, program: Program, mutations: dict[int, str] | None = None,
-          unroll: int = UNROLL) -> HarnessResult:
+          unroll: int = UNROLL, budget: float = HARNESS_BUDGET) -> HarnessResult:
     """The harness (with the instructions at `mutations` replaced) under the model."""
     start = time.monotonic()
     tr = translate(h, program, mutations)
     try:
-        outcome = run(tr.test, unroll=unroll)
+        with time_limit(budget):
+            outcome = run(tr.test, unroll=unroll)
     except LitmusError as exc:
         raise HarnessError(_located(tr, exc)) from exc
+    except OutOfTime:
+        return HarnessResult(h, UNKNOWN, [f"{BUDGET_REASON} of {budget:.0f} s spent before "
+                                          "every execution was built"],
+                             time.monotonic() - start, tr, unroll=unroll)
     seconds = time.monotonic() - start
     reasons = []
     allowed = outcome.positive + outcome.negative

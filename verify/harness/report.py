@@ -21,8 +21,9 @@ def write_harness(result: HarnessResult, directory: Path) -> Path:
              f"- spec: `{result.harness.module}`",
              f"- condition: `{tr.test.condition.text}`",
              f"- functions run (their ELF bytes): {', '.join(tr.functions)}",
-             f"- loops unrolled at most {result.unroll} times; {o.executions} candidate "
-             f"executions, {o.positive + o.negative} allowed by Arm's model; "
+             f"- loops unrolled at most {result.unroll} times; " + (
+                 f"{o.executions} candidate executions, {o.positive + o.negative} allowed by "
+                 f"Arm's model; " if o else "not every execution built; ") +
              f"{result.seconds:.2f} s",
              f"- as a litmus test for herd7 or litmus7: `{result.name}.litmus`", ""]
     lines += ["## Cores", ""]
@@ -30,7 +31,7 @@ def write_harness(result: HarnessResult, directory: Path) -> Path:
         lines.append(f"- P{t}: " + "; ".join(str(s) for s in core))
     if result.reasons:
         lines += ["", "## Assumed and not checked", ""] + [f"- {r}" for r in result.reasons]
-    if o.violation is not None:
+    if o is not None and o.violation is not None:
         files = write_counterexample(result, directory)
         cores = len(result.harness.cores)
         lines += ["", "## Counterexample", "", result.sentence, "",
@@ -42,13 +43,14 @@ def write_harness(result: HarnessResult, directory: Path) -> Path:
                   ", ".join(f"`{f.name}`" for f in files)]
     elif result.verdict == FAILED:
         lines += ["", "## Why it failed", "", result.reasons[0]]
-    lines += ["", "## Final states", ""] + [f"- `{s}`" for s in o.states]
+    lines += ["", "## Final states", ""] + [f"- `{s}`" for s in (o.states if o else [])]
     path = directory / f"{result.name}.md"
     path.write_text("\n".join(lines) + "\n")
     (directory / f"{result.name}.json").write_text(json.dumps({
         "harness": result.name, "verdict": result.verdict, "reasons": result.reasons,
         "seconds": round(result.seconds, 3), "functions": tr.functions,
-        "candidates": o.executions, "allowed": o.positive + o.negative,
+        "candidates": o.executions if o else None,
+        "allowed": o.positive + o.negative if o else None,
         "condition": tr.test.condition.text, "sentence": result.sentence}, indent=2) + "\n")
     return path
 

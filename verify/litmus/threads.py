@@ -10,6 +10,8 @@ CSEL's "pick" dependency on the flags. instructions.py gives each instruction's 
 from __future__ import annotations
 
 import re
+import time
+from contextlib import contextmanager
 
 from .events import BLOCKED, Arrays, Run, Stuck, Val, Fault
 from .instructions import step
@@ -19,6 +21,25 @@ from .program import Code, Program, code_label, operands
 
 MAX_STEPS = 200                    # per thread path, whatever the unrolling
 UNROLL = 2                         # herd's default: jumps back to one place per path
+
+_deadline: float | None = None     # time.monotonic() past which path enumeration stops
+
+
+class OutOfTime(Exception):
+    """The time given to enumerating a test's paths ran out (see `time_limit`)."""
+
+
+@contextmanager
+def time_limit(seconds: float | None):
+    """Within the block, enumerating a thread's paths past `seconds` raises OutOfTime: a
+    harness whose paths multiply (a retry loop that goes round on success) must end with a
+    verdict, not run for hours. None: no limit."""
+    global _deadline
+    saved, _deadline = _deadline, None if seconds is None else time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _deadline = saved
 
 
 def runs(test: Litmus, tid: int, init_regs: dict[str, object],
@@ -75,6 +96,8 @@ def runs(test: Litmus, tid: int, init_regs: dict[str, object],
                                   f"P{tid} runs more than {MAX_STEPS} instructions on a path "
                                   f"(a loop that does not end?)")
             steps += 1
+            if _deadline is not None and time.monotonic() > _deadline:
+                raise OutOfTime
             th.counts_as_loop = True
             try:
                 forks = step(th, pc, line, text, regs, flags, ctrl, events, rmw, monitor,

@@ -23,7 +23,38 @@ REDISTRIBUTORS = Region(lambda e: z3.BitVecVal(e.const("BOARD_GICR_BASE"), 64),
                         lambda e: z3.BitVecVal(e.const("GICR_STRIDE") * e.const("MAX_CORES"), 64))
 REDISTRIBUTOR_WALK = MAX_CORES - 1   # jumps back to the walk's head: one per frame after the first
 
+
+def sgi1r_wake(e, x):
+    """ICC_SGI1R_EL1 as the GICv3 architecture lays it out (fields numbered here, not taken
+    from board.inc, so a wrong constant there is caught): the wake-up SGI sent to exactly the
+    core whose MPIDR is x0. TargetList [15:0] holds the one bit of Aff0 mod 16, RS [47:44] is
+    Aff0 / 16, Aff1 [23:16], Aff2 [39:32] and Aff3 [55:48] are copied, INTID [27:24], and
+    IRM [40] is 0 (targeted, not broadcast); every other bit is 0."""
+    mpidr, v = e.x(0), x.sysreg("ICC_SGI1R_EL1")
+    field = lambda bits, hi, lo: z3.Extract(hi, lo, bits)
+    aff0 = field(mpidr, 7, 0)
+    one = z3.BitVecVal(1, 16)
+    return z3.And(field(v, 15, 0) == one << z3.ZeroExt(12, field(mpidr, 3, 0)),
+                  field(v, 23, 16) == field(mpidr, 15, 8),
+                  field(v, 27, 24) == e.const("BOARD_WAKE_INTID"),
+                  field(v, 31, 28) == 0,
+                  field(v, 39, 32) == field(mpidr, 23, 16),
+                  field(v, 43, 40) == 0,
+                  field(v, 47, 44) == z3.Extract(7, 4, aff0),
+                  field(v, 55, 48) == field(mpidr, 39, 32),
+                  field(v, 63, 56) == 0)
+
+
 CONTRACTS = {
+    "board_irq_ack": Contract(
+        "acknowledges the highest pending interrupt: x0 is what ICC_IAR1_EL1 reads (a read "
+        "with a side effect on the GIC, so its value is not a function of any input; nothing "
+        "else changes)", maychange=("x0",)),
+    "board_irq_eoi": Contract("ends interrupt x0: ICC_EOIR1_EL1 written with it",
+                              maychange=("ICC_EOIR1_EL1",),
+                              post=lambda e, x: x.sysreg("ICC_EOIR1_EL1") == e.x(0)),
+    "board_send_wake": Contract("sends the wake-up SGI to the core whose MPIDR is x0",
+                                maychange=("x1", "x2", "ICC_SGI1R_EL1"), post=sgi1r_wake),
     "board_gic_init": Contract("enables the distributor (writes only the GIC's MMIO)",
                                maychange=AAPCS64_SCRATCH + (MEMORY,)),
     "board_irq_init_core": Contract(
