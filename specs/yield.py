@@ -3,7 +3,8 @@ switch through yield, suspend and resume, and the IRQ's work."""
 
 import z3
 
-from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, NotCallable, Region, RoundTrip
+from verify.spec import (AAPCS64_SCRATCH, MEMORY, Contract, NotCallable, Region, RoundTrip,
+                         member)
 
 # A call that may switch: other processes run meanwhile, so memory may change, and it
 # comes back with IRQs unmasked.
@@ -65,6 +66,22 @@ def _suspended(e, x):
                       x.x(0) == 1, x.u64(pcb) == (old + c("PS_SUSPEND_ONE")) | c("PS_SUSPENDED"))))
 
 
+def _resume_pre(e):
+    """What the runtime keeps true of every PCB (spawn sets it; nothing else writes those
+    fields), for the pid's PCB: its core below MAX_CORES, its priority below PRIO_LEVELS,
+    and the tail of the queue it would join none or a PCB (sched_enqueue's precondition)."""
+    c = e.const
+    pcb, _ = _pid_pcb(e)
+    core, prio = e.u32(pcb + c("PCB_CORE")), e.u32(pcb + c("PCB_PRIO"))
+    block = z3.BitVecVal(e.symbol("sched_cores"), 64) + z3.ZeroExt(32, core) * c("CORE_SIZE")
+    queue = z3.If(z3.ULT(prio, c("RUNQ_NORMAL")), prio, z3.BitVecVal(c("RUNQ_NORMAL"), 32))
+    tail = e.u64(block + c("CORE_QUEUES") + z3.ZeroExt(32, queue) * c("RUNQ_SIZE") +
+                 c("RUNQ_TAIL"))
+    return z3.Implies(z3.ULT(e.x(0) & 0xFFFFFFFF, c("MAX_PROCS")), z3.And(
+        z3.ULT(core, c("MAX_CORES")), z3.ULT(prio, c("PRIO_LEVELS")),
+        z3.Or(tail == 0, member(e, tail, "proc_pcbs", "MAX_PROCS", "PCB_SIZE"))))
+
+
 def _resumed(e, x):
     pcb, current = _pid_pcb(e)
     old, c = e.u64(pcb), e.const
@@ -118,10 +135,10 @@ CONTRACTS = {
         "suspends pid x0 (proc_state_suspend's transition on its PCB while the pid is "
         "current): returns 1 if it did, 0 for a stale or exiting pid or a full count; a "
         "process suspending itself switches out first (nothing is stated after the switch)",
-        maychange=SWITCHING, post=_suspended),
+        maychange=SWITCHING, pre=irq_pre, post=_suspended),
     "resume": Contract(
         "resumes pid x0 (proc_state_resume's transition on its PCB while the pid is current): "
         "returns 1 if the count went down, 0 for a stale pid or a count of 0; at the last "
         "resume of an active, idle process it is enqueued on its core (sched_enqueue)",
-        post=_resumed),
+        pre=_resume_pre, post=_resumed),
 }

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+
+from verify import cache
 
 from verify.cli import main
 
@@ -54,3 +57,25 @@ def test_a_spec_edited_during_a_run_keys_nothing_proved_under_its_old_text(abi_c
     assert run.key("string_length", spec, [], []) == before
     assert ProofCache(tmp_path / "cache", abi_cases, tmp_path).key(
         "string_length", spec, [], []) != before
+
+
+def test_the_verifier_key_covers_what_proves_and_only_that(tmp_path, monkeypatch):
+    """Proofs are keyed by the modules that decide verdicts and what they import: editing
+    the prover changes the key, editing the mutation tester or the CLI does not."""
+    copy = tmp_path / "verify"
+    shutil.copytree(cache.VERIFY_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "VERIFY_DIR", copy)
+
+    def key() -> str:
+        cache.verifier_hash.cache_clear()
+        return cache.verifier_hash()
+    names = {p.name for p in cache.proof_modules()}
+    assert {"prove.py", "explore.py", "machine.py", "semantics.py", "overlay.py",
+            "intervals.py", "spec.py"} <= names and not {"cli.py", "mutants.py"} & names
+    before = key()
+    for unrelated in ("mutants.py", "cli.py"):
+        (copy / unrelated).write_text((copy / unrelated).read_text() + "\n# edited\n")
+    assert key() == before
+    (copy / "intervals.py").write_text((copy / "intervals.py").read_text() + "\n# edited\n")
+    assert key() != before
+    cache.verifier_hash.cache_clear()

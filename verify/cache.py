@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
@@ -22,11 +23,37 @@ from .spec import heap_file, spec_file as spec_of
 VERIFY_DIR = Path(__file__).resolve().parent
 
 
+# The modules that decide a function's verdict; the hash covers these and every module of
+# verify/ they import (directly or not), so that editing the CLI, the mutation tester or
+# the weak-memory engine does not throw away every proof.
+PROOF_ROOTS = ("check.py", "cache.py", "prove.py", "roundtrip.py")
+_IMPORT = re.compile(r"^\s*from \.(\w+)(?:\.(\w+))? import|^\s*from \. import ([\w, ]+)",
+                     re.MULTILINE)
+
+
+def proof_modules() -> list[Path]:
+    """PROOF_ROOTS and the verify/ modules they import, transitively (relative imports)."""
+    seen: set[Path] = set()
+    todo = [VERIFY_DIR / name for name in PROOF_ROOTS]
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        for package, module, names in _IMPORT.findall(path.read_text()):
+            parts = [package, module] if module else [package] if package else []
+            base = path.parent.joinpath(*parts)
+            targets = [base.with_suffix(".py"), base / "__init__.py"] if parts else \
+                [path.parent / f"{n.strip()}.py" for n in names.split(",")]
+            todo += [t for t in targets if t.is_file()]
+    return sorted(seen)
+
+
 @lru_cache(maxsize=1)
 def verifier_hash() -> str:
     h = hashlib.sha256()
-    for path in sorted(VERIFY_DIR.glob("*.py")):
-        h.update(path.name.encode())
+    for path in proof_modules():
+        h.update(str(path.relative_to(VERIFY_DIR)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 

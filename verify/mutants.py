@@ -231,7 +231,7 @@ def _gate(root: Path, budget: float, harness_names: set[str] | None,
     from .cache import ProofCache
     from .check import check_all
     from .harness.engine import BUDGET_REASON as HARNESS_BUDGET_REASON, PROVED, check
-    from .harness.spec import load_harnesses
+    from .harness.spec import HarnessError, load_harnesses
     from .program import Program
     layout = Layout(root)
     program = Program(build_elf(layout), root)
@@ -251,7 +251,13 @@ def _gate(root: Path, budget: float, harness_names: set[str] | None,
     for h in harnesses:
         if harness_names is not None and h.name not in harness_names:
             continue
-        r = check(h, program, budget=budget)
+        try:
+            r = check(h, program, budget=budget)
+        except HarnessError as exc:
+            if harness_names is None:
+                raise                   # the unmutated tree: the harness itself is wrong
+            why[f"harness {h.name}"] = f"the mutated code breaks it: {exc}"    # caught
+            continue
         if r.verdict == PROVED:
             proved.add(h.name)
         elif r.reasons and r.reasons[0].startswith(HARNESS_BUDGET_REASON):
