@@ -265,7 +265,49 @@ def _spawn_post(e, x):
         x.u64(pcb) == state,
         x.u64(queue + c("RUNQ_TAIL")) == pcb))
 
+# ---- proc_table_init: every slot, stated pointwise for an arbitrary slot K ----------------
+SLOT_K = z3.BitVec("slot_k", 64)     # free in the loop invariant and the postcondition alike
+
+
+def _slot_ready(e, view, k):
+    """Slot k as proc_table_init leaves it: FREE in generation 1, its pid (generation 1,
+    index k), the next slot (PROC_NIL after the last) and its stack (above its guard page)."""
+    c = e.const
+    pcb = pcb_of(e, k)
+    one = z3.BitVecVal(1, 64) << c("PS_GEN_SHIFT")
+    stack = z3.BitVecVal(e.symbol("proc_stack_pool"), 64) + k * c("PROC_STACK_SLOT")
+    last = k + 1 == c("MAX_PROCS")
+    return z3.And(view.u64(pcb + c("PCB_STATE")) == one | c("PS_FREE"),
+                  view.u64(pcb + c("PCB_PID")) == (z3.BitVecVal(1, 64) << c("PID_GEN_SHIFT")) | k,
+                  view.u64(pcb + c("PCB_FREE_NEXT")) ==
+                  z3.If(last, z3.BitVecVal(c("PROC_NIL"), 64), k + 1),
+                  view.u64(pcb + c("PCB_STACK_LO")) == stack + c("PROC_GUARD_SIZE"),
+                  view.u64(pcb + c("PCB_STACK_HI")) == stack + c("PROC_STACK_SLOT"))
+
+
+def _table_walk(e, here):
+    """At the head of the slot loop: x2 the slot, x0 its PCB, x1 its stack slot, x3
+    generation 1, x8 MAX_PROCS; every slot below x2 is ready."""
+    c, i = e.const, here.x(2)
+    return z3.And(z3.ULT(i, c("MAX_PROCS")), here.x(0) == pcb_of(e, i),
+                  here.x(1) == e.symbol("proc_stack_pool") + i * c("PROC_STACK_SLOT"),
+                  here.x(3) == z3.BitVecVal(1, 64) << c("PS_GEN_SHIFT"),
+                  here.x(8) == c("MAX_PROCS"),
+                  z3.Implies(z3.ULT(SLOT_K, i), _slot_ready(e, here, SLOT_K)))
+
+
+def _table_ready(e, x):
+    return z3.And(free_head(x) == 0, z3.Implies(z3.ULT(SLOT_K, e.const("MAX_PROCS")),
+                                                _slot_ready(e, x, SLOT_K)))
+
+
 CONTRACTS = {
+    "proc_table_init": Contract(
+        "every slot FREE in generation 1 with its pid, its stack and the next slot on the "
+        "free list (PROC_NIL after the last), whose head is slot 0 (pointwise, for any slot)",
+        maychange=tuple(f"x{i}" for i in range(9)) + (
+            "nzcv", _table("proc_pcbs", "MAX_PROCS", "PCB_SIZE"), Region("proc_free_head", 8)),
+        post=_table_ready, invariants={".Lproc_table_init_slot": _table_walk}),
     "proc_pcb": Contract("the PCB of slot index x0: proc_pcbs + x0 * PCB_SIZE",
                          maychange=("x0", "x1"), post=lambda e, x: x.x(0) == pcb_of(e, e.x(0))),
     "proc_alloc": Contract(

@@ -9,6 +9,10 @@ from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, Region
 UART = Region(lambda e: z3.BitVecVal(e.const("BOARD_UART_BASE"), 64), 0x1000)
 
 
+def uart_base(e):
+    return z3.BitVecVal(e.const("BOARD_UART_BASE"), 64)
+
+
 def uart_reg(e, name):
     return z3.BitVecVal(e.const("BOARD_UART_BASE") + e.const(name), 64)
 
@@ -22,6 +26,15 @@ MAX_CORES = 8
 REDISTRIBUTORS = Region(lambda e: z3.BitVecVal(e.const("BOARD_GICR_BASE"), 64),
                         lambda e: z3.BitVecVal(e.const("GICR_STRIDE") * e.const("MAX_CORES"), 64))
 REDISTRIBUTOR_WALK = MAX_CORES - 1   # jumps back to the walk's head: one per frame after the first
+
+
+def _cpu_interface_open(e, x):
+    """x0 = 1 with the CPU interface open (GICv3 fields: ICC_SRE_EL1.SRE, bit 0; every
+    priority let through, PMR 0xFF; BPR1 0; group 1 enabled), or 0: no redistributor is this
+    core's. (Which redistributor frame it programs is in the frame, not stated further.)"""
+    return z3.Or(x.x(0) == 0, z3.And(
+        x.x(0) == 1, x.sysreg("ICC_SRE_EL1") & 1 == 1, x.sysreg("ICC_PMR_EL1") == 0xFF,
+        x.sysreg("ICC_BPR1_EL1") == 0, x.sysreg("ICC_IGRPEN1_EL1") == 1))
 
 
 def sgi1r_wake(e, x):
@@ -55,20 +68,31 @@ CONTRACTS = {
                               post=lambda e, x: x.sysreg("ICC_EOIR1_EL1") == e.x(0)),
     "board_send_wake": Contract("sends the wake-up SGI to the core whose MPIDR is x0",
                                 maychange=("x1", "x2", "ICC_SGI1R_EL1"), post=sgi1r_wake),
-    "board_gic_init": Contract("enables the distributor (writes only the GIC's MMIO)",
-                               maychange=AAPCS64_SCRATCH + (MEMORY,)),
+    "board_gic_init": Contract(
+        "enables the distributor: GICD_CTLR holds ARE (bit 4, affinity routing with one "
+        "security state), EnableGrp1 (bit 1) and EnableGrp0 (bit 0), as the GICv3 "
+        "architecture numbers them; it writes only GICD_CTLR",
+        maychange=("x0", "x1", "nzcv", Region(lambda e: z3.BitVecVal(
+            e.const("BOARD_GICD_BASE"), 64), 4)),
+        post=lambda e, x: x.u32(z3.BitVecVal(e.const("BOARD_GICD_BASE"), 64)) == 0x13),
     "board_irq_init_core": Contract(
         "wakes this core's redistributor, enables the tick and the wake-up SGI, opens the CPU "
         "interface; writes only the redistributors' MMIO",
         maychange=("x0", "x1", "x2", "x3", "x4", "nzcv", REDISTRIBUTORS) + GIC_CPU,
+        post=_cpu_interface_open,
         loop_bound=(REDISTRIBUTOR_WALK, "the walk looks at one redistributor per core, and "
                     "the runtime runs at most MAX_CORES cores; the wait on GICR_WAKER re-reads "
                     "a device word, and a later read is as unknown as the first one")),
     "board_timer_set": Contract("arms the tick for the compare value x0",
                                 maychange=("x1",) + TIMER,
                                 post=lambda e, x: x.sysreg("CNTP_CVAL_EL0") == e.x(0)),
-    "board_uart_init": Contract("enables the UART: 8-bit words, FIFOs, transmit and receive",
-                                maychange=AAPCS64_SCRATCH + (UART,)),
+    "board_uart_init": Contract(
+        "enables the UART: UARTLCR_H (offset 0x2C) 8-bit words (WLEN, bits 6:5 = 3) and FIFOs "
+        "(FEN, bit 4); UARTCR (0x30) UARTEN (bit 0), TXE (bit 8) and RXE (bit 9), as the "
+        "PL011 TRM numbers them",
+        maychange=AAPCS64_SCRATCH + (UART,),
+        post=lambda e, x: z3.And(x.u32(uart_base(e) + 0x2C) == 0x70,
+                                 x.u32(uart_base(e) + 0x30) == 0x301)),
     "board_putc": Contract(
         "writes the low byte of w0 to the data register once the transmit FIFO has room",
         maychange=AAPCS64_SCRATCH + (UART,),
