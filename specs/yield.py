@@ -66,6 +66,16 @@ def _suspended(e, x):
                       x.x(0) == 1, x.u64(pcb) == (old + c("PS_SUSPEND_ONE")) | c("PS_SUSPENDED"))))
 
 
+def _tail_word(e, pcb):
+    """The RUNQ_TAIL word of the run queue PCB pcb joins: its core's, for its priority (low
+    shares normal's), read on entry."""
+    c = e.const
+    core, prio = e.u32(pcb + c("PCB_CORE")), e.u32(pcb + c("PCB_PRIO"))
+    block = z3.BitVecVal(e.symbol("sched_cores"), 64) + z3.ZeroExt(32, core) * c("CORE_SIZE")
+    queue = z3.If(z3.ULT(prio, c("RUNQ_NORMAL")), prio, z3.BitVecVal(c("RUNQ_NORMAL"), 32))
+    return block + c("CORE_QUEUES") + z3.ZeroExt(32, queue) * c("RUNQ_SIZE") + c("RUNQ_TAIL")
+
+
 def _resume_pre(e):
     """What the runtime keeps true of every PCB (spawn sets it; nothing else writes those
     fields), for the pid's PCB: its core below MAX_CORES, its priority below PRIO_LEVELS,
@@ -73,10 +83,7 @@ def _resume_pre(e):
     c = e.const
     pcb, _ = _pid_pcb(e)
     core, prio = e.u32(pcb + c("PCB_CORE")), e.u32(pcb + c("PCB_PRIO"))
-    block = z3.BitVecVal(e.symbol("sched_cores"), 64) + z3.ZeroExt(32, core) * c("CORE_SIZE")
-    queue = z3.If(z3.ULT(prio, c("RUNQ_NORMAL")), prio, z3.BitVecVal(c("RUNQ_NORMAL"), 32))
-    tail = e.u64(block + c("CORE_QUEUES") + z3.ZeroExt(32, queue) * c("RUNQ_SIZE") +
-                 c("RUNQ_TAIL"))
+    tail = e.u64(_tail_word(e, pcb))
     return z3.Implies(z3.ULT(e.x(0) & 0xFFFFFFFF, c("MAX_PROCS")), z3.And(
         z3.ULT(core, c("MAX_CORES")), z3.ULT(prio, c("PRIO_LEVELS")),
         z3.Or(tail == 0, member(e, tail, "proc_pcbs", "MAX_PROCS", "PCB_SIZE"))))
@@ -91,6 +98,9 @@ def _resumed(e, x):
     busy = c("PS_ACTIVE") | c("PS_RUNNING") | c("PS_IN_RUNQ") | c("PS_EXITING")
     enqueue = z3.And(_count(less) == 0, cleared & busy == c("PS_ACTIVE"))
     new = z3.If(_count(less) == 0, z3.If(enqueue, cleared | c("PS_IN_RUNQ"), cleared), less)
+    # Not stated: that it is enqueued exactly when the transition says so (the tail of its
+    # queue is then the PCB). Stated, the proof takes 27 s of its 60 s budget here, too close
+    # to the edge for the gate; the mutation tester lists the survivors this leaves.
     return z3.And(x.x(0) == z3.If(ok, z3.BitVecVal(1, 64), z3.BitVecVal(0, 64)),
                   z3.Implies(ok, x.u64(pcb) == new),
                   z3.Implies(z3.Not(ok), x.u64(pcb) == old))
@@ -139,6 +149,7 @@ CONTRACTS = {
     "resume": Contract(
         "resumes pid x0 (proc_state_resume's transition on its PCB while the pid is current): "
         "returns 1 if the count went down, 0 for a stale pid or a count of 0; at the last "
-        "resume of an active, idle process it is enqueued on its core (sched_enqueue)",
+        "resume of an active, idle process it is enqueued on its core (sched_enqueue; "
+        "not yet stated, see _resumed)",
         pre=_resume_pre, post=_resumed),
 }

@@ -304,9 +304,14 @@ def run_mutant(root: Path, mutant: Mutant, base: Baseline, budget: float) -> Out
 # -- the whole run ------------------------------------------------------------------------------
 
 def _mutant_cache_key(root: Path, mutant: Mutant, budget: float) -> str:
-    from .cache import verifier_hash
+    """The whole verifier (the proofs, the weak-memory engine and this tester decide an
+    outcome), the budget, the mutant and the tree it was planted in."""
     h = hashlib.sha256()
-    h.update(f"{verifier_hash()}|{budget}|{mutant.key}|{mutant.line}".encode())
+    h.update(f"{budget}|{mutant.key}|{mutant.line}".encode())
+    verify = Path(__file__).resolve().parent
+    for path in sorted(verify.rglob("*.py")):
+        h.update(path.relative_to(verify).as_posix().encode())
+        h.update(path.read_bytes())
     for path in sorted((root / "asm").rglob("*")) + sorted((root / "specs").rglob("*.py")):
         if path.is_file():
             h.update(path.relative_to(root).as_posix().encode())
@@ -331,6 +336,21 @@ def run_all(root: Path, mutants: list[Mutant], jobs: int, budget: float,
     """Every mutant through the gate (from the cache where nothing changed), in `jobs`
     processes; equivalent ones (specs/mutants.toml) are still run, and reported as such only
     if they survive."""
+    with tempfile.TemporaryDirectory(prefix="actly-mutants-") as tmp:
+        # A snapshot: editing asm/ or specs/ while mutants run changes neither their
+        # outcomes nor the keys they are cached under.
+        snapshot = Path(tmp)
+        _copy_tree(root, snapshot)
+        outcomes = _run_all(snapshot, mutants, jobs, budget, cache_dir, progress)
+        proved = snapshot / "build" / "proof-cache"
+        if proved.is_dir():      # the baseline's proofs, keyed by content: safe to keep
+            shutil.copytree(proved, root / "build" / "proof-cache", dirs_exist_ok=True)
+        return outcomes
+
+
+def _run_all(root: Path, mutants: list[Mutant], jobs: int, budget: float,
+             cache_dir: Path | None, progress: Callable[[Outcome, int, int], None] | None
+             ) -> list[Outcome]:
     equivalents = load_equivalents(root)
     outcomes: dict[Mutant, Outcome] = {}
     todo = []
