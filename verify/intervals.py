@@ -361,11 +361,16 @@ def residue(e: z3.BitVecRef, m: int, known: dict[int, Fact], depth: int = 0) -> 
 
 
 def _alignment(e: z3.BitVecRef, known: dict[int, Fact]) -> int:
-    """The largest power of two (up to 2^12) e is known modulo."""
-    m = 4096
-    while m > 1 and residue(e, m, known) is None:
-        m //= 2
-    return m
+    """The largest power of two (up to 2^12) e is known modulo. Whether residue() knows e
+    modulo 2^k only gets likelier as k falls, so a binary search over k finds it."""
+    lo, hi = 0, 12              # known modulo 2^lo (every value is, modulo 1); find the top
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if residue(e, 2 ** mid, known) is None:
+            hi = mid - 1
+        else:
+            lo = mid
+    return 2 ** lo
 
 
 def apart(a: z3.BitVecRef, asize: int, b: z3.BitVecRef, bsize: int,

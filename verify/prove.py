@@ -119,16 +119,36 @@ def entry_state(func: Function) -> State:
     return state
 
 
+# _from_caller's answers by AST id; each entry holds its expression, so that the id is not
+# reused while the entry lives. Every load asks it of many address pairs (a third of a
+# large proof's time went into walking the same addresses again).
+_FROM_CALLER: dict[int, tuple[z3.ExprRef, bool]] = {}
+
+
 def _from_caller(expr: z3.ExprRef) -> bool:
     """The value comes from the caller alone: entry registers other than sp, and memory as it
     was on entry. Values the function computed from sp, or that a loop summary or an
     unmodelled instruction made unknown (their names carry a `!`), do not qualify."""
+    known = _FROM_CALLER.get(expr.get_id())
+    if known is not None:
+        return known[1]
+    answer = _walk_from_caller(expr)
+    _FROM_CALLER[expr.get_id()] = (expr, answer)
+    return answer
+
+
+def _walk_from_caller(expr: z3.ExprRef) -> bool:
     todo, seen = [expr], set()
     while todo:
         e = todo.pop()
         if e.get_id() in seen:
             continue
         seen.add(e.get_id())
+        known = _FROM_CALLER.get(e.get_id())
+        if known is not None:
+            if not known[1]:
+                return False
+            continue
         if z3.is_app(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
             name = e.decl().name()
             if name == "sp" or "!" in name:
@@ -270,6 +290,7 @@ class Proof:
         start = time.monotonic()
         self.deadline = start + self.budget
         self.program.looked_up.clear()
+        _FROM_CALLER.clear()
         func, contract = self.func, self.contract
         result = Result(func.name, "UNKNOWN", contract.summary, self.program.line(func.addr),
                         func.bytes_hash, assumptions=list(ASSUMPTIONS), budget=self.budget)

@@ -97,8 +97,10 @@ CONTRACTS = {
         "writes the low byte of w0 to the data register once the transmit FIFO has room",
         maychange=AAPCS64_SCRATCH + (UART,),
         post=lambda e, x: x.u32(uart_reg(e, "PL011_DR")) == e.w(0) & 0xFF),
-    "board_uart_flush": Contract("waits until the UART has sent everything; writes nothing",
-                                 maychange=AAPCS64_SCRATCH),
+    "board_uart_flush": Contract(
+        "waits until the UART has sent everything (UARTFR, offset 0x18, reads BUSY, bit 3, "
+        "clear); writes nothing", maychange=AAPCS64_SCRATCH,
+        post=lambda e, x: x.u32(uart_base(e) + 0x18) & 0x8 == 0),
 }
 
 # Orderings no weak-memory harness checks (verify barriers lists them with these reasons).
