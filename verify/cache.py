@@ -9,9 +9,9 @@ and the function is proved again.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
-import re
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
@@ -26,26 +26,43 @@ VERIFY_DIR = Path(__file__).resolve().parent
 # The modules that decide a function's verdict; the hash covers these and every module of
 # verify/ they import (directly or not), so that editing the CLI, the mutation tester or
 # the weak-memory engine does not throw away every proof.
-PROOF_ROOTS = ("check.py", "cache.py", "prove.py", "roundtrip.py")
-_IMPORT = re.compile(r"^\s*from \.(\w+)(?:\.(\w+))? import|^\s*from \. import ([\w, ]+)",
-                     re.MULTILINE)
+# harness/spec.py: the spec modules import it beside verify.spec.
+PROOF_ROOTS = ("check.py", "cache.py", "prove.py", "roundtrip.py", "harness/spec.py")
+
+
+def _imported(path: Path) -> list[Path]:
+    """The verify/ modules one file imports (any form: relative or `verify.`, at the top or
+    inside a function), as files; a package counts as its __init__.py."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = path.parent
+                for _ in range(node.level - 1):
+                    base = base.parent
+            elif (node.module or "").split(".")[0] == "verify":
+                base = VERIFY_DIR.parent
+            else:
+                continue
+            module = base.joinpath(*(node.module or "").split(".")) if node.module else base
+            out += [module.with_suffix(".py"), module / "__init__.py"]
+            out += [module / f"{a.name}.py" for a in node.names]   # `from pkg import mod`
+        elif isinstance(node, ast.Import):
+            out += [VERIFY_DIR.parent.joinpath(*a.name.split(".")).with_suffix(".py")
+                    for a in node.names if a.name.split(".")[0] == "verify"]
+    return [p for p in out if p.is_file() and VERIFY_DIR in p.resolve().parents]
 
 
 def proof_modules() -> list[Path]:
-    """PROOF_ROOTS and the verify/ modules they import, transitively (relative imports)."""
+    """PROOF_ROOTS and the verify/ modules they import, transitively."""
     seen: set[Path] = set()
     todo = [VERIFY_DIR / name for name in PROOF_ROOTS]
     while todo:
-        path = todo.pop()
+        path = todo.pop().resolve()
         if path in seen or not path.is_file():
             continue
         seen.add(path)
-        for package, module, names in _IMPORT.findall(path.read_text()):
-            parts = [package, module] if module else [package] if package else []
-            base = path.parent.joinpath(*parts)
-            targets = [base.with_suffix(".py"), base / "__init__.py"] if parts else \
-                [path.parent / f"{n.strip()}.py" for n in names.split(",")]
-            todo += [t for t in targets if t.is_file()]
+        todo += _imported(path)
     return sorted(seen)
 
 

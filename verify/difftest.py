@@ -31,6 +31,7 @@ access reaches is mapped on demand with content both sides agree on.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import itertools
 import json
 import multiprocessing
@@ -1570,7 +1571,8 @@ def validate_image(program: Program, cache_file: Path, states: int, seed: int,
     """Difftest the image's encodings and the overlay's families that this verifier has not
     validated yet with as many states; None when everything was validated before."""
     from .cache import verifier_hash
-    stamp = f"{verifier_hash()}:{states}:{seed}"
+    own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    stamp = f"{verifier_hash()}:{own}:{states}:{seed}"
     try:
         done = set(json.loads(cache_file.read_text()).get(stamp, []))
     except (OSError, ValueError):

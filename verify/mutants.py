@@ -232,6 +232,7 @@ def _gate(root: Path, budget: float, harness_names: set[str] | None,
     from .check import check_all
     from .harness.engine import BUDGET_REASON as HARNESS_BUDGET_REASON, PROVED, check
     from .harness.spec import HarnessError, load_harnesses
+    from .litmus.parse import NotModelled
     from .program import Program
     layout = Layout(root)
     program = Program(build_elf(layout), root)
@@ -256,13 +257,17 @@ def _gate(root: Path, budget: float, harness_names: set[str] | None,
         except HarnessError as exc:
             if harness_names is None:
                 raise                   # the unmutated tree: the harness itself is wrong
-            why[f"harness {h.name}"] = f"the mutated code breaks it: {exc}"    # caught
+            why[f"harness {h.name}"] = f"the mutated code breaks it: {exc}"
+            if isinstance(exc.__cause__, NotModelled) or "instructions on a path" in str(exc):
+                out_of_time.add(f"harness {h.name}")    # a limit of the tool, not a bug found
+                proved.add(h.name)
             continue
         if r.verdict == PROVED:
             proved.add(h.name)
         elif r.reasons and r.reasons[0].startswith(HARNESS_BUDGET_REASON):
             out_of_time.add(f"harness {h.name}")     # evidence neither way
-            proved.add(h.name)
+            if harness_names is not None:            # never proved on the unmutated tree
+                proved.add(h.name)
             why[f"harness {h.name}"] = f"{r.verdict}: {r.reasons[0]}"
         else:
             why[f"harness {h.name}"] = f"{r.verdict}: {r.reasons[0] if r.reasons else ''}"

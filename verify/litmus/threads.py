@@ -35,7 +35,10 @@ def time_limit(seconds: float | None):
     harness whose paths multiply (a retry loop that goes round on success) must end with a
     verdict, not run for hours. None: no limit."""
     global _deadline
-    saved, _deadline = _deadline, None if seconds is None else time.monotonic() + seconds
+    saved = _deadline
+    if seconds is not None:
+        mine = time.monotonic() + seconds
+        _deadline = mine if saved is None else min(saved, mine)
     try:
         yield
     finally:
