@@ -257,10 +257,12 @@ def _gate(root: Path, budget: float, harness_names: set[str] | None,
         except HarnessError as exc:
             if harness_names is None:
                 raise                   # the unmutated tree: the harness itself is wrong
-            why[f"harness {h.name}"] = f"the mutated code breaks it: {exc}"
             if isinstance(exc.__cause__, NotModelled) or "instructions on a path" in str(exc):
-                out_of_time.add(f"harness {h.name}")    # a limit of the tool, not a bug found
+                why[f"harness {h.name}"] = f"undecided, a limit of the checker: {exc}"
+                out_of_time.add(f"harness {h.name}")    # not a bug found
                 proved.add(h.name)
+            else:
+                why[f"harness {h.name}"] = f"the mutated code breaks it: {exc}"
             continue
         if r.verdict == PROVED:
             proved.add(h.name)
@@ -317,7 +319,7 @@ def _mutant_cache_key(root: Path, mutant: Mutant, budget: float) -> str:
     for path in sorted(verify.rglob("*.py")):
         h.update(path.relative_to(verify).as_posix().encode())
         h.update(path.read_bytes())
-    for path in sorted((root / "asm").rglob("*")) + sorted((root / "specs").rglob("*.py")):
+    for path in sorted((root / "asm").rglob("*")) + sorted((root / "specs").rglob("*")):
         if path.is_file():
             h.update(path.relative_to(root).as_posix().encode())
             h.update(path.read_bytes())
