@@ -59,6 +59,24 @@ class Fact:
 _facts_of: dict[int, tuple[z3.ExprRef, dict[int, Fact]]] = {}
 
 
+class Known(dict):
+    """The facts of one path condition, by term id, with the bounds and residues already
+    worked out from them: the same addresses are asked about again and again (every load
+    against every store it passes). Each memo keeps its expression, so the id stays its own."""
+
+    def __init__(self):
+        super().__init__()
+        # by term id (and modulus): (term, the depth it was found at, the answer)
+        self.intervals: dict[int, tuple[z3.ExprRef, int, tuple[int, int]]] = {}
+        self.residues: dict[tuple[int, int], tuple[z3.ExprRef, int, int | None]] = {}
+
+
+# The facts of the last few path conditions, by their constraints' ids: a path's loads ask
+# about the same condition many times over, and a path condition only grows by appending.
+_KNOWN_KEPT = 32
+_known_of: dict[tuple[int, ...], tuple[list[z3.BoolRef], Known]] = {}
+
+
 def _conjuncts(c: z3.BoolRef):
     todo = [c]
     while todo:
@@ -220,8 +238,20 @@ def _stride(c: z3.BoolRef, known: dict[int, Fact]) -> Fact | None:
     return Fact(split[0], stride=stride, stride_k=split[1])
 
 
-def facts(constraints: list[z3.BoolRef]) -> dict[int, Fact]:
-    out: dict[int, Fact] = {}
+def facts(constraints: list[z3.BoolRef]) -> Known:
+    key = tuple(c.get_id() for c in constraints)
+    hit = _known_of.get(key)
+    if hit is not None:
+        return hit[1]
+    out = _facts(constraints)
+    if len(_known_of) >= _KNOWN_KEPT:
+        del _known_of[next(iter(_known_of))]
+    _known_of[key] = (list(constraints), out)
+    return out
+
+
+def _facts(constraints: list[z3.BoolRef]) -> Known:
+    out = Known()
     alternatives = []
     for c in constraints:
         hit = _facts_of.get(c.get_id())
@@ -249,7 +279,18 @@ def facts(constraints: list[z3.BoolRef]) -> dict[int, Fact]:
 
 
 def interval(e: z3.BitVecRef, known: dict[int, Fact], depth: int = 0) -> tuple[int, int]:
-    """Unsigned bounds (lo, hi) on e's value on every path where `known` holds."""
+    """Unsigned bounds (lo, hi) on e's value on every path where `known` holds. Every answer
+    is sound; one found at a smaller depth (more room left) is as precise, so it is reused."""
+    memo = getattr(known, "intervals", None)
+    if memo is None:
+        return _interval(e, known, depth)
+    hit = memo.get(e.get_id())
+    if hit is None or hit[1] > depth:
+        hit = memo[e.get_id()] = (e, depth, _interval(e, known, depth))
+    return hit[2]
+
+
+def _interval(e: z3.BitVecRef, known: dict[int, Fact], depth: int) -> tuple[int, int]:
     width = e.size()
     full = (0, 2 ** width - 1)
     if depth > 12:
@@ -325,6 +366,16 @@ def _scale(e: z3.BitVecRef) -> tuple[int, z3.BitVecRef] | None:
 
 def residue(e: z3.BitVecRef, m: int, known: dict[int, Fact], depth: int = 0) -> int | None:
     """e modulo the power of two m on every path where `known` holds, or None."""
+    memo = getattr(known, "residues", None)
+    if memo is None:
+        return _residue(e, m, known, depth)
+    hit = memo.get((e.get_id(), m))
+    if hit is None or hit[1] > depth:
+        hit = memo[e.get_id(), m] = (e, depth, _residue(e, m, known, depth))
+    return hit[2]
+
+
+def _residue(e: z3.BitVecRef, m: int, known: dict[int, Fact], depth: int) -> int | None:
     if depth > 12 or m > 2 ** e.size():
         return None
     if z3.is_bv_value(e):

@@ -38,6 +38,7 @@ DEFAULT_BOUND = 8
 PROOF_BUDGET = 60.0
 BUDGET_REASON = "proof budget"
 CHECK_MS = 60000   # one solver query about a returning path; undecided is never "holds"
+QUICK_MS = 2000    # the first query, whether anything at all can break on a returning path
 UNDECIDED = "undecided"
 
 # Write-only registers are signals to the hardware (an EOI, an SGI), not state to keep.
@@ -228,6 +229,18 @@ def _machine_constants() -> dict[str, int]:
     return _CONSTANTS
 
 
+class _NoAliasQueries:
+    """An alias memo that never asks the solver: every store at an unknown distance may
+    overlap (the If is kept, which is always sound)."""
+
+    @staticmethod
+    def apart(overlap, constraints) -> bool:
+        return False
+
+
+_NO_ALIAS_QUERIES = _NoAliasQueries()
+
+
 @dataclass
 class Check:
     """One way the contract can break on a returning path.
@@ -236,6 +249,31 @@ class Check:
     the symbolic path and evaluated on the concrete end state of a replay."""
     sentence: str
     broken: Callable[[View, View], z3.BoolRef]
+    # For a postcondition: the formula that must hold, whose conjuncts are checked one by one
+    # when the whole is not shown at once (and named when one fails).
+    holds: Callable[[View, View], z3.BoolRef] | None = None
+
+
+def conjuncts(p: z3.BoolRef, guards: tuple = ()) -> list[tuple[tuple, z3.BoolRef]]:
+    """p as (guards, conjunct) pairs: p fails exactly when, for one pair, every guard holds
+    and the conjunct does not. Splits And, Implies and a Boolean If."""
+    if z3.is_and(p):
+        return [pair for c in p.children() for pair in conjuncts(c, guards)]
+    if z3.is_app_of(p, z3.Z3_OP_IMPLIES):
+        return conjuncts(p.arg(1), guards + (p.arg(0),))
+    if z3.is_app_of(p, z3.Z3_OP_ITE) and z3.is_bool(p):
+        c, yes, no = p.children()
+        return conjuncts(yes, guards + (c,)) + conjuncts(no, guards + (z3.Not(c),))
+    return [(guards, p)]
+
+
+def _sides(model: z3.ModelRef, conjunct: z3.BoolRef) -> str:
+    """The values that break an (in)equation, as a person debugging it wants them."""
+    if conjunct.num_args() == 2 and z3.is_bv(conjunct.arg(0)):
+        a, b = (model.eval(x, model_completion=True) for x in conjunct.children())
+        if z3.is_bv_value(a) and z3.is_bv_value(b):
+            return f"; its sides are 0x{a.as_long():x} and 0x{b.as_long():x}"
+    return ""
 
 
 class Proof:
@@ -524,11 +562,11 @@ class Proof:
         if contract.post is not None:
             post = contract.post
             checks.append(Check("the postcondition does not hold on return",
-                                lambda e, x: z3.Not(post(e, x))))
+                                lambda e, x: z3.Not(post(e, x)), post))
         if contract.ghost_post is not None:
             ghost = contract.ghost_post
             checks.append(Check("the ghost-view postcondition does not hold on return",
-                                lambda e, x: z3.Not(ghost(e, x))))
+                                lambda e, x: z3.Not(ghost(e, x)), ghost))
         return checks
 
     def _memory_frame(self, end: PathEnd, checks: list[Check]) -> None:
@@ -557,29 +595,54 @@ class Proof:
             run.cut_other.append(f"{BUDGET_REASON} of {self.budget:.0f} s spent before every "
                                  "returning path was checked")
             return
-        state = end.path.state
+        # The contract's loads keep a store that may alias them as an If rather than ask the
+        # solver there: each conjunct is asked of the solver alone anyway, with the path.
+        state = end.path.state.copy()
+        state.aliases = _NO_ALIAS_QUERIES
         ret = z3.BitVec("x30", 64)
         entry, exit_ = View(self.entry, self.program), View(state, self.program)
         returning = end.target == ret
         conditions = [("returns to an address other than x30 on entry", end.target != ret, None)]
-        conditions += [(c.sentence, z3.And(returning, c.broken(entry, exit_)), c)
-                       for c in self._checks(end)]
-        quick = solver()  # one query for the common case: nothing can go wrong
-        quick.set("timeout", CHECK_MS)
-        quick.add(*state.constraints)
-        quick.add(z3.Or(*[bad for _, bad, _ in conditions]))
-        verdict = quick.check()
-        if verdict == z3.unsat:
+        formulas = {}       # each postcondition's formula on this path, built once
+        for c in self._checks(end):
+            if c.holds is not None:
+                formulas[c.sentence] = c.holds(entry, exit_)
+                conditions.append((c.sentence, z3.And(returning, z3.Not(formulas[c.sentence])), c))
+            else:
+                conditions.append((c.sentence, z3.And(returning, c.broken(entry, exit_)), c))
+        # One query for the common case, nothing can go wrong; kept short, as a hard path's
+        # disjunction of everything is far slower than its parts asked one by one.
+        if self._none_holds(state, [bad for _, bad, _ in conditions]):
             return
-        if verdict == z3.unknown:
-            run.cut_other.append(f"{BUDGET_REASON}: the solver did not decide within "
-                                 f"{CHECK_MS // 1000} s whether the contract holds on the path "
-                                 f"returning at {self.program.line(end.addr)}")
-            return
-        opaque = list(state.opaque) + list(end.path.widened)
-        off_image = self._off_image(end)
+        simple, pieces = [], []
         for sentence, bad, check in conditions:
-            found = self._model(state.constraints + [bad], opaque, off_image)
+            if check is None or check.holds is None:
+                simple.append((sentence, bad, check, None))
+                continue
+            parts = conjuncts(formulas[sentence])
+            for i, (guards, part) in enumerate(parts, 1):
+                pieces.append((f"{sentence}: its conjunct {i} of {len(parts)}",
+                               z3.And(returning, *guards, z3.Not(part)), check, part))
+        # Registers and the frame are each easy and together still quick; a postcondition's
+        # conjuncts are asked alone.
+        if not self._none_holds(state, [bad for _, bad, _, _ in simple]):
+            pieces = simple + pieces
+        opaque = list(state.opaque) + list(end.path.widened)
+        for sentence, bad, check, part in pieces:
+            if time.monotonic() > self.deadline:
+                run.cut_other.append(f"{BUDGET_REASON} of {self.budget:.0f} s spent before "
+                                     f"the path returning at {self.program.line(end.addr)} "
+                                     "was checked")
+                return
+            alone = solver()
+            alone.set("timeout", CHECK_MS)
+            alone.add(*state.constraints)
+            alone.add(bad)
+            verdict = alone.check()
+            if verdict == z3.unsat:
+                continue
+            found = UNDECIDED if verdict == z3.unknown else \
+                self._model(state.constraints + [bad], opaque, self._off_image(end))
             if found is None:
                 continue
             if found == UNDECIDED:
@@ -588,7 +651,11 @@ class Proof:
                                     f"{self.program.line(end.addr)}")
                 continue
             model, whatever_opaque, pinned = found
+            if part is not None:
+                sentence += _sides(model, part)
             cx = self._counterexample(end, model, sentence)
+            # The replay judges the whole postcondition: a conjunct is a piece of the
+            # symbolic formula, with no meaning on the replay's concrete values.
             self._replay_into(cx, end, model, check, pinned)
             # Real if the path has nothing unknown on it, if it breaks whatever the unknown
             # values are, or if the machine shows it.
@@ -598,6 +665,15 @@ class Proof:
             run.possible.append(f"possible violation at {self.program.line(end.addr)}: "
                                 f"{sentence} (the path has values the verifier does not "
                                 f"model, and replaying the model did not show it: {cx.replay})")
+
+    @staticmethod
+    def _none_holds(state, bads: list[z3.BoolRef]) -> bool:
+        """Shown within QUICK_MS that no condition in `bads` can hold on the path."""
+        quick = solver()
+        quick.set("timeout", QUICK_MS)
+        quick.add(*state.constraints)
+        quick.add(z3.Or(*bads))
+        return quick.check() == z3.unsat
 
     def _check_broken(self, end: PathEnd, run: "_Run") -> None:
         """A path ended where a loop or heap invariant may break: find the model."""
@@ -628,12 +704,14 @@ class Proof:
                                 "contract)")
 
     def _off_image(self, end: PathEnd) -> list[z3.BoolRef]:
-        """Every data access of the path lies outside the image's code pages: the replay
-        machine holds the ELF's bytes there, not the model's (a preference for the model)."""
+        """Every data access of the path lies outside the image's code pages, and none wraps
+        past the top of the address space: the replay machine holds the ELF's bytes there,
+        and maps no page across the wrap (a preference for the model)."""
         away = []
         for effect in end.path.trace:
             for acc in effect.accesses:
                 addr = z3.BitVecVal(acc.addr, 64) if isinstance(acc.addr, int) else acc.addr
+                away.append(z3.ULE(addr, 2 ** 64 - acc.size))
                 for lo, hi in self.program.code_ranges:
                     lo, hi = lo & ~0xFFF, (hi + 0xFFF) & ~0xFFF
                     away.append(z3.Or(z3.ULE(addr + acc.size, lo), z3.UGE(addr, hi)))

@@ -1,0 +1,46 @@
+"""A postcondition is checked conjunct by conjunct when the whole is not shown at once, and a
+failed one is named with the values that break it (tests/fixtures/abi_cases.s)."""
+
+from __future__ import annotations
+
+import z3
+
+from verify.prove import Proof, conjuncts
+from verify.spec import AAPCS64_SCRATCH, Contract, Region
+
+
+def test_the_conjuncts_fail_exactly_when_the_formula_does():
+    a, b, c = z3.Bools("a b c")
+    x = z3.BitVec("x", 8)
+    p = z3.If(a, z3.And(b, x == 1), z3.Implies(c, z3.And(x != 2, z3.Or(b, c))))
+    parts = conjuncts(p)
+    assert len(parts) == 4
+    failing = z3.Or(*[z3.And(*guards, z3.Not(part)) for guards, part in parts])
+    s = z3.Solver()
+    s.add(failing != z3.Not(p))
+    assert s.check() == z3.unsat
+
+
+def stores_successor(post):
+    # saves_callee_saved stores x0 + 1 at [x0] and leaves x0 as it was
+    return Contract("stores x0 + 1 at x0", maychange=AAPCS64_SCRATCH + (Region(lambda e: e.x(0), 8),),
+                    post=post)
+
+
+def test_a_true_postcondition_of_several_conjuncts_is_proved(abi_cases):
+    contract = stores_successor(lambda e, x: z3.If(
+        e.x(0) == 0, x.x(0) == 0, z3.And(x.u64(e.x(0)) == e.x(0) + 1, x.x(0) == e.x(0))))
+    result = Proof(abi_cases, abi_cases.functions["saves_callee_saved"], contract).run()
+    assert result.verdict == "PROVED", (result.reasons, result.counterexample)
+
+
+def test_the_failed_conjunct_is_named_with_its_values(abi_cases):
+    contract = stores_successor(lambda e, x: z3.And(
+        x.u64(e.x(0)) == e.x(0) + 1, x.x(0) == e.x(0) + 2))
+    result = Proof(abi_cases, abi_cases.functions["saves_callee_saved"], contract).run()
+    assert result.verdict == "FAILED"
+    sentence = result.counterexample.sentence
+    assert "postcondition does not hold on return: its conjunct 2 of 2" in sentence, sentence
+    x0 = result.counterexample.registers["x0"]
+    assert f"its sides are 0x{x0:x} and 0x{(x0 + 2) % 2 ** 64:x}" in sentence, sentence
+    assert result.counterexample.replay_status == "confirmed"
