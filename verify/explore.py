@@ -46,6 +46,12 @@ _summary_ids = itertools.count()
 ORDINARY_JUMPS = ("Ijk_Boring", "Ijk_Call", "Ijk_Ret")
 
 
+def _brief(expr: z3.ExprRef, limit: int = 120) -> str:
+    """An expression for a sentence a person reads: whole when short, else its start."""
+    text = " ".join(str(z3.simplify(expr)).split())
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
 class Mode(enum.Enum):
     SUMMARISE = "summarise"
     BOUNDED = "bounded"
@@ -454,8 +460,8 @@ class Explorer:
             if need is not None and not heap.store_kept(state, need):
                 state.heap = heap
                 return PathEnd(EndKind.BROKEN, path, addr, broken=z3.Not(need),
-                               detail=f"what {name} may write at {start} ({size} bytes, its "
-                                      "contract's region) may break a heap invariant "
+                               detail=f"what {name} may write at {_brief(start)} ({size} "
+                                      "bytes, its contract's region) may break a heap invariant "
                                       "(specs/heap.py)")
         state.heap = heap
         path.summarised.append(name)

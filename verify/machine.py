@@ -278,11 +278,15 @@ class AliasMemo:
     the solver: a smaller query, and as exact. Every answer "apart" is remembered with the
     constraints that gave it; it holds again wherever those constraints all hold (they only
     grow along a path). Undecided counts as "may overlap", which keeps the If: always sound.
+    A question not shown apart is remembered with exactly the constraints it was asked with.
     """
 
     def __init__(self):
         self._proved: dict[int, list[tuple[z3.BoolRef, list[z3.BoolRef]]]] = {}
         self._vars: dict[int, tuple[z3.BoolRef, frozenset[str]]] = {}
+        # Questions not shown apart, by their ids and the constraints asked with: the same
+        # question with the same constraints gets the same answer without the solver.
+        self._refuted: dict[tuple, tuple[z3.BoolRef, list[z3.BoolRef]]] = {}
 
     def _variables(self, e: z3.ExprRef) -> frozenset[str]:
         hit = self._vars.get(e.get_id())
@@ -324,7 +328,11 @@ class AliasMemo:
                 else:
                     left.append(c)
             rest = left
+        key = (overlap.get_id(), tuple(sorted(c.get_id() for c in relevant)))
+        if key in self._refuted:
+            return False
         if not self._unsat(relevant, overlap, ALIAS_MS):
+            self._refuted[key] = (overlap, relevant)
             return False
         self._proved.setdefault(overlap.get_id(), []).append((overlap, relevant))
         return True
