@@ -229,18 +229,6 @@ def _machine_constants() -> dict[str, int]:
     return _CONSTANTS
 
 
-class _NoAliasQueries:
-    """An alias memo that never asks the solver: every store at an unknown distance may
-    overlap (the If is kept, which is always sound)."""
-
-    @staticmethod
-    def apart(overlap, constraints) -> bool:
-        return False
-
-
-_NO_ALIAS_QUERIES = _NoAliasQueries()
-
-
 @dataclass
 class Check:
     """One way the contract can break on a returning path.
@@ -595,10 +583,7 @@ class Proof:
             run.cut_other.append(f"{BUDGET_REASON} of {self.budget:.0f} s spent before every "
                                  "returning path was checked")
             return
-        # The contract's loads keep a store that may alias them as an If rather than ask the
-        # solver there: each conjunct is asked of the solver alone anyway, with the path.
-        state = end.path.state.copy()
-        state.aliases = _NO_ALIAS_QUERIES
+        state = end.path.state
         ret = z3.BitVec("x30", 64)
         entry, exit_ = View(self.entry, self.program), View(state, self.program)
         returning = end.target == ret
