@@ -51,6 +51,19 @@ def test_a_list_walk_is_proved_with_its_invariants(tmp_path):
     assert any("a node's link holds 0 or a node" in a for a in result.assumptions)
 
 
+def test_a_walk_whose_body_branches_is_proved_by_its_head_invariant(tmp_path):
+    # The body's own jump target (.Llist_mark_odd_next) is not generalised by itself, which
+    # would forget that x0 is a node: the head's invariant stands for every iteration.
+    program = build_fixture("list_cases", tmp_path)
+    contract = Contract("marks the odd nodes of the list at x0", maychange=("x0", "x1", "x2",
+                                                                             TABLE),
+                        pre=lambda e: is_node(e, e.x(0)),
+                        invariants={".Llist_mark_odd_walk": lambda e, here: z3.And(
+                            is_node(e, here.x(0)), here.x(1) == 1)})
+    result = prove(program, "list_mark_odd", contract)
+    assert result.verdict == "PROVED", (result.reasons, result.counterexample)
+
+
 def test_without_the_heap_invariant_the_walk_is_not_proved(tmp_path):
     # The next node is read from memory the loop has forgotten: nothing says it is a node.
     program = build_fixture("list_cases", tmp_path)

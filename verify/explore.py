@@ -82,6 +82,7 @@ class Snapshot:
     widenings: int = 0
     arrivals: int = 1
     memory_havoc: bool = False   # the summary made all of memory unknown at the loop head
+    heads: int = 0               # the path's arrivals at loop-invariant heads when taken
 
 
 @dataclass
@@ -99,12 +100,14 @@ class Path:
     summarised: list[str] = field(default_factory=list)  # callees taken by their contract
     deferred: list[int] = field(default_factory=list)    # stores left to callers (heap)
     by_jump: bool = True   # the path got to its pc by a jump (a loop head may be there)
+    heads: int = 0         # arrivals at loop-invariant heads so far
 
     def fork(self, state: State) -> "Path":
         return Path(state, list(self.trace), self.frames,
                     {k: replace(v) for k, v in self.snapshots.items()}, list(self.stores),
                     list(self.unmodelled), list(self.widened), list(self.rules),
-                    list(self.switched), list(self.summarised), list(self.deferred))
+                    list(self.switched), list(self.summarised), list(self.deferred),
+                    heads=self.heads)
 
 
 @dataclass
@@ -498,12 +501,19 @@ class Explorer:
         key = (path.frames, addr)
         snap = path.snapshots.get(key)
         state = path.state
-        if path.frames == () and addr in self.invariants:
+        head = path.frames == () and addr in self.invariants
+        if head:
             broken = self._invariant_kept(path, addr, first=snap is None)
             if broken is not None:
                 return broken
-        if snap is None:
-            path.snapshots[key] = Snapshot(state.copy(), len(state.constraints), len(path.stores))
+            path.heads += 1
+        # A target last seen before the path passed a loop-invariant head lies on that loop:
+        # the head's invariant stands for its iterations, so the target starts afresh rather
+        # than be generalised itself (which would forget what the invariant restores). A
+        # loop that does not pass the head is generalised at its own targets as before.
+        if snap is None or (not head and snap.heads != path.heads):
+            path.snapshots[key] = Snapshot(state.copy(), len(state.constraints), len(path.stores),
+                                           heads=path.heads)
             return None
         snap.arrivals += 1
         if self.limits.mode == Mode.BOUNDED:
@@ -590,6 +600,7 @@ class Explorer:
             gen.constraints.append(self._invariant(key[1], gen))
         path.snapshots[key] = Snapshot(gen.copy(), len(gen.constraints), len(path.stores),
                                        True, frozenset(havoc_regs), tuple(stores),
-                                       snap.widenings + 1, snap.arrivals, memory_havoc)
+                                       snap.widenings + 1, snap.arrivals, memory_havoc,
+                                       path.heads)
         path.state = gen
         return None
