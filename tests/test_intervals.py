@@ -116,3 +116,46 @@ def test_array_offsets_from_the_member_form_are_right():
     # Without the null check the link may be 0: not placed within the table.
     maybe = intervals.facts([z3.Or(t == 0, _member(t, PCBS, PCBS_N, PCB_SIZE))])
     assert intervals.object_offsets(t + 16, 8, PCBS, PCBS_N, PCB_SIZE, maybe) is None
+
+
+WHEELS = 0x41000000
+LINK = z3.BitVec("link", 64)
+# A link word: a wheel slot, or the PCB_TIMER_NEXT (104) of a PCB.
+LINK_WORD = z3.Or(z3.And(z3.ULT(LINK - WHEELS, 512), LINK & 7 == 0),
+                  _member(LINK - 104, PCBS, PCBS_N, PCB_SIZE))
+BLOCK = _member(q, CORES, 8, CORE_SIZE)
+OWN = _member(v, CORES, 8, CORE_SIZE)
+QUEUE = z3.ZeroExt(32, z3.If(z3.ULE(2, w), z3.BitVecVal(2, 32), w))   # 0, 1 or 2
+
+CASE_SPLIT = [
+    # (constraints, a, asize, b, bsize, apart by the facts?)
+    # a PCB's priority against a link word: apart in each case of the disjunction
+    ([member_pcb := _member(p, PCBS, PCBS_N, PCB_SIZE), LINK_WORD], p + 24, 4, LINK, 8, True),
+    # a PCB's own timer link may be that word
+    ([member_pcb, LINK_WORD], p + 104, 8, LINK, 8, False),
+    # a run queue's tail (of any priority) against a statistic of a core block that may be
+    # the same: offsets 24, 56, 88 against 344, in objects of 1280 bytes (no power of two)
+    ([BLOCK, OWN], q + 24 + 32 * QUEUE, 8, v + 344, 8, True),
+    ([BLOCK, OWN], q + 24 + 32 * QUEUE, 8, v + 88, 8, False),
+]
+
+
+def test_a_disjunction_and_an_array_of_any_stride_settle_aliasing():
+    for constraints, a, asize, b, bsize, expected in CASE_SPLIT:
+        got = intervals.apart(a, asize, b, bsize, constraints)
+        assert got == expected, (a, b)
+        if got:
+            assert not overlap_possible(a, asize, b, bsize, constraints), (a, b)
+        else:
+            assert overlap_possible(a, asize, b, bsize, constraints), (a, b)
+
+
+def test_a_field_of_a_member_is_placed_at_its_offset():
+    # LINK - 104 is a PCB: LINK lies at offset 104 of one, in the link word's second case.
+    known = intervals.facts([_member(LINK - 104, PCBS, PCBS_N, PCB_SIZE)])
+    found = intervals.object_offsets(LINK, 8, PCBS, PCBS_N, PCB_SIZE, known)
+    assert found == {104}
+    assert _offsets_hold(LINK, 8, [_member(LINK - 104, PCBS, PCBS_N, PCB_SIZE)], PCBS, PCBS_N,
+                         PCB_SIZE, found)
+    # Its interval ends at the last PCB's link, not past the table.
+    assert intervals.interval(LINK, known)[1] == PCBS + (PCBS_N - 1) * PCB_SIZE + 104

@@ -141,3 +141,26 @@ def test_the_caller_reads_a_callee_region_without_assuming_the_invariant(tmp_pat
     assert result.verdict in ("FAILED", "UNKNOWN")
     found = [result.counterexample.sentence] if result.counterexample else result.reasons
     assert any("may break a heap invariant" in r for r in found)
+
+
+def mark_saved(walk_label):
+    return Contract("marks each node of the list at x0, its pointer kept in x19",
+                    maychange=("x0", "x1", TABLE), pre=lambda e: is_node(e, e.x(0)),
+                    invariants={walk_label: lambda e, here: z3.And(
+                        is_node(e, here.x(19)), here.x(1) == 1, here.sp == e.sp - 32)})
+
+
+def test_a_walk_that_forgets_memory_keeps_its_saved_registers(tmp_path):
+    # The walk stores through a pointer that moves, so its summary forgets all of memory but
+    # the registers it saved in its own frame, which no iteration touches: x19, x20, x29 and
+    # x30 come back as they were.
+    program = build_fixture("list_cases", tmp_path)
+    result = prove(program, "list_mark_saved", mark_saved(".Llist_mark_saved_walk"))
+    assert result.verdict == "PROVED", (result.reasons, result.counterexample)
+
+
+def test_a_loop_that_overwrites_a_saved_register_is_caught(tmp_path):
+    program = build_fixture("list_cases", tmp_path)
+    result = prove(program, "list_mark_clobber", mark_saved(".Llist_mark_clobber_walk"))
+    assert result.verdict == "FAILED", (result.reasons, result.counterexample)
+    assert "x19" in result.counterexample.sentence

@@ -34,13 +34,16 @@ import z3
 
 from . import overlay
 from .audit import AuditResult, Recovery, audit
-from .machine import Effect, MemAccess, State, Step, fresh, initial_memory, reg_offset, solver
+from .machine import (Effect, MemAccess, State, Step, fresh, initial_memory, read_memory,
+                      reg_offset, solver)
 from .program import Function, Program
 from .semantics import Unmodelled
 
 MAX_WIDENINGS = 3
+MAX_REGISTER_ROUNDS = 4  # more generalisations while only the set of changed registers grows
 PRE_CHECK_MS = 30000    # how long to try a callee's precondition before running its code (a
                         # run-queue invariant after a lock: about 4 s)
+REGION_MS = 1000       # how long to try to place a store inside one of the function's regions
 FEASIBLE_MS = 3000      # how long to try to rule out a branch before exploring it anyway
 _summary_ids = itertools.count()
 ORDINARY_JUMPS = ("Ijk_Boring", "Ijk_Call", "Ijk_Ret")
@@ -83,6 +86,9 @@ class Snapshot:
     arrivals: int = 1
     memory_havoc: bool = False   # the summary made all of memory unknown at the loop head
     heads: int = 0               # the path's arrivals at loop-invariant heads when taken
+    # With memory_havoc: these stores into the function's own frame (saved registers) are
+    # kept, which no iteration touches (Explorer._frame_untouched)
+    kept_frame: tuple[tuple[z3.BitVecRef, int], ...] = ()
 
 
 @dataclass
@@ -101,13 +107,16 @@ class Path:
     deferred: list[int] = field(default_factory=list)    # stores left to callers (heap)
     by_jump: bool = True   # the path got to its pc by a jump (a loop head may be there)
     heads: int = 0         # arrivals at loop-invariant heads so far
+    # One per store: True when it cannot touch a stack frame, None when it is a store into
+    # the function's own frame, False when not known (only judged inside loops).
+    off_frame: list[bool | None] = field(default_factory=list)
 
     def fork(self, state: State) -> "Path":
         return Path(state, list(self.trace), self.frames,
                     {k: replace(v) for k, v in self.snapshots.items()}, list(self.stores),
                     list(self.unmodelled), list(self.widened), list(self.rules),
                     list(self.switched), list(self.summarised), list(self.deferred),
-                    heads=self.heads)
+                    heads=self.heads, off_frame=list(self.off_frame))
 
 
 @dataclass
@@ -255,6 +264,7 @@ class Explorer:
                 for acc in effect.accesses:
                     if acc.is_write:
                         p.stores.append((acc.addr, acc.size, acc.cond))
+                        p.off_frame.append(self._off_frame(p, acc.addr, acc.size))
                     if self.assume_access is not None:
                         assumption = self.assume_access(acc)
                         if assumption is not None:
@@ -297,7 +307,7 @@ class Explorer:
             need = state.heap.store_obligation(state, acc.addr, acc.size, value)
             if need is None:
                 continue
-            if path.frames == () and self._in_own_region(acc.addr, acc.size):
+            if path.frames == () and self._in_own_region(state, acc.addr, acc.size):
                 path.deferred.append(effect.addr)
                 state.unchecked = state.unchecked + ((acc.addr, acc.size),)
                 continue
@@ -310,13 +320,80 @@ class Explorer:
                                   "invariant (specs/heap.py)")
         return None
 
-    def _in_own_region(self, addr: z3.BitVecRef, nbytes: int) -> bool:
-        """addr is start + c of one of the function's own regions, wholly inside it."""
+    def _in_own_region(self, state: State, addr: z3.BitVecRef, nbytes: int) -> bool:
+        """The access lies wholly inside one of the function's own regions: at a constant
+        offset from its start, or, asked of the solver, at some offset that fits (a region
+        placed through a word the function reads back after its own stores)."""
+        if nbytes == 0:
+            return False
         for start, size in self.own_regions:
             c = z3.simplify(addr - start)
-            if z3.is_bv_value(c) and c.as_long() + nbytes <= size:
-                return True
+            if z3.is_bv_value(c):
+                if c.as_long() + nbytes <= size:
+                    return True
+                continue
+            if nbytes <= size:
+                s = solver()
+                s.set("timeout", REGION_MS)
+                s.add(*state.constraints)
+                s.add(z3.UGT(addr - start, size - nbytes))
+                if s.check() == z3.unsat:
+                    return True
         return False
+
+    @staticmethod
+    def _off_frame(path: Path, addr: z3.BitVecRef, nbytes: int) -> bool | None:
+        """Whether a store cannot touch a stack frame (None: it is in the function's own),
+        judged only in a loop, where a summary may keep the frame (_frame_untouched)."""
+        heap = path.state.heap
+        if not path.snapshots or heap is None or heap.in_frame is None:
+            return False
+        if heap.in_frame(addr, nbytes):
+            return None
+        return heap.apart_from_frames(path.state, addr, nbytes)
+
+    @staticmethod
+    def _frame_untouched(path: Path, since: int,
+                         kept: tuple[tuple[z3.BitVecRef, int], ...]) -> bool:
+        """No store of the path since `since` touches the kept frame words: each cannot touch
+        a frame at all, or is a store into the frame at a constant distance outside them
+        (a callee's own frame, below)."""
+        if not kept:
+            return True
+        for (a, n, _), off in zip(path.stores[since:], path.off_frame[since:]):
+            if off:
+                continue
+            if off is False:
+                return False
+            for b, m in kept:
+                d = z3.simplify(a - b)
+                if not z3.is_bv_value(d) or -n < d.as_signed_long() < m:
+                    return False
+        return True
+
+    @staticmethod
+    def _frame_value(path: Path, state: State, addr: z3.BitVecRef,
+                     nbytes: int) -> z3.BitVecRef:
+        """A frame word's value in the state, passing over the path's stores that cannot
+        touch a stack frame (the walk's stores through its list)."""
+        off = {z3.simplify(a).get_id() * 64 + n for (a, n, _), f in
+               zip(path.stores, path.off_frame) if f}
+
+        def may_overlap(overlap, a=None, asize=0, b=None, bsize=0):
+            if b is not None and z3.simplify(b).get_id() * 64 + bsize in off:
+                return False
+            return state._may_overlap(overlap, a, asize, b, bsize)
+        return z3.simplify(read_memory(state.mem, state.base, addr, nbytes, may_overlap))
+
+    @staticmethod
+    def _frame_words(state: State) -> tuple[tuple[z3.BitVecRef, int], ...]:
+        """The unconditional stores into the function's own frame in the state's memory."""
+        heap, out, node = state.heap, [], state.mem
+        while node is not None and heap is not None and heap.in_frame is not None:
+            if node.fill is None and node.cond is None and heap.in_frame(node.addr, node.size):
+                out.append((node.addr, node.size))
+            node = node.older
+        return tuple(reversed(out))
 
     def _resolve(self, path: Path, jumpkind: str, target: z3.BitVecRef, at: int):
         """Set the path's next pc. Returns True if it got there by a jump, False if it fell
@@ -444,6 +521,7 @@ class Explorer:
             fill = state.store_unknown(start, size, f"{name}_writes#{next(_summary_ids)}")
             path.widened.append(fill)
             path.stores.append((start, size, None))
+            path.off_frame.append(self._off_frame(path, start, size))
             if self.assume_access is not None:
                 assumption = self.assume_access(MemAccess("store", z3.simplify(start), size,
                                                           fill(z3.simplify(start))))
@@ -562,21 +640,37 @@ class Explorer:
             state.monitor is not None and base.monitor is not None
             and z3.eq(state.monitor[0], base.monitor[0]))
         if snap.memory_havoc:
-            unknown_stores = []  # all of memory is unknown at the loop head already
+            # All of memory is unknown at the loop head already, but for the frame words it
+            # kept, which this iteration must have left alone.
+            unknown_stores = [] if self._frame_untouched(path, snap.n_stores, snap.kept_frame) \
+                else new_stores
         if snap.generalised and changed <= snap.havoc_regs and not unknown_stores \
                 and monitor_same:
             return PathEnd(EndKind.CLOSED, path, key[1], detail="loop summarised")
-        if snap.widenings >= MAX_WIDENINGS + 1 or not monitor_same:
+        # Past MAX_WIDENINGS all of memory is unknown at the head; what may still grow is the
+        # set of registers an iteration changes (one branch of the body calls a function that
+        # clobbers more than another), which is finite: generalise again while it grows.
+        grows = not changed <= snap.havoc_regs and \
+            snap.widenings < MAX_WIDENINGS + MAX_REGISTER_ROUNDS
+        if snap.widenings >= MAX_WIDENINGS + 1 and not grows or not monitor_same:
             return PathEnd(EndKind.NOT_SUMMARISED, path, key[1],
                            detail="loop state does not settle")
         # Generalise from the snapshot: fresh values where this iteration differs.
         gen = base.copy()
         gen.constraints = list(base.constraints[:snap.n_constraints])
         memory_havoc = snap.memory_havoc or snap.widenings >= MAX_WIDENINGS
+        kept = ()
         if memory_havoc:
             # The loop stores through a pointer that moves: at its head, all of memory is
-            # unknown. Sound, and enough for loops whose callers do not reload from memory.
+            # unknown, except the function's own frame (the registers it saved) when no
+            # iteration so far can have touched it.
+            kept = self._frame_words(base)
+            if not self._frame_untouched(path, snap.n_stores, kept):
+                kept = ()
+            values = [(a, self._frame_value(path, base, a, n)) for a, n in kept]
             gen.mem, gen.base = None, initial_memory(fresh("loop_memory", 1).decl().name())
+            for a, value in values:
+                gen.store(a, value)
             path.widened.append(gen.base)
             unknown_stores = []
         havoc_regs = set(snap.havoc_regs) | changed
@@ -601,6 +695,6 @@ class Explorer:
         path.snapshots[key] = Snapshot(gen.copy(), len(gen.constraints), len(path.stores),
                                        True, frozenset(havoc_regs), tuple(stores),
                                        snap.widenings + 1, snap.arrivals, memory_havoc,
-                                       path.heads)
+                                       path.heads, kept)
         path.state = gen
         return None

@@ -42,12 +42,13 @@ class _Array:
 
 
 class HeapInvariant:
-    def __init__(self, program, links: list, in_frame=None):
+    def __init__(self, program, links: list, in_frame=None, frame_floor: int = 0):
         from .spec import View
         self._view = View
         # in_frame(addr, nbytes): the access lies in the function's own stack frame, which
         # the prover assumes apart from the runtime's arrays (stacks are objects of their own).
         self.in_frame = in_frame
+        self.frame_floor = frame_floor     # no stack frame lies below this address
         self.program = program
         self.links = list(links)
         value = lambda n: n if isinstance(n, int) else n(program.constant) if callable(n) \
@@ -89,13 +90,48 @@ class HeapInvariant:
         if any(not intervals.apart(addr, nbytes, a, n, state.constraints)
                for a, n in state.unchecked):
             return
-        known = None
-        for array in self.arrays:
-            if nbytes != array.size:
+        arrays = [a for a in self.arrays if a.size == nbytes]
+        if not arrays:
+            return
+        known = intervals.facts(state.constraints)
+        placed = [a for a in arrays if self._place(a, addr, nbytes, known) == WORD]
+        if placed:
+            state.constraints += [self._holds(a, state, value) for a in placed]
+            return
+        # Placed case by case (a word that is a list head or a node's link): what holds in
+        # every case is a plain fact, which the layout checks can use; the rest is per case.
+        for which, cases in intervals.relevant_cases(known, addr):
+            each = [[self._holds(a, state, value) for a in arrays
+                     if self._place(a, addr, nbytes, known.with_case(which, i)) == WORD]
+                    for i in range(len(cases))]
+            if not any(each):
                 continue
-            known = known if known is not None else intervals.facts(state.constraints)
-            if self._place(array, addr, nbytes, known) == WORD:
-                state.constraints.append(self._holds(array, state, value))
+            common = [h for h in each[0] if all(any(z3.eq(h, g) for g in hs) for hs in each[1:])]
+            state.constraints += common
+            state.constraints += [z3.Implies(formula, z3.And(*hs))
+                                  for (formula, _), hs in zip(cases, each) if hs and not common]
+            return
+
+    def spans(self) -> list[tuple[int, int]]:
+        """Each array's [start, end) in memory."""
+        return [(a.base, a.base + a.count * a.stride) for a in self.arrays]
+
+    def apart_from_frames(self, state: State, addr: z3.BitVecRef, nbytes: int) -> bool:
+        """The access cannot touch a stack frame: the layout places it inside the arrays,
+        which the prover assumes apart from every frame, or below frame_floor, where no frame
+        lies (in each case of a disjunction that places it: a link, 0 or a PCB)."""
+        low = self.frame_floor
+        addr = z3.simplify(_bv(addr))
+        known = intervals.facts(state.constraints)
+
+        def placed(k) -> bool:
+            lo, hi = intervals.interval(addr, k)
+            return hi + nbytes <= low or any(start <= lo and hi + nbytes <= end
+                                             for start, end in self.spans())
+        if placed(known):
+            return True
+        return any(all(placed(known.with_case(which, i)) for i in range(len(cases)))
+                   for which, cases in intervals.relevant_cases(known, addr))
 
     def at(self, array: _Array, addr: z3.BitVecRef) -> z3.BoolRef:
         """addr is one of the array's invariant words (the solver's form)."""
@@ -125,15 +161,31 @@ class HeapInvariant:
                 continue
             for i in range(size // w):
                 addr = z3.simplify(start + w * i)
-                place = self._place(array, addr, w, known)
-                if place == APART:
-                    continue
-                holds = self._holds(array, state, state.load(addr, w, assume=False))
-                needs.append(holds if place == WORD else
-                             z3.And(z3.Implies(self.at(array, addr), holds),
-                                    z3.Implies(addr & (w - 1) != 0,
-                                               z3.Not(self._torn(array, addr, w)))))
+                for case, place in self._placements(array, addr, w, known):
+                    if place == APART:
+                        continue
+                    holds = self._holds(array, state, state.load(addr, w, assume=False))
+                    need = holds if place == WORD else \
+                        z3.And(z3.Implies(self.at(array, addr), holds),
+                               z3.Implies(addr & (w - 1) != 0,
+                                          z3.Not(self._torn(array, addr, w))))
+                    needs.append(need if case is None else z3.Implies(case, need))
         return z3.And(*needs) if needs else None
+
+    def _placements(self, array: _Array, addr: z3.BitVecRef, nbytes: int,
+                    known) -> list[tuple[z3.BoolRef | None, str | None]]:
+        """[(case, place)]: where the access lies, as _place says, or case by case when a
+        disjunction on the path places it in each of its cases (a queue's tail, 0 or a PCB:
+        its PCB_NEXT is a link word or lies outside every array)."""
+        place = self._place(array, addr, nbytes, known)
+        if place is not None:
+            return [(None, place)]
+        for which, cases in intervals.relevant_cases(known, addr):
+            each = [(formula, self._place(array, addr, nbytes, known.with_case(which, i)))
+                    for i, (formula, _) in enumerate(cases)]
+            if all(place is not None for _, place in each):
+                return each
+        return [(None, None)]
 
     def _torn(self, array: _Array, addr: z3.BitVecRef, nbytes: int) -> z3.BoolRef:
         """Some invariant word overlaps [addr, addr + nbytes)."""
@@ -154,21 +206,26 @@ class HeapInvariant:
         known = intervals.facts(state.constraints)
         needs = []
         for array in self.arrays:
-            place = self._place(array, addr, nbytes, known)
-            if place == APART:
-                continue
-            if place == WORD and value is not None:
-                needs.append(self._holds(array, state, value))
-                continue
-            # Not placed: a whole word gets a value that qualifies; any other word it touches
-            # (a partial overlap would tear it) must not be an invariant word.
-            w = array.size
-            torn = z3.Not(self._torn(array, addr, nbytes))
-            if nbytes == w and value is not None:
-                needs.append(z3.Implies(self.at(array, addr), self._holds(array, state, value)))
-                torn = z3.Implies(addr & (w - 1) != 0, torn)
-            needs.append(torn)
+            for case, place in self._placements(array, addr, nbytes, known):
+                need = self._store_need(array, state, addr, nbytes, value, place)
+                if need is not None:
+                    needs.append(need if case is None else z3.Implies(case, need))
         return z3.And(*needs) if needs else None
+
+    def _store_need(self, array: _Array, state: State, addr: z3.BitVecRef, nbytes: int,
+                    value: z3.BitVecRef | None, place: str | None) -> z3.BoolRef | None:
+        if place == APART:
+            return None
+        if place == WORD and value is not None:
+            return self._holds(array, state, value)
+        # Not placed: a whole word gets a value that qualifies; any other word it touches
+        # (a partial overlap would tear it) must not be an invariant word.
+        w = array.size
+        torn = z3.Not(self._torn(array, addr, nbytes))
+        if nbytes == w and value is not None:
+            return z3.And(z3.Implies(self.at(array, addr), self._holds(array, state, value)),
+                          z3.Implies(addr & (w - 1) != 0, torn))
+        return torn
 
     def store_kept(self, state: State, obligation: z3.BoolRef) -> bool:
         s = solver()

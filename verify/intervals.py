@@ -69,6 +69,20 @@ class Known(dict):
         # by term id (and modulus): (term, the depth it was found at, the answer)
         self.intervals: dict[int, tuple[z3.ExprRef, int, tuple[int, int]]] = {}
         self.residues: dict[tuple[int, int], tuple[z3.ExprRef, int, int | None]] = {}
+        # Disjunctions the facts could not narrow to one case (a pointer that is a wheel slot
+        # or a PCB's timer link): each case's facts, for apart() to try one by one.
+        self.cases: list[list[tuple[z3.BoolRef, dict[int, Fact]]]] = []
+        self._case_known: dict[tuple[int, int], "Known"] = {}
+
+    def with_case(self, which: int, case: int) -> "Known":
+        """These facts and case `case` of disjunction `which` (memoised: its own memos)."""
+        hit = self._case_known.get((which, case))
+        if hit is None:
+            hit = self._case_known[(which, case)] = Known()
+            hit.update(self)
+            for key, f in self.cases[which][case][1].items():
+                hit[key] = hit[key].meet(f) if key in hit else f
+        return hit
 
 
 # The facts of the last few path conditions, by their constraints' ids: a path's loads ask
@@ -257,7 +271,7 @@ def _facts(constraints: list[z3.BoolRef]) -> Known:
         hit = _facts_of.get(c.get_id())
         if hit is None:
             found = _disjunct_facts(c)
-            ors = [[_disjunct_facts(d) for d in x.children()] for x in _conjuncts(c)
+            ors = [[(d, _disjunct_facts(d)) for d in x.children()] for x in _conjuncts(c)
                    if z3.is_or(x)]
             hit = _facts_of[c.get_id()] = (c, found, ors)
         for key, f in hit[1].items():
@@ -266,12 +280,14 @@ def _facts(constraints: list[z3.BoolRef]) -> Known:
     # A disjunction whose other cases the rest contradicts says what its remaining cases say
     # (`p == 0 or is_pcb(p)` on a path where p != 0: p is a PCB).
     for cases in alternatives:
-        live = [d for d in cases
+        live = [(formula, d) for formula, d in cases
                 if not any(k in out and out[k].meet(f).empty() for k, f in d.items())]
+        if len(live) > 1:
+            out.cases.append(live)
         if not live or len(live) == len(cases):
             continue
-        hull = live[0]
-        for d in live[1:]:
+        hull = live[0][1]
+        for _, d in live[1:]:
             hull = {k: f.hull(d[k]) for k, f in hull.items() if k in d}
         for key, f in hull.items():
             out[key] = out[key].meet(f) if key in out else f
@@ -303,6 +319,13 @@ def _interval(e: z3.BitVecRef, known: dict[int, Fact], depth: int) -> tuple[int,
         if fact.equal is not None:
             elo, ehi = interval(fact.equal, known, depth + 1)
             lo, hi = max(lo, elo), min(hi, ehi)
+        if fact.align > 1 and lo <= hi:      # the first and last values with the residue
+            lo += (fact.residue - lo) % fact.align
+            hi -= (hi - fact.residue) % fact.align
+        k = fact.stride_k
+        if fact.stride and lo <= hi and (lo + k) // _MOD == (hi + k) // _MOD:
+            lo += -((lo + k) % _MOD) % fact.stride      # ...and with the stride's, when
+            hi -= ((hi + k) % _MOD) % fact.stride       # term + k does not wrap between
         return lo, hi
     kids = e.children()
     if z3.is_app_of(e, z3.Z3_OP_BADD):
@@ -431,15 +454,74 @@ def apart(a: z3.BitVecRef, asize: int, b: z3.BitVecRef, bsize: int,
     if not known:
         return False
     a, b = z3.simplify(a), z3.simplify(b)
+    if _apart(a, asize, b, bsize, known):
+        return True
+    # A disjunction on the path that the facts could not narrow (a pointer that is a wheel
+    # slot or a PCB's link): apart if apart in each of its cases that mentions a term here.
+    for which, cases in relevant_cases(known, a, b):
+        if all(_apart(a, asize, b, bsize, known.with_case(which, i))
+               for i in range(len(cases))):
+            return True
+    return False
+
+
+_CASE_SPLITS = 4      # disjunctions tried for one question, one at a time
+
+
+def relevant_cases(known: Known, *exprs: z3.BitVecRef):
+    """(index, cases) of the first few disjunctions that say something of a term of exprs;
+    each case is (its formula, its facts)."""
+    if not getattr(known, "cases", None):
+        return []
+    terms = {t.get_id() for e in exprs for t in _subterms(z3.simplify(e))}
+    found = [(i, cases) for i, cases in enumerate(known.cases)
+             if any(k in terms for _, case in cases for k in case)]
+    return found[:_CASE_SPLITS]
+
+
+def _subterms(e: z3.ExprRef, limit: int = 64) -> list[z3.ExprRef]:
+    """e and its subterms, breadth first, at most `limit` of them."""
+    out, todo = [], [e]
+    while todo and len(out) < limit:
+        x = todo.pop(0)
+        out.append(x)
+        todo.extend(x.children())
+    return out
+
+
+def _apart(a: z3.BitVecRef, asize: int, b: z3.BitVecRef, bsize: int, known: Known) -> bool:
     alo, ahi = interval(a, known)
     blo, bhi = interval(b, known)
     if ahi + asize <= _MOD and bhi + bsize <= _MOD and (ahi + asize <= blo or bhi + bsize <= alo):
         return True
     m = min(_alignment(a, known), _alignment(b, known))
-    if m < asize + bsize:
-        return False
-    d = (residue(a, m, known) - residue(b, m, known)) % m
-    return bsize <= d <= m - asize      # (a - b) mod m never in (-asize, bsize)
+    if m >= asize + bsize:
+        d = (residue(a, m, known) - residue(b, m, known)) % m
+        if bsize <= d <= m - asize:     # (a - b) mod m never in (-asize, bsize)
+            return True
+    # Both within objects of one array (its stride need not be a power of two: a core block,
+    # a PCB) at offsets that never meet: a queue's tail of any priority against a statistic.
+    for base, count, stride in _arrays(a, known) | _arrays(b, known):
+        inside_a = object_offsets(a, asize, base, count, stride, known)
+        inside_b = object_offsets(b, bsize, base, count, stride, known)
+        if inside_a is not None and inside_b is not None and all(
+                ca + asize <= cb or cb + bsize <= ca for ca in inside_a for cb in inside_b):
+            return True
+    return False
+
+
+def _arrays(e: z3.BitVecRef, known: Known) -> set[tuple[int, int, int]]:
+    """The arrays (base, count, stride) that a term of e is known to be a member of."""
+    out = set()
+    for t in e.children() if z3.is_app_of(e, z3.Z3_OP_BADD) else [e]:
+        fact = known.get(t.get_id())
+        if fact is None or not fact.stride:
+            continue
+        base = -fact.stride_k % _MOD
+        lo, hi = interval(t, known)
+        if base <= lo <= hi < _MOD - fact.stride:
+            out.add((base, (hi - base) // fact.stride + 1, fact.stride))
+    return out
 
 
 def same_offset(a: z3.BitVecRef, asize: int, b: z3.BitVecRef, bsize: int,
@@ -461,6 +543,11 @@ def object_offsets(a: z3.BitVecRef, nbytes: int, base: int, count: int, stride: 
     """Where [a, a + nbytes) may lie in an array of `count` objects of `stride` bytes at
     `base`: the offsets within one object it may start at (an empty set: wholly outside the
     array), or None when the facts do not say, or it may straddle two objects."""
+    return _object_offsets(a, nbytes, base, count, stride, known)
+
+
+def _object_offsets(a: z3.BitVecRef, nbytes: int, base: int, count: int, stride: int,
+                    known: dict[int, Fact]) -> set[int] | None:
     end = base + count * stride
     lo, hi = interval(a, known)
     if hi + nbytes <= _MOD and (hi + nbytes <= base or lo >= end):
@@ -476,20 +563,23 @@ def object_offsets(a: z3.BitVecRef, nbytes: int, base: int, count: int, stride: 
     kids = a.children() if z3.is_app_of(a, z3.Z3_OP_BADD) else [a]
     for i, t in enumerate(kids):
         fact = known.get(t.get_id())
-        if fact is None or fact.stride != stride or (fact.stride_k + base) % _MOD != 0:
+        if fact is None or fact.stride != stride:
             continue
+        # t sits at offset `at` of an object (t + stride_k is a multiple of stride): a member
+        # itself, or a field of one (a link word)
+        at = (-fact.stride_k - base) % _MOD
         tlo, thi = interval(t, known)
-        if tlo < base or thi >= end:      # t - base, a multiple of stride, is then at most
-            continue                      # (count - 1) * stride
+        if at >= stride or tlo < base + at or thi - at >= end:   # then t - base - at, a
+            continue                              # multiple of stride, is below count * it
         rest = kids[:i] + kids[i + 1:]
         if not rest:
-            return {0} if nbytes <= stride else None
+            return {at} if at + nbytes <= stride else None
         rest = z3.simplify(sum(rest[1:], rest[0]))
         rlo, rhi = interval(rest, known)
-        if rhi + nbytes > stride:
+        if at + rhi + nbytes > stride:
             return None
         m = _alignment(rest, known)
         first = rlo + ((residue(rest, m, known) or 0) - rlo) % m   # modulo 1: anything
-        offsets = set(range(first, rhi + 1, m))
+        offsets = {at + c for c in range(first, rhi + 1, m)}
         return offsets if len(offsets) <= 64 else None
     return None

@@ -410,6 +410,9 @@ def _read(node: MemStore | None, base: z3.FuncDeclRef, addr: z3.BitVecRef,
     return newer
 
 
+read_memory = _read     # for a reader that knows more of which stores to pass over
+
+
 def base_and_offset(addr: z3.BitVecRef) -> tuple[z3.BitVecRef | None, int]:
     """addr as (symbolic base, constant signed offset); base None for a constant."""
     addr = z3.simplify(addr)

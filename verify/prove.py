@@ -6,7 +6,8 @@ x30 on entry, a register or system register outside the MAYCHANGE frame that cha
 store outside the frame, or a false postcondition. A model is a counterexample; it is
 replayed on unicorn before it is reported.
 
-Assumptions, stated in every report: sp is 16-byte aligned on entry; memory reached through
+Assumptions, stated in every report: sp is 16-byte aligned on entry, its frame above the
+first FRAME_BYTES of memory; memory reached through
 a pointer that is not derived from sp lies outside the function's own frame (the
 `FRAME_BYTES` below sp on entry), which is what a caller can rely on under AAPCS64; and
 whatever each trusted overlay rule on the function's paths takes on trust.
@@ -45,7 +46,9 @@ UNDECIDED = "undecided"
 UNCHECKED_SYSREGS = (Kind.VOLATILE, Kind.COUNTER, Kind.WRITE_ONLY)
 
 ASSUMPTIONS = [
-    "sp is 16-byte aligned on entry",
+    f"sp is 16-byte aligned on entry and at least {2 * FRAME_BYTES // 1024} KiB (its frame "
+    f"lies above the first {FRAME_BYTES // 1024} KiB of memory, where a null pointer plus an "
+    f"offset points)",
     f"memory reached through a pointer the caller provided (entry registers other than sp, "
     f"memory as on entry, and what a callee taken by its contract returned or wrote) lies "
     f"outside the "
@@ -208,7 +211,7 @@ def _frame_excludes(c: int, ssize: int, psize: int) -> bool:
 
 def entry_state_sp_facts() -> list[z3.BoolRef]:
     """What every proof assumes of sp on entry."""
-    return [_SP & 15 == 0, z3.UGE(_SP, FRAME_BYTES), z3.ULT(_SP, 2 ** 63)]
+    return [_SP & 15 == 0, z3.UGE(_SP, 2 * FRAME_BYTES), z3.ULT(_SP, 2 ** 63)]
 
 
 def _bytes_value(memory: InitialMemory, addr: int, nbytes: int) -> int:
@@ -271,7 +274,8 @@ class Proof:
                  budget: float = PROOF_BUDGET, heap: HeapInvariant | None = None):
         self.program = program
         if heap is not None:
-            heap = HeapInvariant(program, heap.links, in_frame=in_own_frame)
+            heap = HeapInvariant(program, heap.links, in_frame=in_own_frame,
+                                 frame_floor=FRAME_BYTES)
         self.heap = heap
         self.budget = budget
         self.func = func
@@ -289,6 +293,12 @@ class Proof:
         as ((expression, constant),), the expression equal to the constant on every path."""
         entry = entry_state(self.func)
         entry.heap = self.heap
+        if self.heap is not None:
+            # The assumption the heap invariants rest on, stated for the solver too: the
+            # function's own frame lies apart from their arrays.
+            sp = entry.reg("sp")
+            entry.constraints += [z3.Or(z3.ULE(sp, start), z3.UGE(sp - FRAME_BYTES, end))
+                                  for start, end in self.heap.spans()]
         entry.pinned = pinned
         entry.constraints += [expr == value for expr, value in pinned]
         if self.contract.pre is not None:
