@@ -87,7 +87,7 @@ class Snapshot:
     memory_havoc: bool = False   # the summary made all of memory unknown at the loop head
     heads: int = 0               # the path's arrivals at loop-invariant heads when taken
     # With memory_havoc: these stores into the function's own frame (saved registers) are
-    # kept, which no iteration touches (Explorer._frame_untouched)
+    # kept, which no iteration touches (Explorer._frame_left)
     kept_frame: tuple[tuple[z3.BitVecRef, int], ...] = ()
 
 
@@ -344,7 +344,7 @@ class Explorer:
     @staticmethod
     def _off_frame(path: Path, addr: z3.BitVecRef, nbytes: int) -> bool | None:
         """Whether a store cannot touch a stack frame (None: it is in the function's own),
-        judged only in a loop, where a summary may keep the frame (_frame_untouched)."""
+        judged only in a loop, where a summary may keep the frame (_frame_left)."""
         heap = path.state.heap
         if not path.snapshots or heap is None or heap.in_frame is None:
             return False
@@ -353,23 +353,22 @@ class Explorer:
         return heap.apart_from_frames(path.state, addr, nbytes)
 
     @staticmethod
-    def _frame_untouched(path: Path, since: int,
-                         kept: tuple[tuple[z3.BitVecRef, int], ...]) -> bool:
-        """No store of the path since `since` touches the kept frame words: each cannot touch
-        a frame at all, or is a store into the frame at a constant distance outside them
-        (a callee's own frame, below)."""
-        if not kept:
-            return True
-        for (a, n, _), off in zip(path.stores[since:], path.off_frame[since:]):
-            if off:
-                continue
-            if off is False:
-                return False
-            for b, m in kept:
+    def _frame_left(path: Path, since: int, words: tuple[tuple[z3.BitVecRef, int], ...]
+                    ) -> tuple[tuple[z3.BitVecRef, int], ...]:
+        """The frame words no store of the path since `since` can touch: none when a store
+        may touch a frame at all; else those that no store into the frame at a constant
+        distance overlaps (a callee's own frame lies below them)."""
+        stores = list(zip(path.stores[since:], path.off_frame[since:]))
+        if any(off is False for _, off in stores):
+            return ()
+
+        def touched(b: z3.BitVecRef, m: int) -> bool:
+            for (a, n, _), off in stores:
                 d = z3.simplify(a - b)
-                if not z3.is_bv_value(d) or -n < d.as_signed_long() < m:
-                    return False
-        return True
+                if off is None and (not z3.is_bv_value(d) or -n < d.as_signed_long() < m):
+                    return True
+            return False
+        return tuple((b, m) for b, m in words if not touched(b, m))
 
     @staticmethod
     def _frame_value(path: Path, state: State, addr: z3.BitVecRef,
@@ -639,18 +638,21 @@ class Explorer:
         monitor_same = (state.monitor is None and base.monitor is None) or (
             state.monitor is not None and base.monitor is not None
             and z3.eq(state.monitor[0], base.monitor[0]))
+        shrinks = False
         if snap.memory_havoc:
             # All of memory is unknown at the loop head already, but for the frame words it
             # kept, which this iteration must have left alone.
-            unknown_stores = [] if self._frame_untouched(path, snap.n_stores, snap.kept_frame) \
-                else new_stores
+            left = self._frame_left(path, snap.n_stores, snap.kept_frame)
+            shrinks = len(left) < len(snap.kept_frame)
+            unknown_stores = new_stores if shrinks else []
         if snap.generalised and changed <= snap.havoc_regs and not unknown_stores \
                 and monitor_same:
             return PathEnd(EndKind.CLOSED, path, key[1], detail="loop summarised")
         # Past MAX_WIDENINGS all of memory is unknown at the head; what may still grow is the
         # set of registers an iteration changes (one branch of the body calls a function that
-        # clobbers more than another), which is finite: generalise again while it grows.
-        grows = not changed <= snap.havoc_regs and \
+        # clobbers more than another), and what may shrink the frame words kept, both finite:
+        # generalise again while they do.
+        grows = (not changed <= snap.havoc_regs or shrinks) and \
             snap.widenings < MAX_WIDENINGS + MAX_REGISTER_ROUNDS
         if snap.widenings >= MAX_WIDENINGS + 1 and not grows or not monitor_same:
             return PathEnd(EndKind.NOT_SUMMARISED, path, key[1],
@@ -662,11 +664,9 @@ class Explorer:
         kept = ()
         if memory_havoc:
             # The loop stores through a pointer that moves: at its head, all of memory is
-            # unknown, except the function's own frame (the registers it saved) when no
-            # iteration so far can have touched it.
-            kept = self._frame_words(base)
-            if not self._frame_untouched(path, snap.n_stores, kept):
-                kept = ()
+            # unknown, except the words of the function's own frame (the registers it saved)
+            # that no iteration so far can have touched.
+            kept = self._frame_left(path, snap.n_stores, self._frame_words(base))
             values = [(a, self._frame_value(path, base, a, n)) for a, n in kept]
             gen.mem, gen.base = None, initial_memory(fresh("loop_memory", 1).decl().name())
             for a, value in values:
