@@ -159,3 +159,13 @@ def test_a_field_of_a_member_is_placed_at_its_offset():
                          PCB_SIZE, found)
     # Its interval ends at the last PCB's link, not past the table.
     assert intervals.interval(LINK, known)[1] == PCBS + (PCBS_N - 1) * PCB_SIZE + 104
+
+
+def test_two_accesses_outside_an_array_are_not_called_apart():
+    # t is the first PCB, u the second: from t's facts the table is one PCB long, and t +
+    # PCB_SIZE and u both lie past it; they are the same address.
+    u = z3.BitVec("u", 64)
+    facts = [_member(t, PCBS, PCBS_N, PCB_SIZE), z3.ULE(t, PCBS),
+             _member(u, PCBS, PCBS_N, PCB_SIZE), u == PCBS + PCB_SIZE]
+    assert overlap_possible(t + PCB_SIZE, 8, u, 8, facts)
+    assert not intervals.apart(t + PCB_SIZE, 8, u, 8, facts)

@@ -89,6 +89,7 @@ class Snapshot:
     # With memory_havoc: these stores into the function's own frame (saved registers) are
     # kept, which no iteration touches (Explorer._frame_left)
     kept_frame: tuple[tuple[z3.BitVecRef, int], ...] = ()
+    n_switched: int = 0          # the path's switches passed through when taken
 
 
 @dataclass
@@ -353,13 +354,14 @@ class Explorer:
         return heap.apart_from_frames(path.state, addr, nbytes)
 
     @staticmethod
-    def _frame_left(path: Path, since: int, words: tuple[tuple[z3.BitVecRef, int], ...]
+    def _frame_left(path: Path, snap: Snapshot, words: tuple[tuple[z3.BitVecRef, int], ...]
                     ) -> tuple[tuple[z3.BitVecRef, int], ...]:
-        """The frame words no store of the path since `since` can touch: none when a store
-        may touch a frame at all; else those that no store into the frame at a constant
-        distance overlaps (a callee's own frame lies below them)."""
-        stores = list(zip(path.stores[since:], path.off_frame[since:]))
-        if any(off is False for _, off in stores):
+        """The frame words no store of the path since the snapshot can touch: none when a
+        store may touch a frame at all, or a switch made all of memory unknown; else those
+        that no store into the frame at a constant distance overlaps (a callee's own frame
+        lies below them)."""
+        stores = list(zip(path.stores[snap.n_stores:], path.off_frame[snap.n_stores:]))
+        if any(off is False for _, off in stores) or len(path.switched) > snap.n_switched:
             return ()
 
         def touched(b: z3.BitVecRef, m: int) -> bool:
@@ -375,11 +377,11 @@ class Explorer:
                      nbytes: int) -> z3.BitVecRef:
         """A frame word's value in the state, passing over the path's stores that cannot
         touch a stack frame (the walk's stores through its list)."""
-        off = {z3.simplify(a).get_id() * 64 + n for (a, n, _), f in
-               zip(path.stores, path.off_frame) if f}
+        passed = [(z3.simplify(a), n) for (a, n, _), f in zip(path.stores, path.off_frame) if f]
+        off = {(a.get_id(), n) for a, n in passed}      # `passed` keeps each id its own
 
         def may_overlap(overlap, a=None, asize=0, b=None, bsize=0):
-            if b is not None and z3.simplify(b).get_id() * 64 + bsize in off:
+            if b is not None and (z3.simplify(b).get_id(), bsize) in off:
                 return False
             return state._may_overlap(overlap, a, asize, b, bsize)
         return z3.simplify(read_memory(state.mem, state.base, addr, nbytes, may_overlap))
@@ -590,7 +592,7 @@ class Explorer:
         # loop that does not pass the head is generalised at its own targets as before.
         if snap is None or (not head and snap.heads != path.heads):
             path.snapshots[key] = Snapshot(state.copy(), len(state.constraints), len(path.stores),
-                                           heads=path.heads)
+                                           heads=path.heads, n_switched=len(path.switched))
             return None
         snap.arrivals += 1
         if self.limits.mode == Mode.BOUNDED:
@@ -642,7 +644,7 @@ class Explorer:
         if snap.memory_havoc:
             # All of memory is unknown at the loop head already, but for the frame words it
             # kept, which this iteration must have left alone.
-            left = self._frame_left(path, snap.n_stores, snap.kept_frame)
+            left = self._frame_left(path, snap, snap.kept_frame)
             shrinks = len(left) < len(snap.kept_frame)
             unknown_stores = new_stores if shrinks else []
         if snap.generalised and changed <= snap.havoc_regs and not unknown_stores \
@@ -666,7 +668,7 @@ class Explorer:
             # The loop stores through a pointer that moves: at its head, all of memory is
             # unknown, except the words of the function's own frame (the registers it saved)
             # that no iteration so far can have touched.
-            kept = self._frame_left(path, snap.n_stores, self._frame_words(base))
+            kept = self._frame_left(path, snap, self._frame_words(base))
             values = [(a, self._frame_value(path, base, a, n)) for a, n in kept]
             gen.mem, gen.base = None, initial_memory(fresh("loop_memory", 1).decl().name())
             for a, value in values:
@@ -695,6 +697,6 @@ class Explorer:
         path.snapshots[key] = Snapshot(gen.copy(), len(gen.constraints), len(path.stores),
                                        True, frozenset(havoc_regs), tuple(stores),
                                        snap.widenings + 1, snap.arrivals, memory_havoc,
-                                       path.heads, kept)
+                                       path.heads, kept, len(path.switched))
         path.state = gen
         return None

@@ -504,7 +504,8 @@ def _apart(a: z3.BitVecRef, asize: int, b: z3.BitVecRef, bsize: int, known: Know
     for base, count, stride in _arrays(a, known) | _arrays(b, known):
         inside_a = object_offsets(a, asize, base, count, stride, known)
         inside_b = object_offsets(b, bsize, base, count, stride, known)
-        if inside_a is not None and inside_b is not None and all(
+        # (both outside the array says nothing: they may be the same address)
+        if inside_a is not None and inside_b is not None and (inside_a or inside_b) and all(
                 ca + asize <= cb or cb + bsize <= ca for ca in inside_a for cb in inside_b):
             return True
     return False
@@ -543,11 +544,6 @@ def object_offsets(a: z3.BitVecRef, nbytes: int, base: int, count: int, stride: 
     """Where [a, a + nbytes) may lie in an array of `count` objects of `stride` bytes at
     `base`: the offsets within one object it may start at (an empty set: wholly outside the
     array), or None when the facts do not say, or it may straddle two objects."""
-    return _object_offsets(a, nbytes, base, count, stride, known)
-
-
-def _object_offsets(a: z3.BitVecRef, nbytes: int, base: int, count: int, stride: int,
-                    known: dict[int, Fact]) -> set[int] | None:
     end = base + count * stride
     lo, hi = interval(a, known)
     if hi + nbytes <= _MOD and (hi + nbytes <= base or lo >= end):
