@@ -89,6 +89,14 @@ def test_violation_after_long_loop_is_found_through_the_summary(abi_cases):
     assert result.counterexample.confirmed, result.counterexample.replay
 
 
+def test_a_replay_still_running_does_not_confirm_a_wrong_return(abi_cases):
+    # The jump to x1 lies 2^32 iterations ahead; a replay that stops before it saw nothing.
+    result = prove(abi_cases, "jumps_after_long_count")
+    assert result.verdict == "UNKNOWN", result.verdict
+    assert any("other than x30" in r and "did not return within" in r
+               for r in result.reasons), result.reasons
+
+
 def test_function_that_never_returns_is_not_proved(abi_cases):
     result = prove(abi_cases, "never_returns")
     assert result.verdict == "UNKNOWN"

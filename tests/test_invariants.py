@@ -8,7 +8,7 @@ import z3
 
 from verify.heap import HeapInvariant
 from verify.prove import Proof
-from verify.spec import Contract, Links, Region, member
+from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, Links, Region, member
 
 from conftest import build_fixture
 
@@ -164,3 +164,17 @@ def test_a_loop_that_overwrites_a_saved_register_is_caught(tmp_path):
     result = prove(program, "list_mark_clobber", mark_saved(".Llist_mark_clobber_walk"))
     assert result.verdict == "FAILED", (result.reasons, result.counterexample)
     assert "x19" in result.counterexample.sentence
+
+
+def test_a_switch_inside_a_loop_makes_memory_unknown_at_its_head(tmp_path):
+    # Other processes run during the switch and may write the word read after the loop: a
+    # summary of the loop that kept the memory from before it would prove the wrong claim.
+    program = build_fixture("list_cases", tmp_path)
+    func = program.functions["wait_rounds"]
+    switches = {program.functions["switch_out"].addr: "switch_out"}
+    contract = Contract("returns the 7 it stored before its loop",
+                        maychange=AAPCS64_SCRATCH + ("x19", "x20", "DAIF", MEMORY),
+                        post=lambda e, x: x.x(0) == 7)
+    result = Proof(program, func, contract, switches=switches).run()
+    assert result.verdict == "FAILED", (result.verdict, result.reasons)
+    assert "postcondition" in result.counterexample.sentence

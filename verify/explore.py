@@ -640,6 +640,10 @@ class Explorer:
         monitor_same = (state.monitor is None and base.monitor is None) or (
             state.monitor is not None and base.monitor is not None
             and z3.eq(state.monitor[0], base.monitor[0]))
+        # A switch since the snapshot made all of memory unknown, as a store to every address
+        # would; a summary may close over it only if the head already forgets all of memory.
+        switched = len(path.switched) > snap.n_switched
+        memory_lost = switched and not (snap.memory_havoc and not snap.kept_frame)
         shrinks = False
         if snap.memory_havoc:
             # All of memory is unknown at the loop head already, but for the frame words it
@@ -648,13 +652,13 @@ class Explorer:
             shrinks = len(left) < len(snap.kept_frame)
             unknown_stores = new_stores if shrinks else []
         if snap.generalised and changed <= snap.havoc_regs and not unknown_stores \
-                and monitor_same:
+                and monitor_same and not memory_lost:
             return PathEnd(EndKind.CLOSED, path, key[1], detail="loop summarised")
         # Past MAX_WIDENINGS all of memory is unknown at the head; what may still grow is the
         # set of registers an iteration changes (one branch of the body calls a function that
         # clobbers more than another), and what may shrink the frame words kept, both finite:
         # generalise again while they do.
-        grows = (not changed <= snap.havoc_regs or shrinks) and \
+        grows = (not changed <= snap.havoc_regs or shrinks or memory_lost) and \
             snap.widenings < MAX_WIDENINGS + MAX_REGISTER_ROUNDS
         if snap.widenings >= MAX_WIDENINGS + 1 and not grows or not monitor_same:
             return PathEnd(EndKind.NOT_SUMMARISED, path, key[1],
@@ -662,7 +666,7 @@ class Explorer:
         # Generalise from the snapshot: fresh values where this iteration differs.
         gen = base.copy()
         gen.constraints = list(base.constraints[:snap.n_constraints])
-        memory_havoc = snap.memory_havoc or snap.widenings >= MAX_WIDENINGS
+        memory_havoc = snap.memory_havoc or snap.widenings >= MAX_WIDENINGS or switched
         kept = ()
         if memory_havoc:
             # The loop stores through a pointer that moves: at its head, all of memory is

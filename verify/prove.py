@@ -751,7 +751,8 @@ class Proof:
         result = replay(self.program, self.func, start)
         cx.replay = result.detail
         if check is None:
-            shows = not result.returned
+            # A return elsewhere: the run must have left, not merely still be running.
+            shows = not result.returned and not result.ran_out
         elif not result.returned:
             shows = False
         else:
@@ -765,7 +766,7 @@ class Proof:
                                if not v.rule.replayable})
         if shows:
             cx.replay_status = "confirmed"
-        elif result.stopped_by_exception or unreplayable or end.path.widened \
+        elif result.stopped_by_exception or result.ran_out or unreplayable or end.path.widened \
                 or end.path.state.opaque:
             cx.replay_status = "not replayable"
             if unreplayable:

@@ -55,6 +55,7 @@ class ReplayResult:
     regs: dict[str, int]     # x0..x30, sp, pc, nzcv, q0..q31 at the end
     detail: str              # why it stopped, for people
     stopped_by_exception: bool = False
+    ran_out: bool = False    # still running after MAX_INSNS: it neither returned nor failed
     machine: Uc | None = None
     initial: "InitialMemory | None" = None
 
@@ -211,6 +212,7 @@ def replay(program: Program, func: Function, start: ReplayStart) -> ReplayResult
     for i in range(32):
         final[f"q{i}"] = mu.reg_read(getattr(uc, f"UC_ARM64_REG_Q{i}"))
     returned = pc == SENTINEL and not stop["why"]
+    ran_out = not returned and not stop["why"]
     detail = stop["why"] or ("returned" if returned else
                              f"did not return within {MAX_INSNS} instructions (pc 0x{pc:x})")
-    return ReplayResult(returned, final, detail, stop["exception"], mu, start.memory)
+    return ReplayResult(returned, final, detail, stop["exception"], ran_out, mu, start.memory)
