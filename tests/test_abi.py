@@ -55,6 +55,7 @@ def test_wrong_return_address_fails(abi_cases):
     assert result.verdict == "FAILED"
     assert "x30" in result.counterexample.sentence or "x29" in result.counterexample.sentence
     assert result.counterexample.confirmed
+    assert "returned to 0x" in result.counterexample.replay
 
 
 def test_system_register_read_has_a_trusted_rule(abi_cases):
@@ -72,6 +73,13 @@ def test_instruction_without_any_rule_is_unknown_and_named(abi_cases):
     assert u["line"].endswith("abi_cases.s:66")
     assert "lifts it to nothing" in u["reason"]
     assert any("mrs x0, s3_0_c15_c2_0" in r for r in result.reasons)
+
+
+def test_a_cache_invalidate_by_set_way_is_not_a_no_op(abi_cases):
+    result = prove(abi_cases, "invalidates_by_set_way")
+    assert result.verdict == "UNKNOWN"
+    [u] = result.unmodelled
+    assert "set/way" in u["reason"]
 
 
 def test_violation_after_a_loop_is_found_by_unrolling(abi_cases):

@@ -178,3 +178,30 @@ def test_a_switch_inside_a_loop_makes_memory_unknown_at_its_head(tmp_path):
     result = Proof(program, func, contract, switches=switches).run()
     assert result.verdict == "FAILED", (result.verdict, result.reasons)
     assert "postcondition" in result.counterexample.sentence
+
+
+def test_a_loop_summary_forgets_the_system_registers_its_body_changes(tmp_path):
+    # A switch in the body unmasks IRQs; a summary that kept DAIF from before the loop would
+    # prove them still masked on return.
+    program = build_fixture("list_cases", tmp_path)
+    switches = {program.functions["switch_out"].addr: "switch_out"}
+    contract = Contract("returns with IRQs masked",
+                        maychange=AAPCS64_SCRATCH + ("x19", "x20", "DAIF", MEMORY),
+                        post=lambda e, x: x.sysreg("DAIF") & 0x80 != 0)
+    result = Proof(program, program.functions["wait_rounds_masked"], contract,
+                   switches=switches).run()
+    assert result.verdict == "FAILED", (result.verdict, result.reasons)
+    assert "postcondition" in result.counterexample.sentence
+
+
+def test_a_loop_summary_keeps_the_stores_it_left_to_the_callers_unchecked(tmp_path):
+    # The loop writes 5 into the node's own link word (its region; callers check it). After
+    # the loop's summary, the load of that word must not assume the link invariant.
+    program = build_fixture("list_cases", tmp_path)
+    contract = Contract("returns node x0's link, 0 or a node",
+                        maychange=("x0", "x1", "x2", Region(lambda e: e.x(0) + 8, 8)),
+                        pre=lambda e: is_node(e, e.x(0)),
+                        post=lambda e, x: node_or_none(e, x.x(0)))
+    result = prove(program, "relink_five_rounds", contract)
+    assert result.verdict == "FAILED", (result.verdict, result.reasons)
+    assert "postcondition" in result.counterexample.sentence

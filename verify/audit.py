@@ -64,6 +64,10 @@ def classify_system(word: int) -> tuple[str, Recovery]:
     if word & 0xFFF80000 == 0xD5080000:
         if word & 0xFFFFFFE0 == 0xD50B7420:
             return "dc zva (zeroes memory)", Recovery.STOP
+        op1, crn, crm = (word >> 16) & 7, (word >> 12) & 0xF, (word >> 8) & 0xF
+        if op1 == 0 and crn == 7 and crm in (6, 10, 14):
+            # dc isw, csw, cisw: an invalidate by set/way may drop dirty lines of any address
+            return "dc by set/way (may change memory anywhere)", Recovery.STOP
         return "sys (cache, TLB or address-translation maintenance)", Recovery.NO_GPR_EFFECT
     if word & 0xFFF00000 == 0xD5300000 or word & 0xFFF80000 == 0xD5280000:
         return "mrs (system register read)", Recovery.HAVOC_RT

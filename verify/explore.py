@@ -80,7 +80,7 @@ class Snapshot:
     n_constraints: int
     n_stores: int
     generalised: bool = False
-    havoc_regs: frozenset[int] = frozenset()
+    havoc_regs: frozenset[int | str] = frozenset()    # VEX slots, system registers by name
     havoc_stores: tuple[tuple[z3.BitVecRef, int], ...] = ()
     widenings: int = 0
     arrivals: int = 1
@@ -630,6 +630,13 @@ class Explorer:
                    if slot not in state.regs or slot not in base.regs
                    or not z3.eq(state.regs[slot], base.regs[slot])}
         changed.discard(reg_offset("pc"))
+        # System registers too (DAIF masked in the body, or unmasked by a switch), by name.
+        changed |= {name for name in set(state.sysregs) | set(base.sysregs)
+                    if not z3.eq(state.sysreg_value(name), base.sysreg_value(name))}
+        # Stores the iteration left to the callers: loads must not assume the heap
+        # invariants of their words in the summary either.
+        deferred = tuple(u for u in state.unchecked
+                         if not any(u[1] == n and z3.eq(u[0], a) for a, n in base.unchecked))
         # A conditional write (a store-exclusive, a CAS) whose condition this path has since
         # ruled out (it branched on the failure) changed nothing.
         new_stores = [(a, n) for a, n, cond in path.stores[snap.n_stores:]
@@ -652,7 +659,7 @@ class Explorer:
             shrinks = len(left) < len(snap.kept_frame)
             unknown_stores = new_stores if shrinks else []
         if snap.generalised and changed <= snap.havoc_regs and not unknown_stores \
-                and monitor_same and not memory_lost:
+                and monitor_same and not memory_lost and not deferred:
             return PathEnd(EndKind.CLOSED, path, key[1], detail="loop summarised")
         # Past MAX_WIDENINGS all of memory is unknown at the head; what may still grow is the
         # set of registers an iteration changes (one branch of the body calls a function that
@@ -666,6 +673,7 @@ class Explorer:
         # Generalise from the snapshot: fresh values where this iteration differs.
         gen = base.copy()
         gen.constraints = list(base.constraints[:snap.n_constraints])
+        gen.unchecked = base.unchecked + deferred
         memory_havoc = snap.memory_havoc or snap.widenings >= MAX_WIDENINGS or switched
         kept = ()
         if memory_havoc:
@@ -681,6 +689,11 @@ class Explorer:
             unknown_stores = []
         havoc_regs = set(snap.havoc_regs) | changed
         for slot in changed:
+            if isinstance(slot, str):
+                value = fresh(f"loop_{slot}", 64)
+                path.widened.append(value)
+                gen.sysregs[slot] = value
+                continue
             if slot == reg_offset("cc_op"):
                 # The flags thunk's op stays one of VEX's 11 kinds, in canonical form.
                 op = fresh("loop_cc_op", 4)

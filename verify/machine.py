@@ -219,7 +219,7 @@ class State:
     def load(self, addr: z3.BitVecRef, nbytes: int, assume: bool = True) -> z3.BitVecRef:
         """The value at addr; `assume` False: without what the heap invariants say of it (for
         checking that they hold)."""
-        value = z3.simplify(_read(self.mem, self.base, addr, nbytes, self._may_overlap))
+        value = z3.simplify(read_memory(self.mem, self.base, addr, nbytes, self._may_overlap))
         for expr, constant in self.pinned:
             if z3.eq(expr, value):
                 return constant
@@ -364,8 +364,8 @@ def initial_memory(name: str = "mem0") -> z3.FuncDeclRef:
     return z3.Function(name, z3.BitVecSort(64), z3.BitVecSort(8))
 
 
-def _read(node: MemStore | None, base: z3.FuncDeclRef, addr: z3.BitVecRef,
-          nbytes: int, may_overlap=None) -> z3.BitVecRef:
+def read_memory(node: MemStore | None, base: z3.FuncDeclRef, addr: z3.BitVecRef,
+                nbytes: int, may_overlap=None) -> z3.BitVecRef:
     """The nbytes little-endian value at addr after the stores in node.
 
     Stores at a constant distance from the load are resolved here (the common case: the
@@ -378,7 +378,7 @@ def _read(node: MemStore | None, base: z3.FuncDeclRef, addr: z3.BitVecRef,
     if z3.is_bv_value(dist):
         off = dist.as_signed_long()
         if off >= node.size or off + nbytes <= 0:
-            return _read(node.older, base, addr, nbytes, may_overlap)
+            return read_memory(node.older, base, addr, nbytes, may_overlap)
         if off == 0 and nbytes == node.size and node.cond is None and node.fill is None:
             return node.value
     overlap = None
@@ -388,8 +388,8 @@ def _read(node: MemStore | None, base: z3.FuncDeclRef, addr: z3.BitVecRef,
         if may_overlap is not None:
             grain = may_overlap(overlap, addr, nbytes, node.addr, node.size)
             if not grain:
-                return _read(node.older, base, addr, nbytes, may_overlap)
-    older = _read(node.older, base, addr, nbytes, may_overlap)
+                return read_memory(node.older, base, addr, nbytes, may_overlap)
+    older = read_memory(node.older, base, addr, nbytes, may_overlap)
     if grain is ALIGNED:
         # dist is a multiple of nbytes, and so is the store's size: inside wholly or not at all.
         if node.fill is not None:
@@ -408,9 +408,6 @@ def _read(node: MemStore | None, base: z3.FuncDeclRef, addr: z3.BitVecRef,
     if node.cond is not None:
         newer = z3.If(node.cond, newer, older)
     return newer
-
-
-read_memory = _read     # for a reader that knows more of which stores to pass over
 
 
 def base_and_offset(addr: z3.BitVecRef) -> tuple[z3.BitVecRef | None, int]:

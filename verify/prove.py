@@ -748,11 +748,11 @@ class Proof:
             cx.replay = "the violation needs system register values unicorn does not have"
             return
         start = self._replay_start(end, model)
-        result = replay(self.program, self.func, start)
+        result = replay(self.program, self.func, start, exit_at=end.addr)
         cx.replay = result.detail
         if check is None:
-            # A return elsewhere: the run must have left, not merely still be running.
-            shows = not result.returned and not result.ran_out
+            # A return elsewhere: the run got to the path's last branch and left through it.
+            shows = result.left_to is not None
         elif not result.returned:
             shows = False
         else:

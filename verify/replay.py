@@ -56,6 +56,7 @@ class ReplayResult:
     detail: str              # why it stopped, for people
     stopped_by_exception: bool = False
     ran_out: bool = False    # still running after MAX_INSNS: it neither returned nor failed
+    left_to: int | None = None   # the address the function returned to, when not x30's
     machine: Uc | None = None
     initial: "InitialMemory | None" = None
 
@@ -140,7 +141,23 @@ def _is_store_exclusive(word: int) -> bool:
     return cls.exclusive and not (word >> 22) & 1
 
 
-def replay(program: Program, func: Function, start: ReplayStart) -> ReplayResult:
+ERET = 0xD69F03E0     # returns to ELR_EL1
+
+
+def _is_call(word: int) -> bool:
+    return word & 0xFC000000 == 0x94000000 or word & 0xFFFFFC1F == 0xD63F0000   # bl, blr
+
+
+def _branch_register(word: int) -> int | None:
+    """Xn of `br Xn` or `ret Xn`."""
+    return (word >> 5) & 0x1F if word & 0xFFBFFC1F == 0xD61F0000 else None
+
+
+def replay(program: Program, func: Function, start: ReplayStart,
+           exit_at: int | None = None) -> ReplayResult:
+    """Run `func` from `start` until it returns to x30 (a sentinel). With `exit_at` (the
+    branch where a path returned elsewhere), the run stops there, outside any call, when the
+    branch goes somewhere other than the sentinel: `left_to` says where."""
     mu = _machine()
     code_pages = set()
     for lo, hi in program.code_ranges:
@@ -151,7 +168,8 @@ def replay(program: Program, func: Function, start: ReplayStart) -> ReplayResult
         mu.mem_write(page, start.memory.page(page))
     for lo, hi in program.code_ranges:
         mu.mem_write(lo, bytes(program.project.loader.memory.load(lo, hi - lo)))
-    stop = {"why": "", "exception": False}
+    stop = {"why": "", "exception": False, "left": None}
+    depth = [0]     # calls the run is inside
     exclusive = list(start.schedule.exclusive_succeeds)
     firmware = list(start.schedule.firmware_results)
 
@@ -170,6 +188,18 @@ def replay(program: Program, func: Function, start: ReplayStart) -> ReplayResult
         # The model may let a store-exclusive fail, and says what the firmware returns:
         # make the machine do the same, by writing the outcome and skipping the instruction.
         word = int.from_bytes(emu.mem_read(address, 4), "little")
+        rn = _branch_register(word)
+        if _is_call(word):
+            depth[0] += 1
+        elif rn is not None and word >> 22 & 1 and depth[0]:     # a ret inside a call
+            depth[0] -= 1
+        elif address == exit_at and not depth[0] and (rn is not None or word == ERET):
+            target = emu.reg_read(uc.UC_ARM64_REG_ELR_EL1 if word == ERET else
+                                  getattr(uc, f"UC_ARM64_REG_X{rn}"))
+            if target != SENTINEL:
+                stop["left"] = target
+                emu.emu_stop()
+                return
         if _is_store_exclusive(word) and exclusive:
             if not exclusive.pop(0):
                 emu.reg_write(getattr(uc, f"UC_ARM64_REG_X{(word >> 16) & 0x1F}"), 1)
@@ -212,7 +242,10 @@ def replay(program: Program, func: Function, start: ReplayStart) -> ReplayResult
     for i in range(32):
         final[f"q{i}"] = mu.reg_read(getattr(uc, f"UC_ARM64_REG_Q{i}"))
     returned = pc == SENTINEL and not stop["why"]
+    if stop["left"] is not None:
+        stop["why"] = f"returned to 0x{stop['left']:x}, not to x30"
     ran_out = not returned and not stop["why"]
     detail = stop["why"] or ("returned" if returned else
                              f"did not return within {MAX_INSNS} instructions (pc 0x{pc:x})")
-    return ReplayResult(returned, final, detail, stop["exception"], ran_out, mu, start.memory)
+    return ReplayResult(returned, final, detail, stop["exception"], ran_out, stop["left"], mu,
+                        start.memory)
