@@ -79,3 +79,74 @@ def test_the_verifier_key_covers_what_proves_and_only_that(tmp_path, monkeypatch
     (copy / "intervals.py").write_text((copy / "intervals.py").read_text() + "\n# edited\n")
     assert key() != before
     cache.verifier_hash.cache_clear()
+
+
+def test_code_that_moves_keeps_its_proofs_with_their_lines_moved(tmp_path):
+    """An instruction added early in the image moves every function after it: their proofs
+    are reused, not redone. Lines added above a function move its source lines: its report
+    names the new ones."""
+    root = copy_tree(tmp_path)
+    prove(root)
+    boot = root / "asm" / "boot.s"
+    boot.write_text(boot.read_text().replace("FUNC psci_call\n", "FUNC psci_call\n    nop\n"))
+    uart = root / "asm" / "uart.s"
+    before = json.loads((root / "reports" / "uart_newline.json").read_text())["location"]
+    uart.write_text("/* one line more */\n" + uart.read_text())
+    assert prove(root) == {f: True for f in FUNCTIONS}
+    after = json.loads((root / "reports" / "uart_newline.json").read_text())["location"]
+    file, line = before.rsplit(":", 1)
+    assert after == f"{file}:{int(line) + 1}"
+
+
+def _fixture_variant(tmp_path, name, edit):
+    from verify import build
+    from verify.program import Program
+    from conftest import FIXTURES
+    root = tmp_path / name
+    copy_tree(root)
+    src = root / "list_cases.s"
+    src.write_text(edit((FIXTURES / "list_cases.s").read_text()))
+    obj, elf = root / "list_cases.o", root / "list_cases.elf"
+    build.assemble(src, obj, root, [root / "asm"])
+    build.link([obj], FIXTURES / "fixture.ld", elf, root)
+    return Program(elf, root)
+
+
+def test_a_function_moved_with_the_data_it_reaches_is_keyed_anew(tmp_path):
+    # A word added in list_mark moves everything after it, `shared` (in .bss,
+    # right after the code in the fixture's layout) too: wait_rounds' bytes stay the same,
+    # but the address its ADR reaches does not, and that is part of the key.
+    from verify.cache import ProofCache
+    plain = _fixture_variant(tmp_path, "plain", lambda s: s)
+    moved = _fixture_variant(tmp_path, "moved", lambda s: s.replace(
+        "FUNC list_mark\n", "FUNC list_mark\n    nop\n"))
+    f, g = plain.functions["wait_rounds"], moved.functions["wait_rounds"]
+    assert g.addr > f.addr and g.code == f.code     # the ADR reaches as far as before
+    spec = tmp_path / "none.py"
+    keys = [ProofCache(tmp_path / "c", p, tmp_path).key("wait_rounds", spec, [], [])
+            for p in (plain, moved)]
+    assert keys[0] != keys[1]
+    # list_mark_odd moved too, but reaches nothing outside itself: the same key.
+    keys = [ProofCache(tmp_path / "c", p, tmp_path).key("list_mark_odd", spec, [], [])
+            for p in (plain, moved)]
+    assert keys[0] == keys[1]
+
+
+def test_pc_relative_targets_agree_with_the_disassembler(tmp_path):
+    from verify.cache import pc_target
+    from conftest import build_fixture
+    import re
+    program = build_fixture("list_cases", tmp_path)
+    seen = 0
+    for func in program.functions.values():
+        for insn in program.instructions(func):
+            target = pc_target(insn.word, insn.addr)
+            mnemonic = insn.text.split()[0]
+            relative = mnemonic in ("b", "bl", "cbz", "cbnz", "tbz", "tbnz", "adr", "adrp") \
+                or mnemonic.startswith("b.") \
+                or (mnemonic in ("ldr", "ldrsw", "prfm") and "[" not in insn.text)
+            assert (target is not None) == relative, insn.text
+            if target is not None:
+                seen += 1
+                assert int(re.findall(r"#0x([0-9a-f]+)", insn.text)[-1], 16) == target, insn.text
+    assert seen >= 16

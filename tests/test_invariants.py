@@ -49,6 +49,12 @@ def test_a_list_walk_is_proved_with_its_invariants(tmp_path):
     assert result.verdict == "PROVED", (result.reasons, result.counterexample)
     assert any("loop invariant at .Llist_mark_walk" in a for a in result.assumptions)
     assert any("a node's link holds 0 or a node" in a for a in result.assumptions)
+    # What keys the proof in the cache: the symbols its precondition and heap invariant
+    # read, and where its loop head lies in the function.
+    assert {"nodes", "NODE_COUNT", "NODE_SIZE"} <= set(result.layout), result.layout
+    assert result.layout["list_mark/.Llist_mark_walk"] == \
+        program.label(program.functions["list_mark"], ".Llist_mark_walk") - \
+        program.functions["list_mark"].addr
 
 
 def test_a_walk_whose_body_branches_is_proved_by_its_head_invariant(tmp_path):
@@ -205,3 +211,11 @@ def test_a_loop_summary_keeps_the_stores_it_left_to_the_callers_unchecked(tmp_pa
     result = prove(program, "relink_five_rounds", contract)
     assert result.verdict == "FAILED", (result.verdict, result.reasons)
     assert "postcondition" in result.counterexample.sentence
+
+
+def test_the_symbols_a_precondition_reads_key_the_proof(tmp_path):
+    # The precondition is read once, before the proof runs: its symbols count all the same.
+    program = build_fixture("list_cases", tmp_path)
+    result = prove(program, "list_link", LINK, links=[])
+    assert result.verdict == "PROVED", result.reasons
+    assert {"nodes", "NODE_COUNT", "NODE_SIZE"} <= set(result.layout), result.layout

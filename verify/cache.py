@@ -1,17 +1,29 @@
 """Proof cache: an unchanged function under an unchanged spec and verifier is not re-proved.
 
-A result is reused only when all of these are as they were: the bytes and address of the
-function and of every function its proof ran through (`Result.depends_on`), the symbols and
-constants its spec read (`Result.layout`), the machine configuration, the source of its spec
-module and of the acceptance file, and the verifier's own source. Anything else is a miss,
-and the function is proved again.
+A result is reused only when all of these are as they were: the bytes of the function and of
+every function its proof ran through (`Result.depends_on`) and where those lie relative to
+the function, the address every PC-relative instruction among them reaches outside the
+code (data), the symbols and constants its spec read
+(`Result.layout`), the machine configuration, the source of its spec module and of the
+acceptance file, and the verifier's own source. Anything else is a miss, and the function is
+proved again.
+
+Where the function itself lies is not part of the key: code moved as a whole (an instruction
+added in a function before it) computes the same thing relative to itself, and the proof
+reads code addresses only as pc values, branch targets and return addresses, never through
+the spec. So a one-line change re-proves that function and those whose proofs ran through
+it, not every function after it. A result moved so, or whose source lines moved, is taken
+with its source references rewritten to the new lines; one with a counterexample (which
+holds addresses and values of the run) is taken only where nothing moved.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.metadata
 import json
+import re
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
@@ -69,10 +81,39 @@ def proof_modules() -> list[Path]:
 @lru_cache(maxsize=1)
 def verifier_hash() -> str:
     h = hashlib.sha256()
+    for tool in TOOLS:
+        try:
+            h.update(f"{tool} {importlib.metadata.version(tool)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            h.update(f"{tool} absent".encode())
     for path in proof_modules():
         h.update(str(path.relative_to(VERIFY_DIR)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def pc_target(word: int, addr: int) -> int | None:
+    """Where a PC-relative instruction at addr reaches: a branch's target, the address an
+    ADR, ADRP or literal load computes; None for any other instruction."""
+    def signed(value: int, bits: int) -> int:
+        return value - (1 << bits) if value >> (bits - 1) else value
+    if word & 0x7C000000 == 0x14000000:                         # b, bl
+        return addr + 4 * signed(word & 0x3FFFFFF, 26)
+    if word & 0xFF000010 == 0x54000000 or word & 0x7E000000 == 0x34000000 \
+            or word & 0x3B000000 == 0x18000000:                 # b.cond, cbz/cbnz, ldr literal
+        return addr + 4 * signed((word >> 5) & 0x7FFFF, 19)
+    if word & 0x7E000000 == 0x36000000:                         # tbz, tbnz
+        return addr + 4 * signed((word >> 5) & 0x3FFF, 14)
+    if word & 0x1F000000 == 0x10000000:                         # adr, adrp
+        imm = signed(((word >> 5) & 0x7FFFF) << 2 | (word >> 29) & 3, 21)
+        return (addr & ~0xFFF) + (imm << 12) if word >> 31 else addr + imm
+    return None
+
+
+SOURCE_REF = re.compile(r"[\w./-]+\.(?:s|S|inc):\d+")
+MOVABLE = ("PROVED", "BOUNDED", "UNKNOWN")   # results taken from moved code (no counterexample)
+NUMBERS = ("seconds", "budget", "paths", "layout", "depends_on")   # fields that are no sentences
+TOOLS = ("angr", "pyvex", "z3-solver", "unicorn", "capstone")     # their versions key proofs
 
 
 def _file_hash(path: Path) -> str:
@@ -93,21 +134,69 @@ class ProofCache:
             self._hashes[path] = _file_hash(path)
         return self._hashes[path]
 
-    def _code(self, name: str) -> str | None:
-        f = self.program.functions.get(name)
-        return f"{f.addr:x}:{f.bytes_hash}" if f else None
+    def _deps(self, name: str, depends_on: list[str]) -> list:
+        return [self.program.functions.get(d) for d in sorted(set(depends_on) | {name})]
 
     def key(self, name: str, spec_file: Path, depends_on: list[str], layout: list[str]) -> str:
         parts = [verifier_hash(), repr(self.program.config), self._hash(spec_file),
                  self._hash(self.root / "specs" / "accepted.toml"),
                  self._hash(heap_file(self.root)), name]
-        for dep in sorted(set(depends_on) | {name}):
-            # Its code, and its contract: a caller may have taken a call of it by contract.
-            parts.append(f"{dep}={self._code(dep)}")
-            if dep in self.program.functions:
+        deps = self._deps(name, depends_on)
+        anchor = self.program.functions[name].addr if name in self.program.functions else 0
+        for dep, f in zip(sorted(set(depends_on) | {name}), deps):
+            # Its code where it lies from the function, and its contract: a caller may have
+            # taken a call of it by contract.
+            parts.append(f"{dep}={f.addr - anchor:+x}:{f.bytes_hash}" if f else f"{dep}=absent")
+            if f is not None:
                 parts.append(f"{dep} spec={self._hash(spec_of(self.program, self.root, dep))}")
-        parts += [f"{sym}@{self.program.address_of(sym)}" for sym in sorted(layout)]
+        # The data the code reaches stays where it was. (Code it reaches moved with it, as
+        # its bytes say: a callee the proof ran is keyed above, one it did not reach is not
+        # part of the proof.)
+        for f in filter(None, deps):
+            for off in range(0, f.size, 4):
+                word = int.from_bytes(f.code[off:off + 4], "little")
+                target = pc_target(word, f.addr + off)
+                # An ADRP's page may start inside the code and its data lie outside: kept.
+                if target is not None and (word & 0x9F000000 == 0x90000000 or
+                                           self.program.function_at(target) is None):
+                    parts.append(f"{f.name}+{off:x} reaches {target:x}")
+        for sym in sorted(layout):
+            # A code symbol (a function's entry, a label the spec names) moves with the code.
+            value = self.program.layout_value(sym)
+            code = "/" not in sym and value is not None and self.program.function_at(value)
+            parts.append(f"{sym}@code{value - anchor:+x}" if code else f"{sym}@{value}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def _where(self, name: str, depends_on: list[str]) -> dict:
+        """Where the code lies: the function's address, and each instruction's source line."""
+        lines = {f.name: [self.program.line(a) for a in range(f.addr, f.end, 4)]
+                 for f in filter(None, self._deps(name, depends_on))}
+        return {"addr": self.program.functions[name].addr, "lines": lines}
+
+    def _moved(self, data: dict, then: dict, now: dict) -> dict | None:
+        """The result with its source references rewritten from where the code lay when it
+        was proved to where it lies now; None when that cannot be done faithfully."""
+        if then == now:
+            return data
+        if data["verdict"] not in MOVABLE or data.get("counterexample") is not None \
+                or data.get("unmodelled") or set(then["lines"]) != set(now["lines"]):
+            return None
+        mapping: dict[str, str] = {}
+        for fn, old in then["lines"].items():
+            new = now["lines"][fn]
+            if len(old) != len(new):
+                return None
+            for a, b in zip(old, new):
+                if mapping.setdefault(a, b) != b:
+                    return None      # one old line is now two: its mentions are ambiguous
+        text = json.dumps(data)
+        sentences = json.dumps({k: v for k, v in data.items() if k not in NUMBERS})
+        if re.search(r"\b0x[0-9a-f]{6,}\b|\b\d{7,}\b", sentences):
+            return None              # maybe an address (hex or decimal): it may have moved
+        unknown = [m for m in SOURCE_REF.findall(text) if m not in mapping]
+        if unknown:
+            return None
+        return json.loads(SOURCE_REF.sub(lambda m: mapping[m.group(0)], text))
 
     def _path(self, name: str) -> Path:
         return self.directory / f"{name}.json"
@@ -127,14 +216,18 @@ class ProofCache:
             ran_out = any(r.startswith(BUDGET_REASON) for r in result["reasons"])
             if ran_out and result.get("budget", 0.0) < budget:
                 return None
-            return _result_from(entry["result"])
+            result = self._moved(result, entry["where"],
+                                 self._where(name, list(result["depends_on"])))
+            return None if result is None else _result_from(result)
         except (ValueError, KeyError, TypeError):
             return None  # an unreadable entry is a miss, never a result
 
     def put(self, result: Result, spec_file: Path) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         key = self.key(result.function, spec_file, list(result.depends_on), list(result.layout))
-        self._path(result.function).write_text(json.dumps({"key": key, "result": asdict(result)}))
+        where = self._where(result.function, list(result.depends_on))
+        self._path(result.function).write_text(json.dumps({"key": key, "where": where,
+                                                           "result": asdict(result)}))
 
 
 def _result_from(data: dict) -> Result:

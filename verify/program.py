@@ -141,6 +141,19 @@ class Program:
         sym = self.project.loader.main_object.get_symbol(name)
         return sym.rebased_addr if sym is not None else self.constants.get(name)
 
+    def layout_value(self, name: str) -> int | None:
+        """What `looked_up` noted for `name`, as the program is now: a symbol's address, an
+        absolute symbol's value, or for "function/.Llabel" the label's offset in it."""
+        if "/" not in name:
+            return self.address_of(name)
+        func, label = name.split("/", 1)
+        if func not in self.functions:
+            return None
+        try:
+            return self.label(self.functions[func], label) - self.functions[func].addr
+        except ProgramError:
+            return None
+
     def constant(self, name: str) -> int:
         if name not in self.constants:
             raise ProgramError(f"{self.elf_path} has no absolute symbol {name}: define it with "
@@ -201,6 +214,8 @@ class Program:
             after = sorted((ln, a) for a, (f, ln) in lines.items() if f == name and at
                            and ln > at[0])
             if after:
+                # Noted like a symbol: where the label lies in the function keys the proof.
+                self.looked_up[f"{func.name}/{label}"] = after[0][1] - func.addr
                 return after[0][1]
         raise ProgramError(f"{func.name}: no label {label} in its source; a loop invariant "
                            "names the label of its loop head (e.g. .Lname_loop)")

@@ -273,6 +273,7 @@ class Proof:
                  summaries: dict[int, tuple[str, Contract]] | None = None,
                  budget: float = PROOF_BUDGET, heap: HeapInvariant | None = None):
         self.program = program
+        program.looked_up.clear()
         if heap is not None:
             heap = HeapInvariant(program, heap.links, in_frame=in_own_frame,
                                  frame_floor=FRAME_BYTES)
@@ -287,6 +288,7 @@ class Proof:
         self.summaries = {a: v for a, v in (summaries or {}).items() if v[0] != func.name}
         self.entry = self._entry()
         self.bound = contract.loop_bound[0] if contract.loop_bound else DEFAULT_BOUND
+        self.setup_layout = dict(program.looked_up)
 
     def _entry(self, pinned: tuple = ()) -> State:
         """The entry state under the precondition; `pinned`: a case of the contract's split
@@ -325,7 +327,10 @@ class Proof:
     def run(self) -> Result:
         start = time.monotonic()
         self.deadline = start + self.budget
+        # What the proof reads of the layout: what setting it up read (the precondition, the
+        # heap invariants), and what it reads from here on.
         self.program.looked_up.clear()
+        self.program.looked_up.update(self.setup_layout)
         _FROM_CALLER.clear()
         func, contract = self.func, self.contract
         result = Result(func.name, "UNKNOWN", contract.summary, self.program.line(func.addr),
@@ -383,6 +388,9 @@ class Proof:
         if run.failure is None and (run.possible or run.cut):
             bounded = self._explore(Mode.BOUNDED)
             result.paths += bounded.paths
+            # The result rests on the code both runs went through, whichever decides it.
+            bounded.functions |= run.functions
+            run.functions |= bounded.functions
             if bounded.failure is not None:
                 run = bounded
             elif run.possible:

@@ -141,6 +141,7 @@ class RoundTripProof:
         self.traces: list[tuple[str, PathEnd]] = []
         self.paths = 0
         self.rules: set[str] = set()
+        self.ran: set[str] = set()      # the functions the segments went through
 
     # -- segments ---------------------------------------------------------------------
     def _segment(self, label: str, state: State, start: str, stop: str | None = None,
@@ -156,6 +157,8 @@ class RoundTripProof:
         ends = explorer.run(state)
         self.paths += explorer.paths_explored
         for end in ends:
+            self.ran.update(f.name for f in (self.program.function_at(e.addr)
+                                             for e in end.path.trace) if f is not None)
             for at, verdict in end.path.rules:
                 self.rules.add(f"{self.program.line(at)} `{self.program.instruction(at).text}`: "
                                f"{verdict.rule.summary}")
@@ -191,6 +194,7 @@ class RoundTripProof:
 
     def run(self) -> Result:
         start = time.monotonic()
+        self.program.looked_up.clear()
         func = self.program.functions[self.name]
         result = Result(self.name, "UNKNOWN", self.rt.summary, self.program.line(func.addr),
                         func.bytes_hash, assumptions=list(ASSUMPTIONS))
@@ -211,7 +215,8 @@ class RoundTripProof:
         result.loops = "no loops: each segment runs straight through"
         result.trusted_rules = sorted(self.rules)
         result.depends_on = {n: self.program.functions[n].bytes_hash
-                             for n in sorted({self.rt.save, self.rt.restore})}
+                             for n in sorted({self.rt.save, self.rt.restore} | self.ran)}
+        result.layout = dict(self.program.looked_up)    # the stop symbol, the frame constants
         result.seconds = time.monotonic() - start
         return result
 
