@@ -29,26 +29,38 @@ def build_fixture(name: str, out_dir: Path) -> Program:
     return Program(elf, ROOT)
 
 
-def copy_tree(dest: Path, proof_cache: Path | None = None) -> Path:
-    """A private copy of the sources and specs, for tests that change them; with
-    `proof_cache`, also a copy of a proof cache, so only what the test changes is proved again
-    (the cache keys every proof by the code, specs and verifier it depends on)."""
+CACHES = ("proof-cache", "harness-cache", "litmus-semantics-cache.json", "difftest-cache.json")
+
+
+def copy_tree(dest: Path, caches: Path | None = None) -> Path:
+    """A private copy of the sources and specs, for tests that change them; with `caches` (a
+    build folder), also a copy of its caches, so only what the test changes is decided again
+    (each cache keys its results by the code, specs and verifier they depend on)."""
     for part in ("asm", "specs"):
         shutil.copytree(ROOT / part, dest / part)
-    if proof_cache is not None and proof_cache.is_dir():
-        shutil.copytree(proof_cache, dest / "build" / "proof-cache")
+    for name in CACHES if caches is not None else ():
+        source = caches / name
+        if source.is_dir():
+            shutil.copytree(source, dest / "build" / name)
+        elif source.is_file():
+            (dest / "build").mkdir(exist_ok=True)
+            shutil.copy(source, dest / "build" / name)
     return dest
 
 
 @pytest.fixture(scope="session")
-def proof_cache(tmp_path_factory) -> Path:
-    """Every function proved once, on an untouched copy of the tree: the cache later trees
-    start from."""
+def gate_tree(tmp_path_factory) -> Path:
+    """`verify all` once on an untouched copy of the tree: its image and reports, and the
+    caches later trees start from."""
     from verify.cli import main
-    root = copy_tree(tmp_path_factory.mktemp("cache"))
-    assert main(["--root", str(root), "build"]) == 0
-    main(["--root", str(root), "prove", "-j", "2"])
-    return root / "build" / "proof-cache"
+    root = copy_tree(tmp_path_factory.mktemp("tree"))
+    assert main(["--root", str(root), "all", *QUICK_ALL]) == 0
+    return root
+
+
+@pytest.fixture(scope="session")
+def caches(gate_tree) -> Path:
+    return gate_tree / "build"
 
 
 @pytest.fixture(scope="session")
@@ -57,9 +69,5 @@ def abi_cases(tmp_path_factory) -> Program:
 
 
 @pytest.fixture(scope="session")
-def verified_image(tmp_path_factory, proof_cache) -> Path:
-    """Run `verify all` on a copy of the tree once; the image it writes."""
-    from verify.cli import main
-    root = copy_tree(tmp_path_factory.mktemp("tree"), proof_cache)
-    assert main(["--root", str(root), "all", *QUICK_ALL]) == 0
-    return root / "build" / "actly.img"
+def verified_image(gate_tree) -> Path:
+    return gate_tree / "build" / "actly.img"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from verify import cache
+from verify import cache, fingerprint
 
 from verify.cli import main
 
@@ -63,11 +63,11 @@ def test_the_verifier_key_covers_what_proves_and_only_that(tmp_path, monkeypatch
     """Proofs are keyed by the modules that decide verdicts and what they import: editing
     the prover changes the key, editing the mutation tester or the CLI does not."""
     copy = tmp_path / "verify"
-    shutil.copytree(cache.VERIFY_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(cache, "VERIFY_DIR", copy)
+    shutil.copytree(fingerprint.VERIFY_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(fingerprint, "VERIFY_DIR", copy)
 
     def key() -> str:
-        cache.verifier_hash.cache_clear()
+        fingerprint.modules_hash.cache_clear()
         return cache.verifier_hash()
     names = {p.name for p in cache.proof_modules()}
     assert {"prove.py", "explore.py", "machine.py", "semantics.py", "overlay.py",
@@ -76,9 +76,14 @@ def test_the_verifier_key_covers_what_proves_and_only_that(tmp_path, monkeypatch
     for unrelated in ("mutants.py", "cli.py"):
         (copy / unrelated).write_text((copy / unrelated).read_text() + "\n# edited\n")
     assert key() == before
+    semantics = fingerprint.modules_hash("difftest.py")
+    (copy / "explore.py").write_text((copy / "explore.py").read_text() + "\n# edited\n")
+    assert key() != before       # path exploration decides proofs, not what an instruction does
+    assert fingerprint.modules_hash("difftest.py") == semantics
+    before = key()
     (copy / "intervals.py").write_text((copy / "intervals.py").read_text() + "\n# edited\n")
-    assert key() != before
-    cache.verifier_hash.cache_clear()
+    assert key() != before and fingerprint.modules_hash("difftest.py") != semantics
+    fingerprint.modules_hash.cache_clear()
 
 
 def test_code_that_moves_keeps_its_proofs_with_their_lines_moved(tmp_path):

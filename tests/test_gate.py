@@ -21,8 +21,8 @@ def plant_clobber(root, source, name):
     return lines.index(f"ENDFUNC {name}") - 1  # 1-based line number of the planted mov
 
 
-def test_clobber_fails_gate_and_leaves_no_image(tmp_path, capsys, proof_cache):
-    root = copy_tree(tmp_path, proof_cache)
+def test_clobber_fails_gate_and_leaves_no_image(tmp_path, capsys, caches):
+    root = copy_tree(tmp_path, caches)
     (root / "build").mkdir(exist_ok=True)
     stale = root / "build" / "actly.img"
     stale.write_bytes(b"stale image from an earlier run")
@@ -138,9 +138,9 @@ def planted_lines(path, name):
     return [i + 1 for i in range(start, end) if lines[i] == PLANTED]
 
 
-def test_clobber_in_every_exported_callable_function_is_caught(tmp_path, capsys, proof_cache):
+def test_clobber_in_every_exported_callable_function_is_caught(tmp_path, capsys, caches):
     import json
-    root = copy_tree(tmp_path, proof_cache)
+    root = copy_tree(tmp_path, caches)
     targets = exported_callable(root)
     assert len(targets) >= 8
     for src, name in targets:
@@ -192,10 +192,10 @@ def test_store_outside_the_frame_of_a_runtime_function_is_caught(tmp_path, capsy
     assert "confirmed by replay on unicorn" in out
 
 
-def test_semantics_mismatch_fails_the_gate(tmp_path, monkeypatch, capsys, proof_cache):
+def test_semantics_mismatch_fails_the_gate(tmp_path, monkeypatch, capsys, caches):
     """A difftest mismatch fails `verify all` like a failed proof: no image is written."""
     from verify import cli, difftest
-    root = copy_tree(tmp_path, proof_cache)
+    root = copy_tree(tmp_path, caches)
 
     def one_mismatch(*args, **kwargs):
         report = difftest.DiffReport(states_per_encoding=1)
@@ -208,14 +208,38 @@ def test_semantics_mismatch_fails_the_gate(tmp_path, monkeypatch, capsys, proof_
     assert "no image written" in capsys.readouterr().out
 
 
-def test_caller_of_a_bounded_callee_is_bounded_with_its_reason(proof_cache):
+def test_caller_of_a_bounded_callee_is_bounded_with_its_reason(caches):
     """sched_core_init takes board_irq_init_core (its redistributor walk bounded by
     MAX_CORES) by contract: it is BOUNDED, never PROVED, and says whose bound it rests on."""
     import json
-    reports = proof_cache.parent.parent / "reports"
+    reports = caches.parent / "reports"
     callee = json.loads((reports / "board_irq_init_core.json").read_text())
     caller = json.loads((reports / "sched_core_init.json").read_text())
     assert callee["verdict"] == "BOUNDED" and callee["accepted"]
     assert caller["verdict"] == "BOUNDED", caller["reasons"]
     assert "relies on the contract of board_irq_init_core" in caller["accepted"]
     assert "board_irq_init_core" in caller["depends_on_contracts"]
+
+
+def test_an_unchanged_tree_is_not_decided_again_and_a_change_is(tmp_path, capsys, caches):
+    """`verify all` remembers its last pass under everything it reads: run again unchanged,
+    it says so and writes the image; a bug planted since, or a report removed, is a full
+    run again (the bug fails it)."""
+    from conftest import QUICK_ALL
+    root = copy_tree(tmp_path, caches)
+    assert main(["--root", str(root), "all", *QUICK_ALL]) == 0
+    first = capsys.readouterr().out
+    assert "every check passed" in first
+    assert main(["--root", str(root), "all", *QUICK_ALL]) == 0
+    again = capsys.readouterr().out
+    assert "nothing changed since the pass of" in again and (root / "build" / "actly.img").is_file()
+    assert first.split("verify all: every check passed")[0].strip() in again
+    (root / "reports" / "uart_puts.md").unlink()
+    assert main(["--root", str(root), "all", *QUICK_ALL]) == 0
+    assert "nothing changed" not in capsys.readouterr().out
+    assert (root / "reports" / "uart_puts.md").is_file()
+    plant_clobber(root, "asm/uart.s", "uart_puts")        # the same options: only asm/ changed
+    assert main(["--root", str(root), "all", *QUICK_ALL]) == 1
+    out = capsys.readouterr().out
+    assert "nothing changed" not in out and re.search(r"uart_puts \(asm/uart\.s:\d+\): FAILED", out)
+    assert not (root / "build" / "actly.img").exists()

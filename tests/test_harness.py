@@ -92,8 +92,8 @@ def test_a_dropped_ordering_fails_with_its_source_line(tmp_path, capsys, source,
 
 
 def test_verify_all_fails_on_a_dropped_release_and_writes_no_image(tmp_path, capsys,
-                                                                    proof_cache):
-    root = copy_tree(tmp_path, proof_cache)
+                                                                    caches):
+    root = copy_tree(tmp_path, caches)
     (root / "build").mkdir(exist_ok=True)
     stale = root / "build" / "actly.img"
     stale.write_bytes(b"stale image from an earlier run")
@@ -203,6 +203,29 @@ def test_the_engines_semantics_agree_with_unicorn(program, harnesses):
         report.text()
 
 
+def test_the_semantics_check_reuses_only_encodings_that_passed(program, harnesses,
+                                                               monkeypatch, tmp_path):
+    """An encoding that passed is not run again with as many states; one that mismatched is
+    never kept, so it is run again once the rule is right; more states run everything."""
+    from verify.litmus import alu
+    from verify.litmus.difftest import check_encodings
+    from verify.harness.translate import translate
+    encodings = translate(harnesses["proc_state_free_releases"], program).encodings(program)
+    cache = tmp_path / "semantics.json"
+    monkeypatch.setitem(alu.BINARY, "ADD", lambda a, b, bits: a + b + 1)
+    wrong = check_encodings(encodings, 20, cache_file=cache)
+    adds = {f.addr for f in wrong.mismatches}
+    assert adds and wrong.reused == 0
+    monkeypatch.undo()
+    right = check_encodings(encodings, 20, cache_file=cache)
+    assert not right.mismatches and right.reused == len(encodings) - len(adds)
+    assert right.states >= 20 * len(adds)
+    again = check_encodings(encodings, 20, cache_file=cache)
+    assert again.reused == len(encodings) and again.states == 0
+    assert "passed before" in again.text()
+    assert check_encodings(encodings, 21, cache_file=cache).reused == 0
+
+
 @pytest.mark.parametrize("family,op,wrong", [
     ("BINARY", "ORR", lambda a, b, bits: a | b | 1),          # a bit too many
     ("BINARY", "ADD", lambda a, b, bits: a + b + 1),          # an off-by-one
@@ -288,6 +311,28 @@ def test_chase_lev_needs_exactly_its_two_full_fences(golden):
     for site in sites:
         broken = check(hs["chase_lev_take_steal"], program, {site.addr: "NOP"})
         assert broken.verdict == FAILED and "is not ordered before" in broken.sentence
+
+
+def test_an_outcome_is_reused_only_for_the_same_litmus_test(golden, tmp_path):
+    """The engine's outcome cache: the same harness on the same code comes from the cache
+    with its verdict; with a fence dropped it is another test, decided afresh (FAILED, not
+    the cached PROVED) and then reused with its counterexample; a broken entry is a miss."""
+    from verify.harness import barriers
+    from verify.harness.engine import OutcomeCache
+    program, hs = golden
+    cache = OutcomeCache(tmp_path / "outcomes")
+    h = hs["chase_lev_take_steal"]
+    first = check(h, program, cache=cache)
+    again = check(h, program, cache=cache)
+    assert not first.cached and again.cached and first.verdict == again.verdict == PROVED
+    fence = barriers.ordering_sites(program, [first.translation])[0].addr
+    broken = check(h, program, {fence: "NOP"}, cache=cache)
+    assert not broken.cached and broken.verdict == FAILED
+    reused = check(h, program, {fence: "NOP"}, cache=cache)
+    assert reused.cached and reused.verdict == FAILED and reused.sentence == broken.sentence
+    for entry in (tmp_path / "outcomes").iterdir():
+        entry.write_bytes(b"not a pickle")
+    assert not check(h, program, cache=cache).cached
 
 
 def test_acquire_release_rmw_is_not_a_full_barrier(golden):

@@ -54,8 +54,8 @@ def _mutant(file: str, function: str, operator: str, original_contains: str) -> 
     raise AssertionError(f"no {operator} mutant of `{original_contains}` in {function}")
 
 
-def test_gate_kills_value_and_ordering_bugs_and_reports_survivors(tmp_path, proof_cache):
-    root = copy_tree(tmp_path / "tree", proof_cache)
+def test_gate_kills_value_and_ordering_bugs_and_reports_survivors(tmp_path, caches):
+    root = copy_tree(tmp_path / "tree", caches)
     # The default budget, as the fixture's cache was proved under: with a shorter one a slow
     # machine can cut proc_free's proof, and only a harness would catch the mutant.
     base = mut.baseline(root, PROOF_BUDGET)

@@ -42,8 +42,8 @@ def plant(root):
         path.write_text(body)
 
 
-def test_planted_bugs_fail_verify_all_with_counterexamples(tmp_path, capsys, proof_cache):
-    root = copy_tree(tmp_path, proof_cache)
+def test_planted_bugs_fail_verify_all_with_counterexamples(tmp_path, capsys, caches):
+    root = copy_tree(tmp_path, caches)
     plant(root)
     assert main(["--root", str(root), "all", *PLANTED_ALL]) == 1
     out = capsys.readouterr().out

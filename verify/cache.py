@@ -19,21 +19,16 @@ holds addresses and values of the run) is taken only where nothing moved.
 
 from __future__ import annotations
 
-import ast
 import hashlib
-import importlib.metadata
 import json
 import re
 from dataclasses import asdict
-from functools import lru_cache
 from pathlib import Path
 
+from .fingerprint import modules, modules_hash
 from .program import Program
 from .prove import BUDGET_REASON, Counterexample, Result, TraceRow
 from .spec import heap_file, spec_file as spec_of
-
-VERIFY_DIR = Path(__file__).resolve().parent
-
 
 # The modules that decide a function's verdict; the hash covers these and every module of
 # verify/ they import (directly or not), so that editing the CLI, the mutation tester or
@@ -42,54 +37,12 @@ VERIFY_DIR = Path(__file__).resolve().parent
 PROOF_ROOTS = ("check.py", "cache.py", "prove.py", "roundtrip.py", "harness/spec.py")
 
 
-def _imported(path: Path) -> list[Path]:
-    """The verify/ modules one file imports (any form: relative or `verify.`, at the top or
-    inside a function), as files; a package counts as its __init__.py."""
-    out = []
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = path.parent
-                for _ in range(node.level - 1):
-                    base = base.parent
-            elif (node.module or "").split(".")[0] == "verify":
-                base = VERIFY_DIR.parent
-            else:
-                continue
-            module = base.joinpath(*(node.module or "").split(".")) if node.module else base
-            out += [module.with_suffix(".py"), module / "__init__.py"]
-            out += [module / f"{a.name}.py" for a in node.names]   # `from pkg import mod`
-        elif isinstance(node, ast.Import):
-            out += [VERIFY_DIR.parent.joinpath(*a.name.split(".")).with_suffix(".py")
-                    for a in node.names if a.name.split(".")[0] == "verify"]
-    return [p for p in out if p.is_file() and VERIFY_DIR in p.resolve().parents]
-
-
 def proof_modules() -> list[Path]:
-    """PROOF_ROOTS and the verify/ modules they import, transitively."""
-    seen: set[Path] = set()
-    todo = [VERIFY_DIR / name for name in PROOF_ROOTS]
-    while todo:
-        path = todo.pop().resolve()
-        if path in seen or not path.is_file():
-            continue
-        seen.add(path)
-        todo += _imported(path)
-    return sorted(seen)
+    return modules(*PROOF_ROOTS)
 
 
-@lru_cache(maxsize=1)
 def verifier_hash() -> str:
-    h = hashlib.sha256()
-    for tool in TOOLS:
-        try:
-            h.update(f"{tool} {importlib.metadata.version(tool)}".encode())
-        except importlib.metadata.PackageNotFoundError:
-            h.update(f"{tool} absent".encode())
-    for path in proof_modules():
-        h.update(str(path.relative_to(VERIFY_DIR)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    return modules_hash(*PROOF_ROOTS)
 
 
 def pc_target(word: int, addr: int) -> int | None:
@@ -113,7 +66,6 @@ def pc_target(word: int, addr: int) -> int | None:
 SOURCE_REF = re.compile(r"[\w./-]+\.(?:s|S|inc):\d+")
 MOVABLE = ("PROVED", "BOUNDED", "UNKNOWN")   # results taken from moved code (no counterexample)
 NUMBERS = ("seconds", "budget", "paths", "layout", "depends_on")   # fields that are no sentences
-TOOLS = ("angr", "pyvex", "z3-solver", "unicorn", "capstone")     # their versions key proofs
 
 
 def _file_hash(path: Path) -> str:

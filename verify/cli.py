@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -171,13 +174,16 @@ def _litmus_idioms(layout: Layout) -> bool:
 
 def _harnesses(layout: Layout, names: list[str] | None, unroll: int,
                litmus_dir: Path | None = None, barriers: bool = False,
-               semantics_states: int = 0) -> bool:
+               semantics_states: int = 0, use_cache: bool = True,
+               jobs: int = os.cpu_count() or 1) -> bool:
     """The harnesses of specs/ on the shipped code under Arm's model (reports/harness/);
     with `semantics_states`, the litmus checker's semantics of every encoding they run
     against unicorn (reports/harness-semantics.txt); with `barriers` the barrier-necessity
-    report (reports/barriers.md)."""
+    report (reports/barriers.md), its weakened variants decided in `jobs` processes. With
+    `use_cache`, outcomes and semantics checks decided before on the same tests are taken
+    from build/; without, the outcomes go to a cache of this run only."""
     from .harness import barriers as necessity
-    from .harness.engine import PROVED, check, interleaving
+    from .harness.engine import PROVED, OutcomeCache, check, interleaving
     from .harness.report import (barrier_table, function_sections, summary, write_barriers,
                                  write_harness)
     from .harness.spec import HarnessError, load_harnesses
@@ -193,15 +199,18 @@ def _harnesses(layout: Layout, names: list[str] | None, unroll: int,
     reports = layout.root / "reports"
     print(f"\nharnesses: {len(harnesses)} of the shipped code under Arm's ARMv8 model",
           flush=True)
+    fresh = None if use_cache else tempfile.TemporaryDirectory(prefix="actly-harness-")
+    cache = OutcomeCache(Path(fresh.name) if fresh else layout.build / "harness-cache")
     results = []
     for h in harnesses:
-        r = check(h, program, unroll=unroll)
+        r = check(h, program, unroll=unroll, cache=cache)
         results.append(r)
         write_harness(r, reports / "harness")
         if litmus_dir is not None:
             litmus_dir.mkdir(parents=True, exist_ok=True)
             (litmus_dir / f"{h.name}.litmus").write_text(r.translation.text)
-        print(f"  {h.name:34} {r.verdict:8} {r.seconds:6.2f}s", file=sys.stderr, flush=True)
+        took = "cached" if r.cached else f"{r.seconds:.2f}s"
+        print(f"  {h.name:34} {r.verdict:8} {took:>7}", file=sys.stderr, flush=True)
     print(summary(results))
     for r in results:
         if r.verdict == PROVED:
@@ -223,7 +232,8 @@ def _harnesses(layout: Layout, names: list[str] | None, unroll: int,
             encodings.update(r.translation.encodings(program))
         print(f"\nlitmus semantics: {len(encodings)} encodings the harnesses run, "
               f"{semantics_states} random states each, against unicorn", flush=True)
-        semantics = check_encodings(encodings, semantics_states)
+        semantics = check_encodings(encodings, semantics_states, cache_file=(
+            layout.build / "litmus-semantics-cache.json" if use_cache else None))
         (reports / "harness-semantics.txt").write_text(semantics.text() + "\n")
         print("\n".join(line for line in semantics.text().splitlines()
                         if not line.startswith("  note")))
@@ -232,13 +242,17 @@ def _harnesses(layout: Layout, names: list[str] | None, unroll: int,
     if barriers:
         start = time.monotonic()
         def show(done, total, site):
-            print(f"[barriers {done}/{total} {time.monotonic() - start:5.1f}s] "
-                  f"{site.source} {site.text}: {site.verdict}", file=sys.stderr, flush=True)
-        sites = necessity.analyse(program, results, show)
+            what = (f"{site.source} {site.text}: {site.verdict}" if site else
+                    "weakened variants decided")
+            print(f"[barriers {done}/{total} {time.monotonic() - start:5.1f}s] {what}",
+                  file=sys.stderr, flush=True)
+        sites = necessity.analyse(program, results, show, cache, jobs)
         missing = necessity.uncovered(program, sites, unchecked)
         write_barriers(sites, missing, reports)
         print("\nbarrier necessity (reports/barriers.md):\n" + barrier_table(sites, missing))
     function_sections(results, sites, reports)
+    if fresh:
+        fresh.cleanup()
     return ok
 
 
@@ -246,30 +260,62 @@ def cmd_harness(args) -> int:
     layout = _layout(args)
     ok = _harnesses(layout, args.names or None, args.unroll,
                     Path(args.litmus) if args.litmus else None,
-                    semantics_states=args.semantics_states)
+                    semantics_states=args.semantics_states, use_cache=not args.no_cache)
     return 0 if ok else 1
 
 
 def cmd_barriers(args) -> int:
     layout = _layout(args)
-    _harnesses(layout, args.names or None, args.unroll, barriers=True)
+    _harnesses(layout, args.names or None, args.unroll, barriers=True,
+               use_cache=not args.no_cache)
     return 0
 
 
+class _Tee:
+    """Writes to stdout and keeps a copy (the gate's output, for its memo)."""
+
+    def __init__(self, out):
+        self.out, self.parts = out, []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return self.out.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
 def cmd_all(args) -> int:
+    from . import memo
     layout = _layout(args)
     build.remove_image(layout)  # a failed run must not leave an older image behind
     build.build_elf(layout)
-    _, ok = _prove(layout, None, args.jobs, not args.no_cache,
-                   args.proof_budget)
-    ok = _difftest(layout, args) and ok
-    ok = _litmus_idioms(layout) and ok
-    ok = _harnesses(layout, None, UNROLL, barriers=True,
-                    semantics_states=args.semantics_states) and ok
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "jobs", "no_cache")}
+    key = memo.gate_key(layout, options)
+    last = None if args.no_cache else memo.recall(layout, key)
+    if last is not None:
+        image = build.write_image(layout)
+        print(f"verify all: nothing changed since the pass of {last['when']} (the ELF, asm/, "
+              f"specs/, litmus/, the verifier, its options and reports/ are as that run left "
+              f"them), so its results stand; wrote {image}. Its output, for reference "
+              f"(--no-cache decides everything again):\n")
+        print(last["output"].rstrip())
+        return 0
+    memo.forget(layout)
+    tee = _Tee(sys.stdout)
+    with contextlib.redirect_stdout(tee):
+        _, ok = _prove(layout, None, args.jobs, not args.no_cache,
+                       args.proof_budget)
+        ok = _difftest(layout, args) and ok
+        ok = _litmus_idioms(layout) and ok
+        ok = _harnesses(layout, None, UNROLL, barriers=True,
+                        semantics_states=args.semantics_states,
+                        use_cache=not args.no_cache, jobs=args.jobs) and ok
     if not ok:
         print(f"\nverify all: FAILED; no image written ({layout.image.name} removed)")
         return 1
     image = build.write_image(layout)
+    memo.remember(layout, key, "".join(tee.parts))
     print(f"\nverify all: every check passed; wrote {image}")
     return 0
 
@@ -395,7 +441,8 @@ def cmd_bench(args) -> int:
 
 
 def _proof_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-j", "--jobs", type=int, default=1, help="prove in N processes")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                   help="prove in N processes (default: one per core)")
     p.add_argument("--no-cache", action="store_true",
                    help="prove every function again, ignoring build/proof-cache")
     p.add_argument("--proof-budget", type=float, default=PROOF_BUDGET, metavar="SECONDS",
@@ -460,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--unroll", type=int, default=UNROLL, metavar="N",
                        help=f"jumps back to one place a path may take (default {UNROLL}); "
                        f"past it the verdict is BOUNDED")
+        p.add_argument("--no-cache", action="store_true", help="decide every harness again, "
+                       "ignoring build/harness-cache")
         if name == "harness":
             p.add_argument("--litmus", metavar="DIR", help="also write each harness as a "
                            "herd-format .litmus file into DIR")

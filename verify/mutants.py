@@ -218,26 +218,29 @@ class Baseline:
 def _copy_tree(root: Path, dest: Path) -> None:
     for part in ("asm", "specs"):
         shutil.copytree(root / part, dest / part)
-    cache = root / "build" / "proof-cache"
-    if cache.is_dir():
-        shutil.copytree(cache, dest / "build" / "proof-cache")
+    for cache in ("proof-cache", "harness-cache"):     # keyed by content: safe to share
+        if (root / "build" / cache).is_dir():
+            shutil.copytree(root / "build" / cache, dest / "build" / cache)
 
 
 def _gate(root: Path, budget: float, harness_names: set[str] | None,
+          only: list[str] | None = None,
           ) -> tuple[set[str], set[str], dict[str, set[str]], dict[str, str]]:
-    """Proofs (cached) and harnesses on the tree at root: the passing functions, the PROVED
-    harnesses, each harness's reachable functions, and why each failing function fails."""
+    """Proofs (cached; of `only` and the callees they rely on, if given) and harnesses on the
+    tree at root: the passing functions, the PROVED harnesses, each harness's reachable
+    functions, and why each failing function fails."""
     from . import report
     from .cache import ProofCache
     from .check import check_all
-    from .harness.engine import BUDGET_REASON as HARNESS_BUDGET_REASON, PROVED, check
+    from .harness.engine import (BUDGET_REASON as HARNESS_BUDGET_REASON, PROVED,
+                                 OutcomeCache, check)
     from .harness.spec import HarnessError, load_harnesses
     from .litmus.parse import NotModelled
     from .program import Program
     layout = Layout(root)
     program = Program(build_elf(layout), root)
     cache = ProofCache(layout.build / "proof-cache", program, root)
-    results, _ = check_all(program, root, cache=cache, budget=budget)
+    results, _ = check_all(program, root, only, cache=cache, budget=budget)
     passing = {r.function for r in results if report.passes(r)}
     # Not passing only because a proof budget ran out: not evidence either way.
     budget_only = {r.function for r in results
@@ -247,13 +250,14 @@ def _gate(root: Path, budget: float, harness_names: set[str] | None,
                                       else (f": {r.reasons[0]}" if r.reasons else "")))
            for r in results if not report.passes(r)}
     harnesses, _ = load_harnesses(root)
+    engine_cache = OutcomeCache(layout.build / "harness-cache")
     reached = {h.name: program.reachable(h.functions()) for h in harnesses}
     proved, out_of_time = set(), set()
     for h in harnesses:
         if harness_names is not None and h.name not in harness_names:
             continue
         try:
-            r = check(h, program, budget=budget)
+            r = check(h, program, budget=budget, cache=engine_cache)
         except HarnessError as exc:
             if harness_names is None:
                 raise                   # the unmutated tree: the harness itself is wrong
@@ -292,6 +296,14 @@ def run_mutant(root: Path, mutant: Mutant, base: Baseline, budget: float) -> Out
         path.write_text("".join(lines))
         harnesses = {h for h, fns in base.reached.items() if mutant.function in fns}
         try:
+            if mutant.function in base.passing:
+                # Its own contract first: most mutants break it, and then nothing else need
+                # be decided.
+                own, _, _, why, _ = _gate(tree, budget, set(), [mutant.function])
+                if mutant.function not in own:     # (a spent budget counts as passing)
+                    return Outcome(mutant, KILLED, by=[f"{mutant.function}: "
+                                                       f"{why[mutant.function]}"],
+                                   seconds=time.monotonic() - start)
             passing, proved, _, why, budget_only = _gate(tree, budget,
                                                           harnesses & base.harnesses_proved)
         except BuildError as exc:
@@ -349,9 +361,10 @@ def run_all(root: Path, mutants: list[Mutant], jobs: int, budget: float,
         snapshot = Path(tmp)
         _copy_tree(root, snapshot)
         outcomes = _run_all(snapshot, mutants, jobs, budget, cache_dir, progress)
-        proved = snapshot / "build" / "proof-cache"
-        if proved.is_dir():      # the baseline's proofs, keyed by content: safe to keep
-            shutil.copytree(proved, root / "build" / "proof-cache", dirs_exist_ok=True)
+        for cache in ("proof-cache", "harness-cache"):
+            kept = snapshot / "build" / cache    # the baseline's, keyed by content: kept
+            if kept.is_dir():
+                shutil.copytree(kept, root / "build" / cache, dirs_exist_ok=True)
         return outcomes
 
 

@@ -19,11 +19,12 @@ sites say so.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 from dataclasses import dataclass, field
 
 from ..program import Program
-from .engine import FAILED, PROVED, HarnessResult, check
+from .engine import FAILED, PROVED, HarnessResult, OutcomeCache, check
 from .spec import HarnessError
 from .translate import Translation, herd_text
 
@@ -184,13 +185,38 @@ def _outside_note(program: Program, addr: int) -> str:
     return ""
 
 
-def analyse(program: Program, results: list[HarnessResult], progress=None) -> list[Site]:
+_shared: dict = {}          # what forked workers decide with (set before the fork)
+
+
+def _decide(job: tuple[int, str, str]) -> None:
+    addr, form, name = job
+    try:
+        check(_shared["harnesses"][name], _shared["program"], {addr: form},
+              cache=_shared["cache"])
+    except HarnessError:
+        pass                     # the analysis meets it again, and reports it
+
+
+def analyse(program: Program, results: list[HarnessResult], progress=None,
+            cache: OutcomeCache | None = None, jobs: int = 1) -> list[Site]:
     """Each site's weaker forms, decided under every harness that runs it. An access whose
     weakening passes everywhere is REDUNDANT only if in some harness it talks to another
-    core (reads from or is read by it); else nothing was tested."""
+    core (reads from or is read by it); else nothing was tested. With a cache and `jobs`
+    above one, the weakened tests are first decided into the cache by that many processes."""
     by_name = {r.harness.name: r.harness for r in results}
     talks = {r.harness.name: r.communicating() for r in results}
     sites = ordering_sites(program, [r.translation for r in results])
+    if cache is not None and jobs > 1:
+        todo = [(s.addr, form, name) for s in sites for form in weaker_forms(s.text)
+                for name in s.harnesses]
+        _shared.update(harnesses=by_name, program=program, cache=cache)
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                for done, _ in enumerate(pool.imap_unordered(_decide, todo), 1):
+                    if progress:
+                        progress(done, len(todo), None)
+        finally:
+            _shared.clear()
     for k, site in enumerate(sites):
         if not site.text.startswith(("DMB", "DSB", "ISB")) and \
                 not any(site.addr in talks[n] for n in site.harnesses):
@@ -199,7 +225,8 @@ def analyse(program: Program, results: list[HarnessResult], progress=None) -> li
             trial = Trial(form)
             for name in site.harnesses:
                 try:
-                    trial.results.append(check(by_name[name], program, {site.addr: form}))
+                    trial.results.append(check(by_name[name], program, {site.addr: form},
+                                               cache=cache))
                 except HarnessError as exc:
                     trial.errors.append(str(exc))
             site.trials.append(trial)

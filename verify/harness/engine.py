@@ -19,10 +19,13 @@ property and is not checked here; the report counts the iterations so ended.
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..fingerprint import modules_hash
 from ..litmus.explain import why_allowed, write_graph
 from ..litmus.model import INIT_TID, Execution
 from ..litmus.parse import LitmusError
@@ -48,6 +51,7 @@ class HarnessResult:
     sentence: str = ""                     # the missing ordering, at its source line
     unroll: int = UNROLL
     files: list[Path] = field(default_factory=list)
+    cached: bool = False                   # the outcome came from the OutcomeCache
 
     @property
     def name(self) -> str:
@@ -63,20 +67,75 @@ class HarnessResult:
                 if k in rows and rows[k].addr is not None}
 
 
+class OutcomeCache:
+    """The engine's outcomes by everything that decides them: the litmus test the harness
+    became (its text, its blocks and their initial fields, the source line of each row), the
+    spec module (its `execution` check runs on every execution), the unroll bound and the
+    engine's own source. An outcome is stored only when every execution was built: a spent
+    budget is never kept. An unreadable entry is a miss."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def key(self, tr: Translation, unroll: int) -> str:
+        test = tr.test
+        parts = [modules_hash("harness/engine.py"), tr.harness.source_hash, str(unroll),
+                 tr.text, repr(sorted(test.blocks.items())),
+                 repr(sorted((k, str(v)) for k, v in test.block_init.items())),
+                 repr(sorted(test.sources.items()))]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def get(self, key: str, test) -> tuple[Outcome, str] | None:
+        """The outcome and the sentence explaining its violation (costly to find)."""
+        try:
+            outcome, sentence = pickle.loads((self.directory / f"{key}.pickle").read_bytes())
+        except Exception:            # absent, truncated, or from another version of a class
+            return None
+        if not isinstance(outcome, Outcome) or not isinstance(sentence, str):
+            return None
+        outcome.test = test          # not stored: it holds the spec's `execution` function
+        return outcome, sentence
+
+    def put(self, key: str, outcome: Outcome, sentence: str) -> None:
+        test, outcome.test = outcome.test, None
+        try:
+            data = pickle.dumps((outcome, sentence))
+            pickle.loads(data)       # what cannot be read back is not kept
+        except Exception:
+            return
+        finally:
+            outcome.test = test
+        self.directory.mkdir(parents=True, exist_ok=True)
+        part = self.directory / f"{key}.part"
+        part.write_bytes(data)
+        part.replace(self.directory / f"{key}.pickle")   # never half an entry under its name
+
+
 def check(h: Harness, program: Program, mutations: dict[int, str] | None = None,
-          unroll: int = UNROLL, budget: float = HARNESS_BUDGET) -> HarnessResult:
+          unroll: int = UNROLL, budget: float = HARNESS_BUDGET,
+          cache: OutcomeCache | None = None) -> HarnessResult:
     """The harness (with the instructions at `mutations` replaced) under the model."""
     start = time.monotonic()
     tr = translate(h, program, mutations)
-    try:
-        with time_limit(budget):
-            outcome = run(tr.test, unroll=unroll)
-    except LitmusError as exc:
-        raise HarnessError(_located(tr, exc)) from exc
-    except OutOfTime:
-        return HarnessResult(h, UNKNOWN, [f"{BUDGET_REASON} of {budget:.0f} s spent before "
-                                          "every execution was built"],
-                             time.monotonic() - start, tr, unroll=unroll)
+    if h.execution is not None and not h.source_hash:
+        cache = None                 # its `execution` check comes from no file we can key
+    key = cache.key(tr, unroll) if cache else ""
+    hit = cache.get(key, tr.test) if cache else None
+    if hit is None:
+        try:
+            with time_limit(budget):
+                outcome = run(tr.test, unroll=unroll)
+        except LitmusError as exc:
+            raise HarnessError(_located(tr, exc)) from exc
+        except OutOfTime:
+            return HarnessResult(h, UNKNOWN, [f"{BUDGET_REASON} of {budget:.0f} s spent before "
+                                              "every execution was built"],
+                                 time.monotonic() - start, tr, unroll=unroll)
+        sentence = why_allowed(outcome.violation) if outcome.violation is not None else ""
+        if cache:
+            cache.put(key, outcome, sentence)
+    else:
+        outcome, sentence = hit
     seconds = time.monotonic() - start
     reasons = []
     allowed = outcome.positive + outcome.negative
@@ -104,10 +163,8 @@ def check(h: Harness, program: Program, mutations: dict[int, str] | None = None,
                           f"(cut at {', '.join(_place(tr, c) for c in outcome.cut)})")
     else:
         verdict = PROVED
-    result = HarnessResult(h, verdict, reasons, seconds, tr, outcome, unroll=unroll)
-    if outcome.violation is not None:
-        result.sentence = why_allowed(outcome.violation)
-    return result
+    return HarnessResult(h, verdict, reasons, seconds, tr, outcome, sentence, unroll=unroll,
+                         cached=hit is not None)
 
 
 def _place(tr: Translation, place: str) -> str:

@@ -12,6 +12,7 @@ can check the same test. Every row names the `asm/file.s:line` it came from.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 
 from elftools.elf.elffile import ELFFile
@@ -58,15 +59,21 @@ class Translation:
                 for t in self.threads for r in t if r.addr is not None and r.as_is}
 
 
+_SYMBOLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def data_symbols(program: Program) -> dict[str, tuple[int, int]]:
     """Data objects of the ELF: name -> (address, size)."""
+    if program in _SYMBOLS:          # read once per program: a barrier analysis asks often
+        return dict(_SYMBOLS[program])
     out = {}
     with open(program.elf_path, "rb") as fh:
         symtab = ELFFile(fh).get_section_by_name(".symtab")
         for sym in symtab.iter_symbols() if symtab else []:
             if sym["st_info"]["type"] == "STT_OBJECT" and sym["st_size"] and sym.name:
                 out[sym.name] = (sym["st_value"], sym["st_size"])
-    return out
+    _SYMBOLS[program] = out
+    return dict(out)
 
 
 def translate(h: Harness, program: Program, mutations: dict[int, str] | None = None

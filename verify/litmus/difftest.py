@@ -15,14 +15,17 @@ not compared, and says so.
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from unicorn import UcError
 from unicorn.arm64_const import UC_ARM64_REG_PSTATE, UC_ARM64_REG_TPIDRRO_EL0
 
 from .. import difftest as seq
+from ..fingerprint import modules_hash
 from .events import Addr, interrupt_line
 from .parse import LitmusError, parse
 from .program import Code, operands
@@ -52,13 +55,16 @@ class Finding:
 class Report:
     encodings: int = 0
     states: int = 0
+    reused: int = 0              # encodings passed before by this checker, with as many states
     mismatches: list[Finding] = field(default_factory=list)
     skipped: list[Finding] = field(default_factory=list)
     notes: list[Finding] = field(default_factory=list)
 
     def text(self) -> str:
         lines = [f"litmus semantics: {self.encodings} encodings the harnesses run, "
-                 f"{self.states} states against unicorn, {len(self.mismatches)} mismatches"]
+                 f"{self.states} states against unicorn, {len(self.mismatches)} mismatches"
+                 + (f" ({self.reused} encodings passed before, with as many states, not run "
+                    f"again)" if self.reused else "")]
         for f in self.mismatches[:20]:
             lines.append(f"  MISMATCH 0x{f.addr:x} `{f.text}`: {f.detail}")
         for f in self.skipped:
@@ -138,15 +144,22 @@ class _Probe:
 
 
 def check_encodings(encodings: dict[int, tuple[int, str]], states: int = 200,
-                    seed: int = 0) -> Report:
-    """encodings: address -> (word, herd text). Each is compared on `states` states."""
+                    seed: int = 0, cache_file: Path | None = None) -> Report:
+    """encodings: address -> (word, herd text). Each is compared on `states` states of its
+    own (seeded by the encoding, so a run does not depend on which others it checks). With
+    `cache_file`, an encoding that passed before under this checker's source with as many
+    states is not run again; only passes are kept."""
     from .model import initial_state
     report = Report()
     machine = seq.Machine()
-    rng = random.Random(seed)
+    stamp = f"{modules_hash('litmus/difftest.py')}:{states}:{seed}"
+    passed = _passed(cache_file, stamp)
     for addr, (word, text) in sorted(encodings.items()):
         op = operands(text)[0]
         report.encodings += 1
+        entry = f"{addr:x}:{word:08x}:{text}"
+        rng = random.Random(f"{seed}:{entry}")
+        found = len(report.mismatches) + len(report.skipped)
         try:
             probes = [_Probe(addr, word, text)]
             if probes[0].exclusive_store:
@@ -169,6 +182,9 @@ def check_encodings(encodings: dict[int, tuple[int, str]], states: int = 200,
             report.notes.append(Finding(addr, text, f"{OUTSIDE[op]} is outside the memory "
                                                     f"model: only registers and memory are "
                                                     f"compared"))
+        if entry in passed:
+            report.reused += 1
+            continue
         for probe in probes:
             _, _, arrays = initial_state(probe.test)
             for _ in range(states):
@@ -181,7 +197,23 @@ def check_encodings(encodings: dict[int, tuple[int, str]], states: int = 200,
                 else:
                     report.mismatches.append(Finding(addr, text, problem))
                 break
+        if len(report.mismatches) + len(report.skipped) == found:
+            passed.add(entry)
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        part = cache_file.with_suffix(".part")
+        part.write_text(json.dumps({stamp: sorted(passed)}))
+        part.replace(cache_file)
     return report
+
+
+def _passed(cache_file: Path | None, stamp: str) -> set[str]:
+    if cache_file is None:
+        return set()
+    try:
+        return set(json.loads(cache_file.read_text()).get(stamp, []))
+    except (OSError, ValueError, AttributeError):
+        return set()
 
 
 def _one_state(p: _Probe, arrays, machine, rng) -> str | None:

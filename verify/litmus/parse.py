@@ -20,6 +20,9 @@ class LitmusError(Exception):
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self):            # pickled with an outcome (the harness cache)
+        return type(self), (self.path, self.line, self.message)
+
 
 class NotModelled(LitmusError):
     """Well-formed input that needs a part of Arm's model this checker does not implement
