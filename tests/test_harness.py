@@ -215,15 +215,21 @@ def test_the_semantics_check_reuses_only_encodings_that_passed(program, harnesse
     monkeypatch.setitem(alu.BINARY, "ADD", lambda a, b, bits: a + b + 1)
     wrong = check_encodings(encodings, 20, cache_file=cache)
     adds = {f.addr for f in wrong.mismatches}
-    assert adds and wrong.reused == 0
+    # (an encoding met twice is run once, unless it reads the pc)
+    assert adds and wrong.reused <= len(encodings) - len(set(encodings.values()))
     monkeypatch.undo()
     right = check_encodings(encodings, 20, cache_file=cache)
-    assert not right.mismatches and right.reused == len(encodings) - len(adds)
-    assert right.states >= 20 * len(adds)
+    assert not right.mismatches and len(encodings) - len(adds) <= right.reused < len(encodings)
     again = check_encodings(encodings, 20, cache_file=cache)
     assert again.reused == len(encodings) and again.states == 0
     assert "passed before" in again.text()
-    assert check_encodings(encodings, 21, cache_file=cache).reused == 0
+    # Moved by an instruction: only what reads the pc (branches, calls, returns) runs again.
+    moved = check_encodings({a + 4: v for a, v in encodings.items()}, 20, cache_file=cache)
+    still = [t for _, t in encodings.values() if not re.match(r"(B|BL|B\.\w+|CBN?Z|TBN?Z|RET) ",
+                                                                 t + " ")]
+    assert len(still) <= moved.reused < len(encodings)
+    more = check_encodings(encodings, 21, cache_file=cache)
+    assert more.reused <= len(encodings) - len(set(encodings.values()))
 
 
 @pytest.mark.parametrize("family,op,wrong", [

@@ -1570,7 +1570,7 @@ def validate_image(program: Program, cache_file: Path, states: int, seed: int,
                    progress: Callable[[int, int], None] | None = None) -> DiffReport | None:
     """Difftest the image's encodings and the overlay's families that this verifier has not
     validated yet with as many states; None when everything was validated before."""
-    from .fingerprint import modules_hash
+    from .fingerprint import atomic_write, modules_hash
     # The semantics it checks are those of the modules difftest runs; the rest of the
     # prover (path exploration, contracts) does not change what an instruction does.
     stamp = f"{modules_hash('difftest.py')}:{states}:{seed}"
@@ -1596,6 +1596,5 @@ def validate_image(program: Program, cache_file: Path, states: int, seed: int,
         done.update(todo)
         if families:
             done.add("generated")
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps({stamp: sorted(done, key=str)}))
+        atomic_write(cache_file, json.dumps({stamp: sorted(done, key=str)}).encode())
     return report

@@ -10,11 +10,30 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.metadata
+import os
+import sys
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 VERIFY_DIR = Path(__file__).resolve().parent
-TOOLS = ("angr", "pyvex", "z3-solver", "unicorn", "capstone")     # their versions key results
+TOOLS = ("angr", "pyvex", "z3-solver", "unicorn", "capstone", "pyelftools")   # versions key
+# what else changes how those tools behave, with the value the verifier sets when it is unset
+SETTINGS = {"UC_IGNORE_REG_BREAK": "1"}
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write through a temporary file of its own, so that a reader (or a second writer) never
+    sees half an entry."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            fh.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _imported(path: Path) -> list[Path]:
@@ -55,14 +74,21 @@ def modules(*roots: str) -> list[Path]:
 
 @lru_cache(maxsize=None)
 def modules_hash(*roots: str) -> str:
-    """What decides the results of the code in `roots`: its modules' source and the tools'
-    versions. A cache of those results is keyed by it."""
-    h = hashlib.sha256()
+    """What decides the results of the code in `roots`: its modules' source, the tools'
+    versions and Python's. A cache of those results is keyed by it. Read once per process:
+    `fresh_modules_hash` reads the files again."""
+    return fresh_modules_hash(*roots)
+
+
+def fresh_modules_hash(*roots: str) -> str:
+    h = hashlib.sha256(f"python {sys.version}".encode())
     for tool in TOOLS:
         try:
             h.update(f"{tool} {importlib.metadata.version(tool)}".encode())
         except importlib.metadata.PackageNotFoundError:
             h.update(f"{tool} absent".encode())
+    for name, default in SETTINGS.items():
+        h.update(f"{name}={os.environ.get(name, default)}".encode())
     for path in modules(*roots):
         h.update(str(path.relative_to(VERIFY_DIR)).encode())
         h.update(path.read_bytes())

@@ -3,8 +3,9 @@
 A pass is remembered under everything the gate reads: the ELF it built, every file of asm/
 (its source lines are in the reports), specs/ and litmus/, the verifier's source and the
 tools' versions, and the options it ran with. The reports it wrote are hashed too, so a
-report deleted or edited since makes the next run a full one. Only passes are kept: a
-failing gate always runs again and shows its failures.
+report deleted or edited since makes the next run a full one. The key is taken again when the
+run ends, and a pass is kept only if nothing it read was edited while it ran. Only passes are
+kept: a failing gate always runs again and shows its failures.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 
 from .build import Layout
-from .fingerprint import modules_hash
+from .fingerprint import atomic_write, fresh_modules_hash
 
 READ = ("asm", "specs", "litmus")
 
@@ -34,7 +35,7 @@ def _tree_hash(root: Path, folders: tuple[str, ...]) -> str:
 
 
 def gate_key(layout: Layout, options: dict) -> str:
-    parts = [modules_hash("cli.py"), json.dumps(options, sort_keys=True, default=str),
+    parts = [fresh_modules_hash("cli.py"), json.dumps(options, sort_keys=True, default=str),
              hashlib.sha256(layout.elf.read_bytes()).hexdigest(),
              _tree_hash(layout.root, READ)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
@@ -59,9 +60,7 @@ def recall(layout: Layout, key: str) -> dict | None:
 def remember(layout: Layout, key: str, output: str) -> None:
     memo = {"key": key, "reports": _tree_hash(layout.root, ("reports",)), "output": output,
             "when": time.strftime("%Y-%m-%d %H:%M:%S")}
-    part = _path(layout).with_suffix(".part")
-    part.write_text(json.dumps(memo))
-    part.replace(_path(layout))
+    atomic_write(_path(layout), json.dumps(memo).encode())
 
 
 def forget(layout: Layout) -> None:

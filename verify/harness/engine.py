@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..fingerprint import modules_hash
+from ..fingerprint import atomic_write, modules_hash
 from ..litmus.explain import why_allowed, write_graph
 from ..litmus.model import INIT_TID, Execution
 from ..litmus.parse import LitmusError
@@ -70,18 +70,18 @@ class HarnessResult:
 class OutcomeCache:
     """The engine's outcomes by everything that decides them: the litmus test the harness
     became (its text, its blocks and their initial fields, the source line of each row), the
-    spec module (its `execution` check runs on every execution), the unroll bound and the
-    engine's own source. An outcome is stored only when every execution was built: a spent
-    budget is never kept. An unreadable entry is a miss."""
+    unroll bound and the engine's own source. A harness with an `execution` check (code of
+    its spec, which may call anything) is not cached. An outcome is stored only when every
+    execution was built: a spent budget is never kept. An unreadable entry is a miss."""
 
     def __init__(self, directory: Path):
         self.directory = directory
 
     def key(self, tr: Translation, unroll: int) -> str:
         test = tr.test
-        parts = [modules_hash("harness/engine.py"), tr.harness.source_hash, str(unroll),
+        parts = [modules_hash("harness/engine.py"), str(unroll),
                  tr.text, repr(sorted(test.blocks.items())),
-                 repr(sorted((k, str(v)) for k, v in test.block_init.items())),
+                 repr(sorted(test.block_init.items())),
                  repr(sorted(test.sources.items()))]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -105,10 +105,7 @@ class OutcomeCache:
             return
         finally:
             outcome.test = test
-        self.directory.mkdir(parents=True, exist_ok=True)
-        part = self.directory / f"{key}.part"
-        part.write_bytes(data)
-        part.replace(self.directory / f"{key}.pickle")   # never half an entry under its name
+        atomic_write(self.directory / f"{key}.pickle", data)
 
 
 def check(h: Harness, program: Program, mutations: dict[int, str] | None = None,
@@ -117,8 +114,8 @@ def check(h: Harness, program: Program, mutations: dict[int, str] | None = None,
     """The harness (with the instructions at `mutations` replaced) under the model."""
     start = time.monotonic()
     tr = translate(h, program, mutations)
-    if h.execution is not None and not h.source_hash:
-        cache = None                 # its `execution` check comes from no file we can key
+    if h.execution is not None:
+        cache = None                 # its `execution` check may run code from anywhere
     key = cache.key(tr, unroll) if cache else ""
     hit = cache.get(key, tr.test) if cache else None
     if hit is None:

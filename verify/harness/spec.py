@@ -18,7 +18,6 @@ may be a callable of the Program (to read a layout constant from the ELF).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +89,6 @@ class Harness:
     # verify/litmus/run.py: every core's reads and writes in program order, and where each
     # read took its value) that returns None, or a sentence saying what went wrong.
     execution: Callable | None = None
-    source_hash: str = ""                  # of its specs/ file, which `execution` runs from
 
     def functions(self) -> list[str]:
         return sorted({s.function for core in self.cores for s in core if isinstance(s, Call)})
@@ -123,7 +121,6 @@ def load_harnesses(root: Path, files: list[Path] | None = None
                                        f"{names[h.name]}")
                 names[h.name] = rel
                 h.module = rel
-                h.source_hash = hashlib.sha256(text.encode()).hexdigest()
                 found.append(h)
             unchecked.update(getattr(module, "UNCHECKED_ORDERING", {}))
     return found, unchecked
