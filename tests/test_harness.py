@@ -341,6 +341,29 @@ def test_an_outcome_is_reused_only_for_the_same_litmus_test(golden, tmp_path):
     assert not check(h, program, cache=cache).cached
 
 
+def test_code_that_moves_keeps_its_harness_outcomes_and_a_change_in_it_does_not(
+        tmp_path, program, harnesses):
+    """A nop early in boot.s moves every harness's code: the tests it becomes are the same
+    (labels are offsets), so their outcomes are reused; a release dropped in the moved code
+    is another test, decided afresh (FAILED)."""
+    from verify.harness.engine import OutcomeCache
+    cache = OutcomeCache(tmp_path / "outcomes")
+    first = check(harnesses["spin_lock_2"], program, cache=cache)
+    root = copy_tree(tmp_path / "tree")
+    boot = root / "asm" / "boot.s"
+    boot.write_text(boot.read_text().replace("FUNC psci_call\n", "FUNC psci_call\n    nop\n"))
+    assert main(["--root", str(root), "build"]) == 0
+    moved = Program(root / "build" / "actly.elf", root)
+    assert moved.functions["spin_lock"].addr != program.functions["spin_lock"].addr
+    again = check(harnesses["spin_lock_2"], moved, cache=cache)
+    assert again.cached and again.verdict == first.verdict == PROVED
+    plant(root, "asm/lock.s", "spin_unlock", "stlr", "str")
+    assert main(["--root", str(root), "build"]) == 0
+    broken = check(harnesses["spin_lock_2"], Program(root / "build" / "actly.elf", root),
+                   cache=cache)
+    assert not broken.cached and broken.verdict == FAILED
+
+
 def test_acquire_release_rmw_is_not_a_full_barrier(golden):
     # Linux 8e86f0b409a4: LDAXR/STLXR lets a later load pass; the DMB ISH after it does not
     program, hs = golden

@@ -276,6 +276,16 @@ def _thread(h: Harness, tid: int, core, program: Program, symbols, mutations, ou
                 row.text = f"L{addr:x}: {row.text}"
             rows.append(row)
     rows.append(Row(f"{END}: NOP", "harness"))
+    # Code labels as offsets from the thread's lowest one: code that moves as a whole (an
+    # instruction added in a function it does not run) is the same test, and keeps its outcome.
+    base = min(targets, default=0)
+
+    def relative(m: re.Match) -> str:
+        addr = int(m.group(1), 16)
+        return f"L{addr - base:x}" if addr in targets else m.group(0)
+    for row in rows:
+        if row.addr is not None or row.text.startswith("BL L"):
+            row.text = re.sub(r"\bL([0-9a-f]+)\b", relative, row.text)
     return rows, objects, done
 
 
