@@ -60,14 +60,14 @@ def test_gate_kills_value_and_ordering_bugs_and_reports_survivors(tmp_path, cach
     # machine can cut proc_free's proof, and only a harness would catch the mutant.
     base = mut.baseline(root, PROOF_BUDGET)
     assert "proc_free" in base.passing and "spin_lock_2" in base.harnesses_proved
-    # The stale-pid guarantee: the next occupant's pid must be stored (proc_free's contract).
-    pid = mut.run_mutant(root, _mutant("asm/process.s", "proc_free", "dropped store",
-                                       "#PCB_PID]"), base, PROOF_BUDGET)
+    # The stale-pid guarantee: the next occupant's pid must be stored (proc_free's contract);
+    # a release dropped from the unlock: sequentially the same, caught under Arm's model.
+    pid, release = mut.run_all(root, [
+        _mutant("asm/process.s", "proc_free", "dropped store", "#PCB_PID]"),
+        _mutant("asm/lock.s", "spin_unlock", "weakened ordering", "stlr")],
+        1, PROOF_BUDGET, None)
     assert pid.status == mut.KILLED and any(b.startswith("proc_free: FAILED") for b in pid.by), \
         pid.by
-    # A release dropped from the unlock: sequentially the same, caught under Arm's model.
-    release = mut.run_mutant(root, _mutant("asm/lock.s", "spin_unlock", "weakened ordering",
-                                           "stlr"), base, PROOF_BUDGET)
     assert release.status == mut.KILLED
     assert any(b.startswith("harness spin_lock_") for b in release.by), release.by
     # A mutant no check can see survives, and lands in the report with its line.

@@ -27,6 +27,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import json
+import multiprocessing
 import re
 import shutil
 import tempfile
@@ -393,14 +394,13 @@ def _run_all(root: Path, mutants: list[Mutant], jobs: int, budget: float,
                  ).write_text(json.dumps(_as_dict(outcome)))
             if progress:
                 progress(outcome, len(outcomes), len(mutants))
-        if jobs > 1:
-            with concurrent.futures.ProcessPoolExecutor(
-                    jobs, initializer=_init, initargs=(root, base, budget)) as pool:
-                for outcome in pool.map(_work, todo):
-                    finish(outcome)
-        else:
-            for m in todo:
-                finish(run_mutant(root, m, base, budget))
+        # Each mutant in a fresh process: an outcome must not depend on what the process
+        # decided before it (Z3's models do, through the terms it has already built).
+        with concurrent.futures.ProcessPoolExecutor(
+                jobs, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1,
+                initializer=_init, initargs=(root, base, budget)) as pool:
+            for outcome in pool.map(_work, todo):
+                finish(outcome)
     result = [outcomes[m] for m in mutants]
     for o in result:
         if o.status == SURVIVED and o.mutant.key in equivalents:
