@@ -225,11 +225,11 @@ def _copy_tree(root: Path, dest: Path) -> None:
 
 
 def _gate(root: Path, budget: float, harness_names: set[str] | None,
-          only: list[str] | None = None,
+          only: list[str] | None = None, proofs: bool = True,
           ) -> tuple[set[str], set[str], dict[str, set[str]], dict[str, str]]:
-    """Proofs (cached; of `only` and the callees they rely on, if given) and harnesses on the
-    tree at root: the passing functions, the PROVED harnesses, each harness's reachable
-    functions, and why each failing function fails."""
+    """Proofs (cached; of `only` and the callees they rely on, if given; none without
+    `proofs`) and harnesses on the tree at root: the passing functions, the PROVED harnesses,
+    each harness's reachable functions, and why each failing function fails."""
     from . import report
     from .cache import ProofCache
     from .check import check_all
@@ -241,7 +241,8 @@ def _gate(root: Path, budget: float, harness_names: set[str] | None,
     layout = Layout(root)
     program = Program(build_elf(layout), root)
     cache = ProofCache(layout.build / "proof-cache", program, root)
-    results, _ = check_all(program, root, only, cache=cache, budget=budget)
+    results, _ = check_all(program, root, only, cache=cache, budget=budget) if proofs \
+        else ([], [])
     passing = {r.function for r in results if report.passes(r)}
     # Not passing only because a proof budget ran out: not evidence either way.
     budget_only = {r.function for r in results
@@ -297,16 +298,23 @@ def run_mutant(root: Path, mutant: Mutant, base: Baseline, budget: float) -> Out
         path.write_text("".join(lines))
         harnesses = {h for h, fns in base.reached.items() if mutant.function in fns}
         try:
+            # The quick checks first, each able to catch it on its own: the function's own
+            # contract, then the harnesses that run it; only a mutant both miss pays for
+            # the proofs of every function that ran through it.
             if mutant.function in base.passing:
-                # Its own contract first: most mutants break it, and then nothing else need
-                # be decided.
                 own, _, _, why, _ = _gate(tree, budget, set(), [mutant.function])
                 if mutant.function not in own:     # (a spent budget counts as passing)
                     return Outcome(mutant, KILLED, by=[f"{mutant.function}: "
                                                        f"{why[mutant.function]}"],
                                    seconds=time.monotonic() - start)
-            passing, proved, _, why, budget_only = _gate(tree, budget,
-                                                          harnesses & base.harnesses_proved)
+            run = harnesses & base.harnesses_proved
+            if run:
+                _, proved, _, why, _ = _gate(tree, budget, run, proofs=False)
+                if run - proved:
+                    return Outcome(mutant, KILLED, by=[f"harness {h}: {why[f'harness {h}']}"
+                                                       for h in sorted(run - proved)],
+                                   seconds=time.monotonic() - start)
+            passing, proved, _, why, budget_only = _gate(tree, budget, run)
         except BuildError as exc:
             return Outcome(mutant, INVALID, reason=str(exc).splitlines()[0][:200],
                            seconds=time.monotonic() - start)
