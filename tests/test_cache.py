@@ -137,6 +137,37 @@ def test_a_function_moved_with_the_data_it_reaches_is_keyed_anew(tmp_path):
     assert keys[0] == keys[1]
 
 
+def test_a_call_that_crosses_a_change_keeps_its_key_and_a_new_target_does_not(tmp_path):
+    """A nop in proc_lookup lies between proc_free and the proc_state_free it calls: the call's
+    distance changes, what it calls does not, so proc_free keeps its key. Calling another
+    function from there, or a change in the callee, is another key."""
+    from verify.cache import ProofCache
+    from verify.program import Program
+
+    def program(name: str, edit) -> Program:
+        root = copy_tree(tmp_path / name)
+        process = root / "asm" / "process.s"
+        process.write_text(edit(process.read_text()))
+        assert main(["--root", str(root), "build"]) == 0
+        return Program(root / "build" / "actly.elf", root)
+    plain = program("plain", lambda s: s)
+    nop = lambda s: s.replace("FUNC proc_lookup\n", "FUNC proc_lookup\n    nop\n")
+    crossed = program("crossed", nop)
+    elsewhere = program("elsewhere", lambda s: nop(s).replace(
+        "    bl      proc_state_free\n", "    bl      proc_state_exit\n", 1))
+    callee = program("callee", lambda s: nop(s).replace(
+        "FUNC proc_state_free\n", "FUNC proc_state_free\n    nop\n"))
+    spec, deps = tmp_path / "none.py", ["proc_state_free", "spin_lock", "spin_unlock"]
+
+    def key(p: Program) -> str:
+        return ProofCache(tmp_path / "c", p, tmp_path).key("proc_free", spec, deps, [])
+    f, g = plain.functions, crossed.functions
+    assert g["proc_free"].addr - g["proc_state_free"].addr != \
+        f["proc_free"].addr - f["proc_state_free"].addr
+    assert key(crossed) == key(plain)
+    assert key(elsewhere) != key(plain) and key(callee) != key(plain)
+
+
 def test_pc_relative_targets_agree_with_the_disassembler(tmp_path):
     from verify.cache import pc_target
     from conftest import build_fixture

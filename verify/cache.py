@@ -1,9 +1,10 @@
 """Proof cache: an unchanged function under an unchanged spec and verifier is not re-proved.
 
-A result is reused only when all of these are as they were: the bytes of the function and of
-every function its proof ran through (`Result.depends_on`) and where those lie relative to
-the function, the address every PC-relative instruction among them reaches outside the
-code (data), the symbols and constants its spec read
+A result is reused only when all of these are as they were: the code of the function and of
+every function its proof ran through (`Result.depends_on`), each branch into another function
+named by its target (function and offset) rather than its distance, what every other
+PC-relative instruction among them reaches (data by address, code by its distance from the
+function), the symbols and constants its spec read
 (`Result.layout`), the machine configuration, the source of its spec module and of the
 acceptance file, and the verifier's own source. Anything else is a miss, and the function is
 proved again.
@@ -11,8 +12,9 @@ proved again.
 Where the function itself lies is not part of the key: code moved as a whole (an instruction
 added in a function before it) computes the same thing relative to itself, and the proof
 reads code addresses only as pc values, branch targets and return addresses, never through
-the spec. So a one-line change re-proves that function and those whose proofs ran through
-it, not every function after it. A result moved so, or whose source lines moved, is taken
+the spec; nor is where its callees lie, which its branches name. So a one-line change
+re-proves that function and those whose proofs ran through it, not every function after it
+nor every caller whose calls now cross it. A result moved so, or whose source lines moved, is taken
 with its source references rewritten to the new lines; one with a counterexample (which
 holds addresses and values of the run) is taken only where nothing moved.
 """
@@ -63,6 +65,18 @@ def pc_target(word: int, addr: int) -> int | None:
     return None
 
 
+def BRANCH_FIELDS(word: int) -> int | None:
+    """A direct branch's word without its offset (what it is, its condition or register);
+    None for anything else."""
+    if word & 0x7C000000 == 0x14000000:                         # b, bl
+        return word & 0xFC000000
+    if word & 0xFF000010 == 0x54000000 or word & 0x7E000000 == 0x34000000:
+        return word & 0xFF00001F                                # b.cond; cbz, cbnz
+    if word & 0x7E000000 == 0x36000000:                         # tbz, tbnz
+        return word & 0xFFF8001F
+    return None
+
+
 SOURCE_REF = re.compile(r"[\w./-]+\.(?:s|S|inc):\d+")
 MOVABLE = ("PROVED", "BOUNDED", "UNKNOWN")   # results taken from moved code (no counterexample)
 NUMBERS = ("seconds", "budget", "paths", "layout", "depends_on")   # fields that are no sentences
@@ -96,22 +110,10 @@ class ProofCache:
         deps = self._deps(name, depends_on)
         anchor = self.program.functions[name].addr if name in self.program.functions else 0
         for dep, f in zip(sorted(set(depends_on) | {name}), deps):
-            # Its code where it lies from the function, and its contract: a caller may have
-            # taken a call of it by contract.
-            parts.append(f"{dep}={f.addr - anchor:+x}:{f.bytes_hash}" if f else f"{dep}=absent")
+            # Its code, and its contract: a caller may have taken a call of it by contract.
+            parts.append(f"{dep}={self._code(f, anchor)}" if f else f"{dep}=absent")
             if f is not None:
                 parts.append(f"{dep} spec={self._hash(spec_of(self.program, self.root, dep))}")
-        # The data the code reaches stays where it was. (Code it reaches moved with it, as
-        # its bytes say: a callee the proof ran is keyed above, one it did not reach is not
-        # part of the proof.)
-        for f in filter(None, deps):
-            for off in range(0, f.size, 4):
-                word = int.from_bytes(f.code[off:off + 4], "little")
-                target = pc_target(word, f.addr + off)
-                # An ADRP's page may start inside the code and its data lie outside: kept.
-                if target is not None and (word & 0x9F000000 == 0x90000000 or
-                                           self.program.function_at(target) is None):
-                    parts.append(f"{f.name}+{off:x} reaches {target:x}")
         for sym in sorted(layout):
             # A code symbol (a function's entry, a label the spec names) moves with the code.
             value = self.program.layout_value(sym)
@@ -119,11 +121,39 @@ class ProofCache:
             parts.append(f"{sym}@code{value - anchor:+x}" if code else f"{sym}@{value}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
+    def _code(self, f, anchor: int) -> str:
+        """A function's code as a proof reads it, wherever it and the others lie. A branch
+        into another function is named by that function and the offset in it (where it then
+        goes, and its return address, are relative to the code); any other pc-relative
+        instruction keeps what it reaches: data by address, code by its distance from the
+        function proved (an address taken as a value may be compared or stored)."""
+        h = hashlib.sha256()
+        words = [int.from_bytes(f.code[off:off + 4], "little") for off in range(0, f.size, 4)]
+        # Words its literal loads read are data, whatever they would decode as.
+        literals = {pc_target(w, f.addr + 4 * k) for k, w in enumerate(words)
+                    if w & 0x3B000000 == 0x18000000}
+        for off, word in zip(range(0, f.size, 4), words):
+            target = pc_target(word, f.addr + off)
+            callee = self.program.function_at(target) if target is not None else None
+            if target is None or f.addr + off in literals or \
+                    f.contains(target) and BRANCH_FIELDS(word) is not None:
+                h.update(word.to_bytes(4, "little"))
+            elif BRANCH_FIELDS(word) is not None and callee is not None:
+                h.update(f"{BRANCH_FIELDS(word):08x}>{callee.name}+{target - callee.addr:x};"
+                         .encode())
+            elif callee is not None and word & 0x9F000000 != 0x90000000:
+                h.update(f"{word:08x}@code{target - anchor:+x};".encode())
+            else:                # data, or an ADRP's page (its data may lie outside the code)
+                h.update(f"{word:08x}@{target:x};".encode())
+        return h.hexdigest()
+
     def _where(self, name: str, depends_on: list[str]) -> dict:
-        """Where the code lies: the function's address, and each instruction's source line."""
-        lines = {f.name: [self.program.line(a) for a in range(f.addr, f.end, 4)]
-                 for f in filter(None, self._deps(name, depends_on))}
-        return {"addr": self.program.functions[name].addr, "lines": lines}
+        """Where the code lies: the function's address and its callees', and each
+        instruction's source line."""
+        deps = list(filter(None, self._deps(name, depends_on)))
+        lines = {f.name: [self.program.line(a) for a in range(f.addr, f.end, 4)] for f in deps}
+        return {"addr": self.program.functions[name].addr, "lines": lines,
+                "addrs": {f.name: f.addr for f in deps}}
 
     def _moved(self, data: dict, then: dict, now: dict) -> dict | None:
         """The result with its source references rewritten from where the code lay when it
