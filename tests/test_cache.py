@@ -168,6 +168,37 @@ def test_a_call_that_crosses_a_change_keeps_its_key_and_a_new_target_does_not(tm
     assert key(elsewhere) != key(plain) and key(callee) != key(plain)
 
 
+def _tiny(tmp_path, name: str, body: str):
+    from verify import build
+    from verify.program import Program
+    from conftest import FIXTURES, ROOT
+    src, obj, elf = (tmp_path / f"{name}{ext}" for ext in (".s", ".o", ".elf"))
+    src.write_text('    .include "macros.inc"\n    .text\n' + body)
+    shutil.copy(ROOT / "asm" / "macros.inc", tmp_path)
+    build.assemble(src, obj, tmp_path, [tmp_path])
+    build.link([obj], FIXTURES / "fixture.ld", elf, tmp_path)
+    return Program(elf, tmp_path)
+
+
+def test_an_address_taken_and_the_code_run_into_are_keyed_by_what_lies_there(tmp_path):
+    """Swapping two functions of one size keeps every word of a function that takes the
+    address of the first (ADR) or runs off its end into it: the key names the function now
+    there, so the proof is not reused."""
+    from verify.cache import ProofCache
+    h = "FUNC h\n    ret\nENDFUNC h\n"
+    k = "FUNC k\n    mov x0, #1\nENDFUNC k\n"
+    taker = "FUNC f\n    adr x1, {0}\n    br x1\nENDFUNC f\n"
+    runner = "FUNC g\n    mov x0, #0\nENDFUNC g\n"
+    spec = tmp_path / "none.py"
+    for fn, code in (("f", taker), ("g", runner)):
+        first = _tiny(tmp_path, f"{fn}1", code.format("h") + h + k)
+        swapped = _tiny(tmp_path, f"{fn}2", code.format("k") + k + h)
+        assert first.functions[fn].code == swapped.functions[fn].code
+        keys = [ProofCache(tmp_path / "c", p, tmp_path).key(fn, spec, ["h"], [])
+                for p in (first, swapped)]
+        assert keys[0] != keys[1], fn
+
+
 def test_pc_relative_targets_agree_with_the_disassembler(tmp_path):
     from verify.cache import pc_target
     from conftest import build_fixture

@@ -124,27 +124,48 @@ class ProofCache:
     def _code(self, f, anchor: int) -> str:
         """A function's code as a proof reads it, wherever it and the others lie. A branch
         into another function is named by that function and the offset in it (where it then
-        goes, and its return address, are relative to the code); any other pc-relative
-        instruction keeps what it reaches: data by address, code by its distance from the
-        function proved (an address taken as a value may be compared or stored)."""
-        h = hashlib.sha256()
+        goes, and its return address, are relative to the code). Any other pc-relative
+        instruction keeps what it reaches: data by address; code by its distance from the
+        function proved and by the function there (an address taken as a value may be
+        compared, stored or called). So does the end: the function a path running off it
+        goes on into."""
+        h = hashlib.sha256(f"{f.size};".encode())
         words = [int.from_bytes(f.code[off:off + 4], "little") for off in range(0, f.size, 4)]
         # Words its literal loads read are data, whatever they would decode as.
         literals = {pc_target(w, f.addr + 4 * k) for k, w in enumerate(words)
                     if w & 0x3B000000 == 0x18000000}
         for off, word in zip(range(0, f.size, 4), words):
-            target = pc_target(word, f.addr + off)
+            target = None if f.addr + off in literals else pc_target(word, f.addr + off)
+            page = None
+            if target is not None and word & 0x9F000000 == 0x90000000:
+                # ADRP + ADD #lo12 of the same register builds one address; an ADRP alone
+                # only a page, whose code is keyed where it lies
+                nxt = words[off // 4 + 1] if off + 4 < f.size else 0
+                rd = word & 0x1F
+                if nxt & 0xFFC00000 == 0x91000000 and nxt & 0x1F == rd and \
+                        (nxt >> 5) & 0x1F == rd:
+                    target += (nxt >> 10) & 0xFFF
+                else:
+                    page, target = target, None
             callee = self.program.function_at(target) if target is not None else None
-            if target is None or f.addr + off in literals or \
-                    f.contains(target) and BRANCH_FIELDS(word) is not None:
-                h.update(word.to_bytes(4, "little"))
+            if page is not None:
+                code = sorted((g for g in self.program.functions.values()
+                               if g.addr < page + 0x1000 and g.end > page), key=lambda g: g.addr)
+                h.update(f"{word:08x}@{page:x}:".encode() + "".join(
+                    f"{g.name}@code{g.addr - anchor:+x};" for g in code).encode())
+                continue
+            if target is None or f.contains(target) and BRANCH_FIELDS(word) is not None:
+                h.update(f"{word:08x};".encode())
             elif BRANCH_FIELDS(word) is not None and callee is not None:
                 h.update(f"{BRANCH_FIELDS(word):08x}>{callee.name}+{target - callee.addr:x};"
                          .encode())
-            elif callee is not None and word & 0x9F000000 != 0x90000000:
-                h.update(f"{word:08x}@code{target - anchor:+x};".encode())
-            else:                # data, or an ADRP's page (its data may lie outside the code)
+            elif callee is not None:
+                h.update(f"{word:08x}@code{target - anchor:+x}={callee.name}"
+                         f"+{target - callee.addr:x};".encode())
+            else:
                 h.update(f"{word:08x}@{target:x};".encode())
+        after = self.program.function_at(f.end)
+        h.update(f"then {after.name if after and after.addr == f.end else '-'}".encode())
         return h.hexdigest()
 
     def _where(self, name: str, depends_on: list[str]) -> dict:
