@@ -166,6 +166,9 @@ def test_a_value_bug_fails_without_a_weak_execution(program):
              module="specs/x.py"), "arguments are x0 to x7"),
     (Harness("h", "", objects={"lock": 4}, cores=[[call("spin_lock", x0="lock")]] * 2,
              condition="forall (", module="specs/x.py"), "harness h"),
+    # it ends with a call that does not return: the code after it is another function
+    (Harness("h", "", cores=[[call("runtime_first_process")]] * 2, condition="forall (true)",
+             module="specs/x.py"), "runtime_first_process runs off its end"),
 ])
 def test_bad_harnesses_are_errors_naming_what_to_fix(program, harness, message):
     with pytest.raises(HarnessError, match=re.escape(message)):

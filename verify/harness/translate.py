@@ -262,6 +262,11 @@ def _thread(h: Harness, tid: int, core, program: Program, symbols, mutations, ou
                                f"effect; the only interrupt a harness has is the wake-up "
                                f"SGI that ends a WFI, whatever the mask")
             body.append(Row(text, where, insn.addr, as_is=not mutated))
+        last = insns[-1].text.split(" ")[0] if insns else ""
+        if last not in ("ret", "b", "br", "eret"):
+            # the next function in the ELF is not the next body here
+            raise HarnessError(f"{program.line(func.end - 4)}: {name} runs off its end into "
+                               f"the code after it: not modelled in harnesses")
         bodies[name] = body
     for name in done:
         func = program.functions[name]
