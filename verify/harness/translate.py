@@ -221,10 +221,11 @@ def _thread(h: Harness, tid: int, core, program: Program, symbols, mutations, ou
         for k, insn in enumerate(insns):
             if skip:
                 skip = False
-                body.append(Row("NOP", program.line(insn.addr), insn.addr, as_is=False))
+                body.append(Row("NOP", _line(program, func, insn.addr), insn.addr,
+                                as_is=False))
                 continue
             mnemonic, _, ops = insn.text.partition(" ")
-            where = program.line(insn.addr)
+            where = _line(program, func, insn.addr)
             if mnemonic == "adrp":
                 # ADRP + ADD #lo12 of a data symbol: the symbol's address, from a register
                 nxt = insns[k + 1] if k + 1 < len(insns) else None
@@ -292,6 +293,13 @@ def _thread(h: Harness, tid: int, core, program: Program, symbols, mutations, ou
         if row.addr is not None or row.text.startswith("BL L"):
             row.text = re.sub(r"\bL([0-9a-f]+)\b", relative, row.text)
     return rows, objects, done
+
+
+def _line(program: Program, func, addr: int) -> str:
+    """The instruction's source line; for one the assembler made (alignment padding), its
+    place in the function, which moves with it."""
+    line = program.line(addr)
+    return f"{func.name}+0x{addr - func.addr:x}" if line.startswith("0x") else line
 
 
 def herd_text(disassembly: str) -> str:
