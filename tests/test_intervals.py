@@ -169,3 +169,44 @@ def test_two_accesses_outside_an_array_are_not_called_apart():
              _member(u, PCBS, PCBS_N, PCB_SIZE), u == PCBS + PCB_SIZE]
     assert overlap_possible(t + PCB_SIZE, 8, u, 8, facts)
     assert not intervals.apart(t + PCB_SIZE, 8, u, 8, facts)
+
+
+def _carry_flag(x, n, carried):
+    """What VEX says of `cmp x, #n` on the branch where the carry is `carried` (b.hs taken,
+    or b.lo taken for not carried): the carry out of x + ~n + 1."""
+    total = z3.ZeroExt(1, x) + z3.ZeroExt(1, ~z3.BitVecVal(n, 64)) + \
+        z3.If(z3.BoolVal(True), z3.BitVecVal(1, 65), z3.BitVecVal(0, 65))
+    bit = z3.If(z3.Extract(64, 64, total) == 1, z3.BitVecVal(1, 1), z3.BitVecVal(0, 1))
+    return z3.Extract(0, 0, z3.ZeroExt(63, bit)) == (1 if carried else 0)
+
+
+def test_an_unsigned_compare_as_vex_states_it_bounds_the_value():
+    x = z3.BitVec("x", 64)
+    assert intervals.interval(x, intervals.facts([_carry_flag(x, 3, False)])) == (0, 2)
+    assert intervals.interval(x, intervals.facts([_carry_flag(x, 3, True)])) == (3, 2 ** 64 - 1)
+    for carried in (False, True):       # each bound is what the solver says too
+        lo, hi = intervals.interval(x, intervals.facts([_carry_flag(x, 3, carried)]))
+        s = z3.Solver()
+        s.add(_carry_flag(x, 3, carried), z3.Or(z3.ULT(x, lo), z3.UGT(x, hi)))
+        assert s.check() == z3.unsat
+
+
+def test_a_scaled_index_as_z3_writes_it_has_its_range_and_alignment():
+    # 16 + (x << 5), which Z3 folds into Concat(Extract(58, 0, x), 16): a queue of 32 bytes
+    # at offset 16 of a block, chosen by an index below 3.
+    x = z3.BitVec("x", 64)
+    known = intervals.facts([z3.ULT(x, 3)])
+    e = z3.simplify(16 + z3.Concat(z3.Extract(58, 0, x), z3.BitVecVal(0, 5)))
+    assert intervals.interval(e, known) == (16, 80)
+    assert intervals.residue(e, 32, known) == 16
+    assert intervals.residue(e, 64, known) is None
+
+
+def test_a_term_equal_to_a_member_is_placed_like_it():
+    # A callee returned v, which the path says equals p, a member of an array of 24-byte
+    # objects: v + 8 is the field at offset 8 of some object.
+    base, count, stride = 0x1000, 16, 24
+    p, v = z3.BitVec("p", 64), z3.BitVec("v", 64)
+    member = [z3.ULT(p - base, count * stride), z3.URem(p - base, stride) == 0]
+    known = intervals.facts(member + [v == p])
+    assert intervals.object_offsets(z3.simplify(v + 8), 8, base, count, stride, known) == {8}

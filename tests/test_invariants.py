@@ -219,3 +219,53 @@ def test_the_symbols_a_precondition_reads_key_the_proof(tmp_path):
     result = prove(program, "list_link", LINK, links=[])
     assert result.verdict == "PROVED", result.reasons
     assert {"nodes", "NODE_COUNT", "NODE_SIZE"} <= set(result.layout), result.layout
+
+
+def _relink_with(program, callee_contract):
+    """relink (which calls list_link_any) proved with the callee taken as `callee_contract`."""
+    caller = Contract("relinks node x0 to x1", maychange=("x30", Region(lambda e: e.x(0), 24)),
+                      pre=lambda e: z3.And(is_node(e, e.x(0)), node_or_none(e, e.x(1))))
+    callee = program.functions["list_link_any"].addr
+    return Proof(program, program.functions["relink"], caller,
+                 heap=HeapInvariant(program, LINKS),
+                 summaries={callee: ("list_link_any", callee_contract)}).run()
+
+
+def _links_to_x1(region):
+    return Contract("links node x0 to x1", maychange=(region,),
+                    pre=lambda e: z3.And(is_node(e, e.x(0)), node_or_none(e, e.x(1))),
+                    post=lambda e, x: x.u64(e.x(0) + 8) == e.x(1))
+
+
+def test_a_callee_region_that_ends_short_of_a_word_is_checked_to_its_end(tmp_path):
+    program = build_fixture("list_cases", tmp_path)
+    # The link and half of the mark: the link keeps the invariant, the tail touches no link.
+    kept = _relink_with(program, _links_to_x1(Region(lambda e: e.x(0) + 8, 12)))
+    assert kept.verdict == "PROVED", (kept.reasons, kept.counterexample)
+    # The value and half of the link: the tail tears the link word.
+    torn = _relink_with(program, _links_to_x1(Region(lambda e: e.x(0), 12)))
+    assert torn.verdict in ("FAILED", "UNKNOWN")
+    found = [torn.counterexample.sentence] if torn.counterexample else torn.reasons
+    assert any("may break a heap invariant" in r for r in found), found
+
+
+def test_a_function_outside_the_heap_invariants_says_so_and_its_callers_run_its_code(tmp_path):
+    program = build_fixture("list_cases", tmp_path)
+    exempt = Contract("links node x0 to anything", maychange=(Region(lambda e: e.x(0) + 8, 8),),
+                      pre=lambda e: is_node(e, e.x(0)),
+                      outside_heap_invariants="a test's reason")
+    own = prove(program, "list_link_any", exempt)
+    assert own.verdict == "PROVED"
+    assert any("not held to the heap invariants" in a and "a test's reason" in a
+               for a in own.assumptions)
+    # relink relies on the invariants: it may not take that contract, and the code it runs
+    # instead stores a value that need not be a node.
+    caller = Contract("relinks node x0", maychange=("x30", Region(lambda e: e.x(0) + 8, 8)),
+                      pre=lambda e: is_node(e, e.x(0)))
+    callee = program.functions["list_link_any"].addr
+    result = Proof(program, program.functions["relink"], caller,
+                   heap=HeapInvariant(program, LINKS),
+                   summaries={callee: ("list_link_any", exempt)}).run()
+    assert "list_link_any" not in result.depends_on_contracts
+    assert result.verdict == "FAILED"
+    assert "heap invariant" in result.counterexample.sentence

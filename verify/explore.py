@@ -55,6 +55,15 @@ def _brief(expr: z3.ExprRef, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + " …"
 
 
+def _is_sysreg(item) -> bool:
+    """A MAYCHANGE item that names a system register (not a general, vector or flags
+    register, sp, a region or all of memory)."""
+    if not isinstance(item, str) or item in ("sp", "nzcv", "memory"):
+        return False
+    digits = item[1:].split(".")[0]
+    return not (item[0] in "xqd" and digits.isdigit())
+
+
 class Mode(enum.Enum):
     SUMMARISE = "summarise"
     BOUNDED = "bounded"
@@ -459,6 +468,8 @@ class Explorer:
         from .spec import MEMORY, Region, View   # spec imports program, not explore
         name, contract = self.summaries[addr]
         state = path.state
+        if contract.outside_heap_invariants and state.heap is not None and state.heap.links:
+            return None     # it may break what this proof relies on: run its code
         entry = state.copy()
         entry_view = View(entry, self.program)
         learnt = len(entry.constraints)
@@ -593,6 +604,8 @@ class Explorer:
         if snap is None or (not head and snap.heads != path.heads):
             path.snapshots[key] = Snapshot(state.copy(), len(state.constraints), len(path.stores),
                                            heads=path.heads, n_switched=len(path.switched))
+            if head and self.limits.mode == Mode.SUMMARISE:
+                return self._generalise_at_head(path, key)
             return None
         snap.arrivals += 1
         if self.limits.mode == Mode.BOUNDED:
@@ -670,11 +683,64 @@ class Explorer:
         if snap.widenings >= MAX_WIDENINGS + 1 and not grows or not monitor_same:
             return PathEnd(EndKind.NOT_SUMMARISED, path, key[1],
                            detail="loop state does not settle")
-        # Generalise from the snapshot: fresh values where this iteration differs.
+        return self._generalise(path, key, snap, changed, deferred, known + unknown_stores,
+                                unknown_stores, memory_havoc=snap.memory_havoc or
+                                snap.widenings >= MAX_WIDENINGS or switched)
+
+    def _generalise_at_head(self, path: Path, key) -> None:
+        """The first arrival at a loop-invariant head: generalise at once, as far as an
+        iteration is likely to reach, so that every way through the body closes on its next
+        arrival instead of each growing a summary of its own, round by round (three ways
+        through a body and seven rounds made thousands of paths). Unknown from here: all of
+        memory but the frame words the function saved, every register that no longer holds
+        its entry value or whose entry value is saved there, and every register a callee
+        taken by its contract may change; the
+        invariant restores what the loop relies on. A body that changes anything else (a
+        callee run by its code) does not close and is generalised again, as without an
+        invariant."""
+        snap = path.snapshots[key]
+        base, entry = snap.state, self.entry
+        reached = self.program.reachable([self.func.name])
+        clobbered = {item for name, contract in self.summaries.values() if name in reached
+                     for item in contract.maychange if isinstance(item, str)}
+
+        def differs(offset: int) -> bool:
+            return not z3.eq(base.get(offset, 64), entry.get(offset, 64))
+        # A register whose entry value the function saved in its frame is restored from there
+        # (the frame words are kept): the body may use it freely.
+        saved = set()
+        entry_regs = {i: z3.simplify(entry.reg(f"x{i}")) for i in range(19, 31)}
+        for a, n in self._frame_words(base):
+            value = z3.simplify(self._frame_value(path, base, a, n))
+            for low in range(0, n * 8, 64):
+                part = z3.simplify(z3.Extract(low + 63, low, value))
+                saved |= {i for i, reg in entry_regs.items() if z3.eq(part, reg)}
+        changed: set[int | str] = set()
+        for i in range(31):
+            if f"x{i}" in clobbered or i in saved or differs(reg_offset(f"x{i}")):
+                changed.add(reg_offset(f"x{i}"))
+        flags = [reg_offset(f) for f in ("cc_op", "cc_dep1", "cc_dep2", "cc_ndep")]
+        if "nzcv" in clobbered or any(differs(f) for f in flags):
+            changed.update(flags)
+        for i in range(32):     # the vector registers, by 64-bit half
+            low = reg_offset(f"q{i}")
+            if {f"q{i}", f"d{i}"} & clobbered or differs(low):
+                changed.add(low)
+            if {f"q{i}", f"q{i}.hi"} & clobbered or differs(low + 8):
+                changed.add(low + 8)
+        changed |= {name for name in base.sysregs
+                    if not z3.eq(base.sysreg_value(name), entry.sysreg_value(name))}
+        changed |= {item for item in clobbered if _is_sysreg(item)}
+        return self._generalise(path, key, snap, changed, (), (), (), memory_havoc=True)
+
+    def _generalise(self, path: Path, key, snap: Snapshot, changed, deferred, stores,
+                    unknown_stores, memory_havoc: bool) -> None:
+        """Continue the path from the snapshot with fresh values where an iteration may
+        differ: the `changed` registers, the `unknown_stores`, or all of memory."""
+        base = snap.state
         gen = base.copy()
         gen.constraints = list(base.constraints[:snap.n_constraints])
-        gen.unchecked = base.unchecked + deferred
-        memory_havoc = snap.memory_havoc or snap.widenings >= MAX_WIDENINGS or switched
+        gen.unchecked = base.unchecked + tuple(deferred)
         kept = ()
         if memory_havoc:
             # The loop stores through a pointer that moves: at its head, all of memory is
@@ -704,7 +770,6 @@ class Explorer:
                 value = fresh(f"loop_{slot}", 64)
                 path.widened.append(value)
             gen.regs[slot] = value
-        stores = known + unknown_stores
         for a, n in unknown_stores:
             fill = gen.store_unknown(a, n, fresh("loop_mem", 1).decl().name())
             path.widened.append(fill)

@@ -156,13 +156,16 @@ class HeapInvariant:
             if self._place(array, start, size, known) == APART:
                 continue
             w = array.size
-            if size % w:
-                needs.append(z3.BoolVal(False))   # not whole words: cannot be checked
-                continue
-            for i in range(size // w):
+            for i in range((size + w - 1) // w):
                 addr = z3.simplify(start + w * i)
-                for case, place in self._placements(array, addr, w, known):
+                n = min(w, size - w * i)
+                for case, place in self._placements(array, addr, n, known):
                     if place == APART:
+                        continue
+                    if n < w:
+                        # The region's tail, short of a word: it must touch no invariant word.
+                        need = z3.Not(self._torn(array, addr, n))
+                        needs.append(need if case is None else z3.Implies(case, need))
                         continue
                     holds = self._holds(array, state, state.load(addr, w, assume=False))
                     need = holds if place == WORD else \

@@ -216,7 +216,7 @@ def _disjunct_facts(d: z3.BoolRef) -> dict[int, Fact]:
     found: dict[int, Fact] = {}
     strides = []
     for c in _conjuncts(d):
-        f = _fact(c) or _nonzero(c)
+        f = _fact(c) or _nonzero(c) or _carry(c)
         if f is not None:
             key = f.term.get_id()
             found[key] = found[key].meet(f) if key in found else f
@@ -228,6 +228,37 @@ def _disjunct_facts(d: z3.BoolRef) -> dict[int, Fact]:
             key = f.term.get_id()
             found[key] = found[key].meet(f) if key in found else f
     return found
+
+
+def _carry(c: z3.BoolRef) -> Fact | None:
+    """An unsigned compare with a constant as VEX's flags state it, the carry out of x + K
+    (`cmp x, #n` then b.hs or b.lo): Extract(64, 64, K + ZeroExt(1, x)) == 0 says x + K
+    does not carry, so x < 2^64 - K; == 1 that it does, x >= 2^64 - K."""
+    if not z3.is_eq(c) or not z3.is_app_of(c.arg(0), z3.Z3_OP_EXTRACT):
+        return None
+    c = z3.simplify(c)          # VEX's form has the carry inside an If, a ZeroExt, an Extract
+    if not z3.is_eq(c):
+        return None
+    bit, value = c.arg(0), c.arg(1)
+    if not (z3.is_app_of(bit, z3.Z3_OP_EXTRACT) and bit.params() == [64, 64] and
+            z3.is_bv_value(value) and bit.arg(0).size() == 65):
+        return None
+    total = bit.arg(0)
+    if not z3.is_app_of(total, z3.Z3_OP_BADD) or total.num_args() != 2:
+        return None
+    consts = [k for k in total.children() if z3.is_bv_value(k)]
+    others = [k for k in total.children() if not z3.is_bv_value(k)]
+    if len(consts) != 1 or len(others) != 1:
+        return None
+    x = _zero_extended(others[0])
+    k = consts[0].as_long()
+    if x is None or x.size() != 64 or not 0 < k <= _MOD:
+        return None
+    bound = _MOD - k
+    if value.as_long() == 0:
+        return _fact(z3.ULT(x, bound)) if bound > 0 else None
+    split = _term_plus(x)
+    return Fact(x, bound, _MOD - 1) if split is not None and split[1] == 0 else None
 
 
 def _stride(c: z3.BoolRef, known: dict[int, Fact]) -> Fact | None:
@@ -344,6 +375,11 @@ def _interval(e: z3.BitVecRef, known: dict[int, Fact], depth: int) -> tuple[int,
         return (c * lo, c * hi) if c * hi < 2 ** width else full
     if z3.is_app_of(e, z3.Z3_OP_BAND):
         return 0, min(interval(k, known, depth + 1)[1] for k in kids)
+    shifted = _shifted(e)
+    if shifted is not None:
+        c, x, k = shifted
+        lo, hi = interval(x, known, depth + 1)
+        return (c * lo + k, c * hi + k) if c * hi + k < 2 ** width else full
     low = _zero_extended(e)
     if low is not None:
         return interval(low, known, depth + 1)
@@ -387,6 +423,22 @@ def _scale(e: z3.BitVecRef) -> tuple[int, z3.BitVecRef] | None:
     return None
 
 
+def _shifted(e: z3.BitVecRef) -> tuple[int, z3.BitVecRef, int] | None:
+    """e as (c, x, k) with e = c * x + k, k below c: Concat(hi, k of m bits), which is how Z3
+    writes a value shifted left by m with k added (16 + (x << 5) is Concat(Extract(58, 0, x),
+    16); a u32 field times 4 is Concat(0, its bytes, 0)). x is the whole of a 64-bit term
+    whose low bits make hi (c * x wraps as the shift does), or hi itself."""
+    kids = e.children()
+    if not (z3.is_app_of(e, z3.Z3_OP_CONCAT) and len(kids) >= 2 and z3.is_bv_value(kids[-1])):
+        return None
+    shift = kids[-1].size()
+    hi = kids[0] if len(kids) == 2 else z3.simplify(z3.Concat(*kids[:-1]))
+    if z3.is_app_of(hi, z3.Z3_OP_EXTRACT) and hi.params() == [e.size() - 1 - shift, 0] and \
+            hi.arg(0).size() == e.size():
+        hi = hi.arg(0)
+    return 2 ** shift, hi, kids[-1].as_long()
+
+
 def residue(e: z3.BitVecRef, m: int, known: dict[int, Fact], depth: int = 0) -> int | None:
     """e modulo the power of two m on every path where `known` holds, or None."""
     memo = getattr(known, "residues", None)
@@ -426,6 +478,13 @@ def _residue(e: z3.BitVecRef, m: int, known: dict[int, Fact], depth: int) -> int
             return 0
         r = residue(x, m, known, depth + 1)
         return None if r is None else c * r % m
+    shifted = _shifted(e)
+    if shifted is not None:
+        c, x, k = shifted
+        if c % m == 0:
+            return k % m
+        r = residue(x, m, known, depth + 1)
+        return None if r is None else (c * r + k) % m
     low = _zero_extended(e)
     if low is not None:
         return residue(low, m, known, depth + 1)
@@ -559,6 +618,10 @@ def object_offsets(a: z3.BitVecRef, nbytes: int, base: int, count: int, stride: 
     kids = a.children() if z3.is_app_of(a, z3.Z3_OP_BADD) else [a]
     for i, t in enumerate(kids):
         fact = known.get(t.get_id())
+        if fact is not None and fact.stride != stride and fact.equal is not None:
+            # t equals another term (a callee's result, the value it was given): its facts
+            t = fact.equal
+            fact = known.get(t.get_id())
         if fact is None or fact.stride != stride:
             continue
         # t sits at offset `at` of an object (t + stride_k is a multiple of stride): a member

@@ -245,6 +245,8 @@ class State:
             return False
         if a is not None and intervals.apart(a, asize, b, bsize, self.constraints):
             return False
+        if a is not None and self._frame_and_array(a, asize, b, bsize):
+            return False
         if a is not None and intervals.same_offset(a, asize, b, bsize, self.constraints):
             # May be the same object: keep the If (always sound) without a slow query; on
             # the load's grain when the sizes allow, so one If stands for the whole load.
@@ -257,6 +259,16 @@ class State:
             if self.aliases.apart(misaligned, self.constraints):
                 return ALIGNED
         return True
+
+    def _frame_and_array(self, a, asize: int, b, bsize: int) -> bool:
+        """One access is in the function's own stack frame and the layout places the other
+        in the heap invariants' arrays, which the prover assumes apart from every frame (a
+        PCB reached through a pointer a loop forgot is still not one of the saved registers)."""
+        heap = self.heap
+        if heap is None or heap.in_frame is None or not heap.links:
+            return False
+        return any(heap.in_frame(s, ss) and heap.apart_from_frames(self, p, ps)
+                   for (s, ss), (p, ps) in (((a, asize), (b, bsize)), ((b, bsize), (a, asize))))
 
     def store(self, addr: z3.BitVecRef, value: z3.BitVecRef,
               cond: z3.BoolRef | None = None) -> None:

@@ -275,7 +275,8 @@ class Proof:
         self.program = program
         program.looked_up.clear()
         if heap is not None:
-            heap = HeapInvariant(program, heap.links, in_frame=in_own_frame,
+            links = [] if contract.outside_heap_invariants else heap.links
+            heap = HeapInvariant(program, links, in_frame=in_own_frame,
                                  frame_floor=FRAME_BYTES)
         self.heap = heap
         self.budget = budget
@@ -341,6 +342,9 @@ class Proof:
                 "every word written, so that they hold where any function starts: " +
                 "; ".join(self.heap.summaries) + "; the function's own stack frame lies apart "
                 "from their arrays")
+        if contract.outside_heap_invariants:
+            result.assumptions.append("not held to the heap invariants (specs/heap.py): " +
+                                      contract.outside_heap_invariants)
         invariants = self.contract.invariants or {}
         self.invariants = {self.program.label(func, label): inv
                            for label, inv in invariants.items()}
