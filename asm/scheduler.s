@@ -191,7 +191,9 @@ ENDFUNC sched_enqueue
  * way: the highest non-empty priority; in the normal queue a head whose
  * pass count is still positive after the decrement, and that has a
  * successor, goes to the tail first.  Entries whose state says they may
- * not run (suspended, exiting, waiting) are dropped.
+ * not run (suspended, exiting, waiting) are dropped.  Enqueue and pick keep
+ * the non-empty mask in step with the queues under the lock; should the mask
+ * ever name an empty queue, there is taken to be nothing to run.
  * In: x0 = core block.  Out: x0 = PCB, now RUNNING, or 0 if none.
  * Clobbers: x0-x17, flags.  Callable (AAPCS64) with IRQs masked.
  */
@@ -207,13 +209,14 @@ FUNC sched_pick
 .Lsched_pick_choose:
     ldr     w0, [x19, #CORE_MASK]
     bl      runq_choose
-    cmp     w0, #RUNQ_NONE
-    b.eq    .Lsched_pick_empty
+    cmp     x0, #RUNQ_NONE
+    b.hs    .Lsched_pick_empty
     add     x20, x19, #CORE_QUEUES
     add     x20, x20, x0, lsl #RUNQ_SIZE_SHIFT
+    ldr     x1, [x20, #RUNQ_HEAD]
+    cbz     x1, .Lsched_pick_empty          /* the mask names an empty queue: none to run */
     cmp     w0, #RUNQ_NORMAL
     b.ne    .Lsched_pick_take
-    ldr     x1, [x20, #RUNQ_HEAD]
     ldr     w2, [x1, #PCB_SCHED_COUNT]
     sub     w2, w2, #1
     str     w2, [x1, #PCB_SCHED_COUNT]

@@ -124,11 +124,10 @@ FUNC timer_cancel
 ENDFUNC timer_cancel
 
 /*
- * timer_expire - fire the due timers in tick x1's slot of core x0: each
- * process is woken (proc_state_wake) and enqueued if that says so.  The
- * walk keeps the word that points to the current timer (the slot, or the
- * PCB_TIMER_NEXT of the last timer kept), so a fired timer is unlinked
- * through it, not through its own back-pointer.
+ * timer_expire - fire the due timers in tick x1's slot of core x0 (each
+ * unlinked, then timer_fire).  The walk keeps the word that points to the
+ * current timer (the slot, or the PCB_TIMER_NEXT of the last timer kept),
+ * so a fired timer is unlinked through it, not through its own back-pointer.
  * Clobbers: x0-x17, flags.  Callable (AAPCS64), on that core, IRQs masked.
  */
 FUNC timer_expire
@@ -148,26 +147,14 @@ FUNC timer_expire
     ldr     x0, [x21, #PCB_TIMER_DEADLINE]
     cmp     x0, x20
     b.hi    .Ltimer_expire_keep             /* a later round of the wheel */
-    sub     x0, x20, x0
-    ldr     x1, [x19, #STAT_TIMER_LATE_MAX]
-    cmp     x0, x1
-    csel    x1, x0, x1, hi
-    str     x1, [x19, #STAT_TIMER_LATE_MAX]
-    ldr     x1, [x19, #STAT_TIMER_EXPIRIES]
-    add     x1, x1, #1
-    str     x1, [x19, #STAT_TIMER_EXPIRIES]
     str     x22, [x23]                      /* unlink: the word skips it */
     cbz     x22, .Ltimer_expire_last
     str     x23, [x22, #PCB_TIMER_PPREV]
 .Ltimer_expire_last:
-    str     wzr, [x21, #PCB_TIMER_ARMED]
-    mov     x0, x21
-    bl      proc_state_wake
-    cbz     x0, .Ltimer_expire_next
-    ldr     w0, [x21, #PCB_CORE]
-    bl      sched_core
+    mov     x0, x19
     mov     x1, x21
-    bl      sched_enqueue
+    mov     x2, x20
+    bl      timer_fire
     b       .Ltimer_expire_next
 .Ltimer_expire_keep:
     add     x23, x21, #PCB_TIMER_NEXT
@@ -181,6 +168,42 @@ FUNC timer_expire
     POP2    x29, x30
     ret
 ENDFUNC timer_expire
+
+/*
+ * timer_fire - the timer of PCB x1, due at tick x2 and already unlinked from
+ * core x0's wheel, fires: the core counts it and how late it came, the timer
+ * is disarmed, the process woken (proc_state_wake) and enqueued on its own
+ * core if that says so.
+ * Clobbers: x0-x17, flags.  Callable (AAPCS64), on core x0, IRQs masked.
+ */
+FUNC timer_fire
+    PUSH2   x29, x30
+    mov     x29, sp
+    PUSH2   x19, x20
+    mov     x19, x0
+    mov     x20, x1
+    ldr     x0, [x20, #PCB_TIMER_DEADLINE]
+    sub     x0, x2, x0
+    ldr     x1, [x19, #STAT_TIMER_LATE_MAX]
+    cmp     x0, x1
+    csel    x1, x0, x1, hi
+    str     x1, [x19, #STAT_TIMER_LATE_MAX]
+    ldr     x1, [x19, #STAT_TIMER_EXPIRIES]
+    add     x1, x1, #1
+    str     x1, [x19, #STAT_TIMER_EXPIRIES]
+    str     wzr, [x20, #PCB_TIMER_ARMED]
+    mov     x0, x20
+    bl      proc_state_wake
+    cbz     x0, .Ltimer_fire_done
+    ldr     w0, [x20, #PCB_CORE]
+    bl      sched_core
+    mov     x1, x20
+    bl      sched_enqueue
+.Ltimer_fire_done:
+    POP2    x19, x20
+    POP2    x29, x30
+    ret
+ENDFUNC timer_fire
 
 /*
  * timer_tick - the tick interrupt's work: for every tick now due, advance

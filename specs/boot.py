@@ -1,6 +1,8 @@
 """Contracts of asm/boot.s. Functions not named here are callable under AAPCS64."""
 
-from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, NotCallable
+import z3
+
+from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, NotCallable, Region
 
 CONTRACTS = {
     "_start": NotCallable("image entry point: entered by the loader with no caller, no stack "
@@ -12,6 +14,63 @@ CONTRACTS = {
     "vectors": NotCallable("exception vector table: entered by the hardware on an exception, "
                            "not by a call"),
 }
+
+def walk(ptr, count, end, most: int, step: int = 8):
+    """A table-filling loop's head: `count` entries (1 to `most`) are left, each `step` bytes,
+    and `ptr` is the next, so the last ends at `end`: ptr lies in [end - step * most, end)."""
+    start = end - step * most
+    return z3.And(z3.ULE(1, count), z3.ULE(count, most), ptr + step * count == end,
+                  z3.ULT(ptr - start, step * most), z3.URem(ptr - start, step) == 0)
+
+
+def _page(symbol: str, pages: int | str = 1) -> Region:
+    return Region(symbol, lambda e: z3.BitVecVal(
+        (pages if isinstance(pages, int) else e.const(pages)) * e.const("PAGE_SIZE"), 64))
+
+
+def _device_fill(e, here):
+    c = e.const
+    end = e.symbol("boot_device_l2_table") + c("PAGE_SIZE")
+    count = (c("BOARD_DEVICE_BASE") + c("L1_BLOCK_SIZE") - c("BOARD_MMIO_START")) >> \
+        c("L2_BLOCK_SHIFT")
+    return z3.And(here.x(0) == e.symbol("boot_l1_table"), here.x(4) == c("L1_BLOCK_SIZE"),
+                  walk(here.x(1), here.x(3), end, count))
+
+
+def _ram_fill(e, here):
+    c = e.const
+    end = e.symbol("boot_l1_table") + 8 * (c("RAM_FIRST_BLOCK") + c("RAM_BLOCKS"))
+    return walk(here.x(1), here.x(3), end, c("RAM_BLOCKS"))
+
+
+def _pool_index(e) -> int:
+    """The level-2 index of the 2 MiB block where proc_stack_pool starts."""
+    return (e.symbol("proc_stack_pool") >> e.const("L2_BLOCK_SHIFT")) % e.const("TABLE_ENTRIES")
+
+
+def _pool_l2_fill(e, here):
+    c = e.const
+    l2 = e.symbol("boot_l2_table")
+    return z3.And(here.x(0) == e.symbol("proc_stack_pool"), here.x(2) == l2,
+                  walk(here.x(5), here.x(6), l2 + c("PAGE_SIZE"), c("TABLE_ENTRIES")))
+
+
+def _pool_tables_fill(e, here):
+    c = e.const
+    end = e.symbol("boot_l2_table") + 8 * (_pool_index(e) + c("POOL_L3_TABLES"))
+    return z3.And(here.x(0) == e.symbol("proc_stack_pool"),
+                  here.x(7) == e.symbol("boot_l3_tables"),
+                  walk(here.x(5), here.x(10), end, c("POOL_L3_TABLES")))
+
+
+def _pool_pages_fill(e, here):
+    """Two entries a slot: its guard page and its stack page."""
+    c = e.const
+    end = e.symbol("boot_l3_tables") + 16 * c("MAX_PROCS")
+    return walk(here.x(7), here.x(10), end, c("MAX_PROCS"), step=16)
+
+
+TABLE_REGS = tuple(f"x{i}" for i in range(5)) + ("nzcv",)
 
 # System registers the EL2-to-EL1 drop programs before its ERET.
 EL2_SETUP = ("HCR_EL2", "CNTHCTL_EL2", "CNTVOFF_EL2", "VPIDR_EL2", "VMPIDR_EL2", "CPTR_EL2",
@@ -33,6 +92,29 @@ CONTRACTS.update({
         maychange=("x9", "nzcv", "sp", "SP_EL2", "DAIF", "CurrentEL") + EL2_SETUP,
         post=lambda entry, exit: exit.sysreg("CurrentEL") == 1 << 2,
     ),
+    "boot_build_tables": Contract(
+        "fills boot_l1_table and boot_device_l2_table with the identity map; writes nothing "
+        "else (each loop's pointer stays inside its table: the invariants)",
+        maychange=TABLE_REGS + (_page("boot_l1_table"), _page("boot_device_l2_table")),
+        invariants={".Lboot_build_tables_device": _device_fill,
+                    ".Lboot_build_tables_ram": _ram_fill}),
+    "boot_map_stack_pool": Contract(
+        "maps proc_stack_pool's GiB through boot_l2_table and the pool through boot_l3_tables, "
+        "an entry in boot_l1_table pointing there; writes nothing else (each loop's pointer "
+        "stays inside its table: the invariants)",
+        maychange=tuple(f"x{i}" for i in range(14)) + ("nzcv", _page("boot_l1_table"),
+                                                       _page("boot_l2_table"),
+                                                       _page("boot_l3_tables", "POOL_L3_TABLES")),
+        invariants={".Lboot_map_stack_pool_l2": _pool_l2_fill,
+                    ".Lboot_map_stack_pool_table": _pool_tables_fill,
+                    ".Lboot_map_stack_pool_slot": _pool_pages_fill}),
+    "boot_inval_dcache_range": Contract(
+        "invalidates the data cache lines covering [x0, x1)",
+        maychange=("x0", "x1", "x2", "x3", "nzcv", MEMORY),
+        outside_heap_invariants="it runs once at boot with the MMU and caches off, where DC "
+        "IVAC drops lines that no store went through and memory keeps what was stored; the "
+        "model takes each invalidation as a write of unknown bytes, which no invariant "
+        "survives"),
     "boot_mmu_on": Contract(
         "turns the MMU and caches on with the boot page tables",
         maychange=AAPCS64_SCRATCH + (MEMORY, "CPACR_EL1", "MAIR_EL1", "TCR_EL1",

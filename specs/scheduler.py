@@ -162,7 +162,10 @@ def choose_post(e, x):
                  z3.If(mask & c("MASK_HIGH") != 0, k("PRIO_HIGH"),
                        z3.If(mask & (c("MASK_NORMAL") | c("MASK_LOW")) != 0, k("RUNQ_NORMAL"),
                              k("RUNQ_NONE"))))
-    return x.w(0) == pick
+    # x0 whole (w0 is written, so the top half is 0), and its cases spelt out: the layout
+    # checks place a queue's words case by case (verify/intervals.py)
+    return z3.And(x.x(0) == z3.ZeroExt(32, pick),
+                  z3.Or(*[x.x(0) == i for i in range(c("RUNQ_NONE") + 1)]))
 
 
 def core_block(e, index):
@@ -250,6 +253,27 @@ def _enqueue_writes():
     )
 
 
+def _pick_loop(e, here):
+    """At both heads of the pick (take the lock, choose a queue): x19 the core block, the
+    frame as pushed."""
+    return z3.And(here.x(19) == e.x(0), here.sp == e.sp - 48, is_core_block(e, e.x(0)),
+                  is_core_block(here, here.x(19)))
+
+
+def _pick_post(e, x):
+    """None (0), or a PCB the pick made RUNNING; the core's lock is free."""
+    pcb = x.x(0)
+    running = x.u64(pcb + e.const("PCB_STATE")) & e.const("PS_RUNNING") != 0
+    return z3.And(z3.Or(pcb == 0, z3.And(is_pcb(x, pcb), running)),
+                  x.u32(e.x(0) + e.const("CORE_LOCK")) == e.const("LOCK_FREE"))
+
+
+# What a pick may write: the first line of its core's block (lock, mask, queues, per-priority
+# lengths) and PCBs (state words, pass counts, run-queue links).
+PICKS = (Region(lambda e: e.x(0), 128),
+         Region("proc_pcbs", lambda e: z3.BitVecVal(e.const("MAX_PROCS") * e.const("PCB_SIZE"),
+                                                    64)))
+
 IDLE_STAT = Region(lambda e: e.x(0) + e.const("STAT_IDLE"), 8)
 
 # What printing may write, as specs/uart.py says (spec modules are loaded on their own, and
@@ -290,6 +314,17 @@ CONTRACTS = {
         maychange=AAPCS64_SCRATCH + _enqueue_writes() + ("ICC_SGI1R_EL1",),
         pre=enqueue_pre, post=enqueue_post,
         split=lambda e: (prio_of(e, e.x(1)), [0, 1, 2, 3])),
+    "sched_pick": Contract(
+        "takes the next process to run from core block x0's queues under its lock (BEAM's "
+        "order: runq_choose's queue; a normal head with passes left and a successor goes to "
+        "the tail first; an entry that may not run is dropped and the pick made again): "
+        "returns 0 or a PCB it made RUNNING, the lock free; writes only the first line of "
+        "the block and PCBs. Which process comes next is the priority scenario's to show "
+        "(asm/scenarios/priority.s); that a pick sees an enqueue from another core is the "
+        "harness enqueue_wakes_idle_core",
+        maychange=AAPCS64_SCRATCH + PICKS, pre=lambda e: is_core_block(e, e.x(0)),
+        post=_pick_post,
+        invariants={".Lsched_pick_lock": _pick_loop, ".Lsched_pick_choose": _pick_loop}),
     "sched_core_init": Contract(
         "for core x0 (below MAX_CORES): TPIDRRO_EL0 is its block, which holds its index, its "
         "MPIDR_EL1, the idle frame as its frame and the top of its scheduler stack; then its "

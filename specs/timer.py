@@ -186,6 +186,45 @@ def _periodic_next_post(e, x):
     return x.x(0) == z3.If(z3.UGT(due, now), due, now + period)
 
 
+def _expire_pre(e):
+    """Called by timer_tick for its own core: x0 a core block counting its index below
+    MAX_CORES."""
+    block = e.x(0)
+    return z3.And(is_core_block(e, block),
+                  z3.ULT(e.u64(block + e.const("CORE_INDEX")), MAX_CORES))
+
+
+def _fire_pre(e):
+    """A core block (the caller's own) and a PCB, its timer unlinked."""
+    return z3.And(is_core_block(e, e.x(0)), is_pcb(e, e.x(1)))
+
+
+def _fire_post(e, x):
+    """The core counts the expiry and keeps the latest lateness (x2 past the deadline,
+    unsigned, as the code subtracts); the timer is disarmed."""
+    c = e.const
+    core, pcb = e.x(0), e.x(1)
+    late = e.x(2) - e.u64(pcb + c("PCB_TIMER_DEADLINE"))
+    late_max = e.u64(core + c("STAT_TIMER_LATE_MAX"))
+    expiries = core + c("STAT_TIMER_EXPIRIES")
+    return z3.And(x.u64(expiries) == e.u64(expiries) + 1,
+                  x.u64(core + c("STAT_TIMER_LATE_MAX")) ==
+                  z3.If(z3.UGT(late, late_max), late, late_max),
+                  x.u32(pcb + c("PCB_TIMER_ARMED")) == 0)
+
+
+def _expire_walk(e, here):
+    """At the head of the walk: x19 and x20 the core block and tick, x21 the timer looked
+    at (0 at the end, else a PCB: the heap invariants say what a slot and a link hold),
+    x23 the word pointing to it (a wheel slot, or a PCB's PCB_TIMER_NEXT), the frame as
+    pushed."""
+    return z3.And(here.x(19) == e.x(0), here.x(20) == e.x(1),
+                  z3.Or(here.x(21) == 0, is_pcb(e, here.x(21))),
+                  is_link_word(e, here.x(23)), here.sp == e.sp - 64,
+                  z3.ULT(e.u64(e.x(0) + e.const("CORE_INDEX")), MAX_CORES),
+                  is_core_block(e, e.x(0)))
+
+
 CONTRACTS = {
     "periodic_next": Contract(
         "the next periodic deadline: period x0 after the last deadline x1 (after the current "
@@ -221,7 +260,15 @@ CONTRACTS = {
         maychange=AAPCS64_SCRATCH + TICK_FIELDS + ("CNTP_CVAL_EL0",), post=core_init_post),
     "timer_expire": Contract("fires the due timers of tick x1's slot on core x0: writes only "
                              "the runtime's PCBs, wheels, and lines 0 and 2 (queues, "
-                             "statistics) of the core blocks", maychange=EXPIRY),
+                             "statistics) of the core blocks", maychange=EXPIRY,
+                             pre=_expire_pre,
+                             invariants={".Ltimer_expire_entry": _expire_walk}),
+    "timer_fire": Contract("fires PCB x1's timer, unlinked from core x0's wheel, due at tick "
+                           "x2: counts the expiry and the latest lateness in core x0's "
+                           "statistics, disarms it, wakes the process (proc_state_wake) and "
+                           "enqueues it on its own core (sched_enqueue) if the wake says so; "
+                           "writes only what timer_expire may",
+                           maychange=EXPIRY, pre=_fire_pre, ghost_post=_fire_post),
     "timer_tick": Contract("runs every tick now due and arms the next: writes only what "
                            "timer_expire may, this core's clock and the comparator",
                            maychange=EXPIRY + (CLOCK, "CNTP_CVAL_EL0"),

@@ -135,7 +135,8 @@ CONTRACTS = {
     "consume_reductions": Contract(
         "charges x0 reductions to the slice: CORE_BUDGET of this core's block goes down by x0 "
         "and, when that leaves it at or below 0, the process yields; it returns with IRQs "
-        "unmasked", maychange=SWITCHING, post=_charged),
+        "unmasked", maychange=SWITCHING, post=_charged,
+        pre=lambda e: is_core_block(e, e.sysreg("TPIDRRO_EL0"))),
     "irq_handle": Contract(
         "the IRQ's work: acknowledges, runs the tick, decides preemption: returns the frame "
         "x0 to resume, or 0 to switch; writes only the runtime's PCBs, core blocks and wheels",
