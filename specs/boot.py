@@ -111,10 +111,8 @@ CONTRACTS.update({
     "boot_inval_dcache_range": Contract(
         "invalidates the data cache lines covering [x0, x1)",
         maychange=("x0", "x1", "x2", "x3", "nzcv", MEMORY),
-        outside_heap_invariants="it runs once at boot with the MMU and caches off, where DC "
-        "IVAC drops lines that no store went through and memory keeps what was stored; the "
-        "model takes each invalidation as a write of unknown bytes, which no invariant "
-        "survives"),
+        cache_maintenance="it runs once at boot with the MMU and caches off, where DC IVAC "
+        "drops lines that no store went through and memory keeps what was stored"),
     "boot_mmu_on": Contract(
         "turns the MMU and caches on with the boot page tables",
         maychange=AAPCS64_SCRATCH + (MEMORY, "CPACR_EL1", "MAIR_EL1", "TCR_EL1",

@@ -249,17 +249,30 @@ def test_a_callee_region_that_ends_short_of_a_word_is_checked_to_its_end(tmp_pat
     assert any("may break a heap invariant" in r for r in found), found
 
 
-def test_a_function_outside_the_heap_invariants_says_so_and_its_callers_run_its_code(tmp_path):
+def test_cache_maintenance_said_to_keep_memory_is_exempt_and_nothing_else_is(tmp_path):
+    program = build_fixture("list_cases", tmp_path)
+    def inval(why=None):
+        return Contract("invalidates node x0's line", maychange=("x1", MEMORY),
+                        pre=lambda e: is_node(e, e.x(0)), cache_maintenance=why)
+    # The model takes the invalidation as a write of unknown bytes: it may break the link...
+    plain = prove(program, "list_inval", inval())
+    assert plain.verdict == "FAILED"
+    assert "heap invariant" in plain.counterexample.sentence
+    # ...unless the contract says why memory keeps what was stored, which the report repeats.
+    kept = prove(program, "list_inval", inval("a test's reason"))
+    assert kept.verdict == "PROVED", (kept.reasons, kept.counterexample)
+    assert any("cache maintenance is not held to the heap invariants" in a and
+               "a test's reason" in a for a in kept.assumptions)
+    # Every other store still is: a link to anything after the invalidation is caught.
+    link = prove(program, "list_inval_link_any", inval("a test's reason"))
+    assert link.verdict == "FAILED"
+    assert "heap invariant" in link.counterexample.sentence
+
+
+def test_a_caller_relying_on_the_heap_invariants_runs_the_code_of_such_a_callee(tmp_path):
     program = build_fixture("list_cases", tmp_path)
     exempt = Contract("links node x0 to anything", maychange=(Region(lambda e: e.x(0) + 8, 8),),
-                      pre=lambda e: is_node(e, e.x(0)),
-                      outside_heap_invariants="a test's reason")
-    own = prove(program, "list_link_any", exempt)
-    assert own.verdict == "PROVED"
-    assert any("not held to the heap invariants" in a and "a test's reason" in a
-               for a in own.assumptions)
-    # relink relies on the invariants: it may not take that contract, and the code it runs
-    # instead stores a value that need not be a node.
+                      pre=lambda e: is_node(e, e.x(0)), cache_maintenance="a test's reason")
     caller = Contract("relinks node x0", maychange=("x30", Region(lambda e: e.x(0) + 8, 8)),
                       pre=lambda e: is_node(e, e.x(0)))
     callee = program.functions["list_link_any"].addr

@@ -156,7 +156,8 @@ class Explorer:
                  switches: dict[int, str] | None = None,
                  summaries: dict[int, tuple[str, object]] | None = None,
                  invariants: dict[int, Callable] | None = None,
-                 own_regions: list[tuple[z3.BitVecRef, int]] = ()):
+                 own_regions: list[tuple[z3.BitVecRef, int]] = (),
+                 cache_maintenance_kept: bool = False):
         self.program = program
         # The function's own small MAYCHANGE regions as (start, bytes) on entry: a store there
         # that the layout does not place is left to its callers, which check the region's
@@ -172,6 +173,9 @@ class Explorer:
         self.summaries = summaries or {}
         # Loop invariants of this function by loop-head address: inv(entry view, view here).
         self.invariants = invariants or {}
+        # The contract says its cache maintenance leaves memory as stored (Contract.
+        # cache_maintenance): those writes of unknown bytes are not held to the heap invariants.
+        self.cache_maintenance_kept = cache_maintenance_kept
         self.paths_explored = 0
         self.deadline: float | None = None
         self.incomplete = False   # max_paths or the time budget was hit
@@ -311,7 +315,7 @@ class Explorer:
         if state.heap is None:
             return None
         for acc in effect.accesses:
-            if not acc.is_write:
+            if not acc.is_write or acc.kind == "cache-invalidate" and self.cache_maintenance_kept:
                 continue
             value = acc.value if acc.kind != "cache-invalidate" else None
             need = state.heap.store_obligation(state, acc.addr, acc.size, value)
@@ -468,7 +472,7 @@ class Explorer:
         from .spec import MEMORY, Region, View   # spec imports program, not explore
         name, contract = self.summaries[addr]
         state = path.state
-        if contract.outside_heap_invariants and state.heap is not None and state.heap.links:
+        if contract.cache_maintenance and state.heap is not None and state.heap.links:
             return None     # it may break what this proof relies on: run its code
         entry = state.copy()
         entry_view = View(entry, self.program)

@@ -275,8 +275,7 @@ class Proof:
         self.program = program
         program.looked_up.clear()
         if heap is not None:
-            links = [] if contract.outside_heap_invariants else heap.links
-            heap = HeapInvariant(program, links, in_frame=in_own_frame,
+            heap = HeapInvariant(program, heap.links, in_frame=in_own_frame,
                                  frame_floor=FRAME_BYTES)
         self.heap = heap
         self.budget = budget
@@ -342,9 +341,9 @@ class Proof:
                 "every word written, so that they hold where any function starts: " +
                 "; ".join(self.heap.summaries) + "; the function's own stack frame lies apart "
                 "from their arrays")
-        if contract.outside_heap_invariants:
-            result.assumptions.append("not held to the heap invariants (specs/heap.py): " +
-                                      contract.outside_heap_invariants)
+        if contract.cache_maintenance:
+            result.assumptions.append("its cache maintenance is not held to the heap "
+                                      "invariants (specs/heap.py): " + contract.cache_maintenance)
         invariants = self.contract.invariants or {}
         self.invariants = {self.program.label(func, label): inv
                            for label, inv in invariants.items()}
@@ -453,7 +452,8 @@ class Proof:
         explorer = Explorer(self.program, self.func, limits, ret,
                             assume_access=frame_assumption, switches=self.switches,
                             summaries=self.summaries, invariants=self.invariants,
-                            own_regions=self._own_regions())
+                            own_regions=self._own_regions(),
+                            cache_maintenance_kept=bool(self.contract.cache_maintenance))
         ends = explorer.run(self.entry.copy())
         run = _Run(mode, explorer.paths_explored)
         if explorer.out_of_time:

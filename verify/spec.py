@@ -101,11 +101,11 @@ class Contract:
     - `invariants`: {label of a loop head in the function: inv(entry, here)}: proved on every
       arrival at the label (the first, and after each iteration) and assumed where the loop
       is generalised, so that what the loop needs of its forgotten state is kept.
-    - `outside_heap_invariants`: why the function need not keep the heap invariants
-      (specs/heap.py), for code the model cannot follow there (cache maintenance with the
-      caches off, which the model takes as a write of unknown bytes). Its proof neither
-      assumes nor checks them, and says so; a caller that relies on them cannot take this
-      contract, and runs the code instead.
+    - `cache_maintenance`: why the function's cache maintenance leaves memory as it was
+      stored (an invalidation with the caches off), which the model takes as a write of
+      unknown bytes: those writes are not held to the heap invariants (specs/heap.py), every
+      other store is, and the report says so. A caller that relies on the invariants cannot
+      take this contract, and runs the code instead.
     """
     summary: str
     maychange: tuple = AAPCS64_SCRATCH + (MEMORY,)
@@ -115,7 +115,7 @@ class Contract:
     loop_bound: tuple[int, str] | None = None
     split: Callable[["View"], tuple[z3.BitVecRef, list[int]]] | None = None
     invariants: dict[str, Callable[["View", "View"], z3.BoolRef]] | None = None
-    outside_heap_invariants: str | None = None
+    cache_maintenance: str | None = None
 
     def may_change(self, name: str) -> bool:
         return name in self.maychange
