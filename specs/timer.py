@@ -225,6 +225,32 @@ def _expire_walk(e, here):
                   is_core_block(e, e.x(0)))
 
 
+def _ticks_in_step(e, here):
+    """The clock and the next tick advance together: NOW by k, NEXT_TICK by k periods."""
+    c = e.const
+    block = e.sysreg("TPIDRRO_EL0")
+    period = e.u64(block + c("CORE_TICK_PERIOD"))
+    ticks = here.u64(block + c("CORE_NOW")) - e.u64(block + c("CORE_NOW"))
+    return z3.And(here.u64(block + c("CORE_TICK_PERIOD")) == period,
+                  here.u64(block + c("CORE_NEXT_TICK")) ==
+                  e.u64(block + c("CORE_NEXT_TICK")) + ticks * period)
+
+
+def _tick_loop(e, here):
+    """At each due check: x19 this core's block, the frame as pushed, the clock in step."""
+    block = e.sysreg("TPIDRRO_EL0")
+    return z3.And(here.x(19) == block, here.sp == e.sp - 32, is_core_block(e, block),
+                  _ticks_in_step(e, here))
+
+
+def _tick_post(e, x):
+    """Some number k of ticks ran: CORE_NOW went up by k and CORE_NEXT_TICK by k periods;
+    the comparator is armed for the next tick."""
+    block = e.sysreg("TPIDRRO_EL0")
+    return z3.And(_ticks_in_step(e, x),
+                  x.sysreg("CNTP_CVAL_EL0") == x.u64(block + e.const("CORE_NEXT_TICK")))
+
+
 CONTRACTS = {
     "periodic_next": Contract(
         "the next periodic deadline: period x0 after the last deadline x1 (after the current "
@@ -269,10 +295,13 @@ CONTRACTS = {
                            "enqueues it on its own core (sched_enqueue) if the wake says so; "
                            "writes only what timer_expire may",
                            maychange=EXPIRY, pre=_fire_pre, ghost_post=_fire_post),
-    "timer_tick": Contract("runs every tick now due and arms the next: writes only what "
-                           "timer_expire may, this core's clock and the comparator",
+    "timer_tick": Contract("runs every tick now due and arms the next: for the k ticks it "
+                           "runs, this core's clock goes up by k and its next tick by k "
+                           "periods, and the comparator is armed for that next tick; writes "
+                           "only what timer_expire may, the clock and the comparator",
                            maychange=EXPIRY + (CLOCK, "CNTP_CVAL_EL0"),
-                           pre=lambda e: is_core_block(e, e.sysreg("TPIDRRO_EL0"))),
+                           pre=lambda e: is_core_block(e, e.sysreg("TPIDRRO_EL0")),
+                           post=_tick_post, invariants={".Ltimer_tick_due": _tick_loop}),
     "sleep": Contract("arms the caller's timer and waits; returns when it fired",
                       maychange=SWITCHING, pre=process_pre),
     "periodic_wait": Contract("waits for the caller's next period", maychange=SWITCHING,
