@@ -70,11 +70,33 @@ def test_planted_wrong_flags_are_caught(monkeypatch):
 
 
 def test_open_values_through_the_solver(monkeypatch):
-    # With enumeration off, a store-exclusive's success bit goes to the solver per state.
+    # With enumeration and guessing off, a store-exclusive's success bit goes to the solver
+    # per state.
     monkeypatch.setattr(difftest, "ENUMERATE_BITS", 0)
+    monkeypatch.setattr(difftest, "GUESSES", ())
     report = run([STXR], states=15)
     assert report.mismatches == [], difftest.format_report(report)
     assert report.z3_checks == report.states_run == 30
+
+
+MRS_FPSR = 0xD53B4429       # mrs x9, fpsr: VEX keeps QC (bit 27) in two open 64-bit words
+
+
+def test_wide_open_values_are_matched_by_a_guess_before_the_solver():
+    report = run([MRS_FPSR], states=40)
+    assert report.mismatches == [], difftest.format_report(report)
+    assert report.states_run == 40 and report.z3_checks == 0
+
+
+def test_wide_open_values_still_catch_a_wrong_rule(monkeypatch):
+    # The rule reads FPSR with IOC (bit 0) set: no guess of QC matches unicorn's FPSR where
+    # IOC is clear, and neither does the solver.
+    real = overlay._fpsr_read
+    monkeypatch.setattr(overlay, "_fpsr_read", lambda ex: real(ex) | 1)
+    report = run([MRS_FPSR], states=40)
+    assert report.mismatches
+    assert all(m.word == MRS_FPSR for m in report.mismatches)
+    assert "solver: unsat" in report.mismatches[0].describe()
 
 
 def test_budget_cut_short_is_not_complete():

@@ -639,12 +639,14 @@ class Plan:
     compiled: Compiled
     layout: list[tuple[int, int]]        # per successor: (start, end) in the result tuple
     inputs: list[str]                    # names, in I order
+    variables: set[str]                  # the names the successors' terms contain
     used: list[str]                      # inputs the instruction reads
     free: list[tuple[str, int]]          # open values: (name, bits)
     bindings: list[list[tuple[int, str]]]  # per successor: (free index, output name)
     store_bindings: list[list[tuple[int, int]]]  # per successor: (free index, store index)
     enumerate: list[list[int]]           # per successor: free indices to enumerate
     needs_solver: list[bool]
+    open: list[list[int]]                # per successor: free indices its terms contain
     sysreg_inputs: list[str]
     sysreg_outputs: list[str]
     bases: list[tuple[str, str | None, bool, int, int]]   # (base, index, index_is_w, ext, disp)
@@ -688,12 +690,13 @@ def build_plan(case: Case, config: overlay.MachineConfig) -> Plan:
             terms += [addr, value] + ([cond] if cond is not None else [])
         read |= set(_variables(terms))
     used = [n for n in INPUT_NAMES if n in read]
-    bindings, store_bindings, enumerate_, solver = [], [], [], []
+    bindings, store_bindings, enumerate_, solver, opens = [], [], [], [], []
     for s in succs:
         svars = _variables([s.guard] + [v for _, v in s.outputs] +
                            [x for st in s.stores for x in (st[0], st[2])] +
                            [st[3] for st in s.stores if st[3] is not None])
         open_here = [i for i, (n, _) in enumerate(free) if n in svars]
+        opens.append(open_here)
         bound: dict[int, str] = {}
         for name, value in s.outputs:
             if z3.is_const(value) and value.decl().name() in compiled.free:
@@ -732,9 +735,30 @@ def build_plan(case: Case, config: overlay.MachineConfig) -> Plan:
     if w & 0x3F208C00 == 0x38200000 and (w >> 12) & 7 in (4, 5) and (w >> 30) < 3:
         same_sign = ((w >> 16) & 31, 1 << (w >> 30))
         restrictions.append(SIGNED_MINMAX_NOTE)
-    return Plan(case, _text(case.word, case.addr), succs, compiled, layout, inputs, used,
-                free, bindings, store_bindings, enumerate_, solver, sys_inputs, sys_outputs,
+    return Plan(case, _text(case.word, case.addr), succs, compiled, layout, inputs,
+                set(variables), used,
+                free, bindings, store_bindings, enumerate_, solver, opens, sys_inputs,
+                sys_outputs,
                 bases, align, plain, data_regs, mask, output_masks, restrictions, same_sign)
+
+
+GUESSES = (0, 1, -1)     # per open value, tried before the solver (-1: all ones)
+
+
+def _guesses(plan: Plan, si: int, f: list[int]) -> Iterable[list[int]]:
+    """Assignments of a successor's open values to try before asking the solver: every
+    combination of 0, 1 and all ones for up to three values, the uniform ones beyond."""
+    idxs = [i for i in plan.open[si]
+            if i not in dict(plan.bindings[si]) and i not in dict(plan.store_bindings[si])]
+    if len(idxs) <= 3:
+        combos = itertools.product(GUESSES, repeat=len(idxs))
+    else:
+        combos = ((v,) * len(idxs) for v in GUESSES)
+    for combo in combos:
+        g = list(f)
+        for i, v in zip(idxs, combo):
+            g[i] = v & ((1 << plan.free[i][1]) - 1)
+        yield g
 
 
 def _reg_name(insn, reg: int) -> str:
@@ -1248,6 +1272,16 @@ class Runner:
                         f[fi] = int.from_bytes(bytes(umem.byte(addr + k) for k in range(size)),
                                                "little")
             if plan.needs_solver[si]:
+                # A witness found by a guess is as good as one the solver finds, and most
+                # open values that reach here only show through a bit or two.
+                for g in _guesses(plan, si, f):
+                    res = plan.compiled.fn(inputs, g, mem.byte)[lo:hi]
+                    if index < CROSS_CHECK_STATES:
+                        self._cross_check(plan, si, inputs, g, mem, res)
+                    if res[0] and not self._differences(plan, succ, res, mem, unicorn, umem):
+                        nout = 1 + len(succ.outputs)
+                        self.last_outcome = (si, tuple(bool(c) for c in res[nout + 2::3]))
+                        return None, False
                 solver_needed = True
                 continue
             if plan.enumerate[si]:
@@ -1313,21 +1347,16 @@ class Runner:
             else:
                 outside[a] = b
         if ours_scratch != umem.scratch:
-            for o in range(SCRATCH_SIZE):
-                if ours_scratch[o] != umem.scratch[o]:
-                    diffs.append((f"mem[0x{SCRATCH + o:x}]", ours_scratch[o], umem.scratch[o]))
-                    if len(diffs) > 8:
-                        break
+            for o in _differing_offsets(ours_scratch, umem.scratch, 8):
+                diffs.append((f"mem[0x{SCRATCH + o:x}]", ours_scratch[o], umem.scratch[o]))
         for page, after in umem.pages.items():
             before = bytearray(mem.page(page))
             for a, b in outside.items():
                 if page <= a < page + PAGE:
                     before[a - page] = b
             if before != after:
-                for o in range(PAGE):
-                    if before[o] != after[o]:
-                        diffs.append((f"mem[0x{page + o:x}]", before[o], after[o]))
-                        break
+                o = _differing_offsets(before, after, 1)[0]
+                diffs.append((f"mem[0x{page + o:x}]", before[o], after[o]))
         for a, b in outside.items():
             if (a & ~(PAGE - 1)) not in umem.pages and b != mem.byte(a):
                 diffs.append((f"mem[0x{a:x}]", b, f"0x{mem.byte(a):x} (unicorn did not write)"))
@@ -1337,6 +1366,8 @@ class Runner:
         """name -> (variable, value) for Z3 substitution; 'mem0' -> the initial memory."""
         values = {}
         for name, value in zip(plan.inputs, inputs):
+            if name not in plan.variables:
+                continue
             var = z3.BitVec(name, _input_bits(name))
             values[name] = (var, z3.BitVecVal(value, var.size()))
         for (name, bits), value in zip(plan.free, f):
@@ -1410,6 +1441,21 @@ class Runner:
             if s.check() == z3.sat:
                 return True
         return False
+
+
+def _differing_offsets(a: bytes | bytearray, b: bytes | bytearray, limit: int) -> list[int]:
+    """The first `limit` offsets where two equally long buffers differ (a state whose
+    other successor stores elsewhere reaches here every time: compare by blocks first)."""
+    found: list[int] = []
+    for block in range(0, len(a), 256):
+        if a[block:block + 256] == b[block:block + 256]:
+            continue
+        for o in range(block, min(block + 256, len(a))):
+            if a[o] != b[o]:
+                found.append(o)
+                if len(found) == limit:
+                    return found
+    return found
 
 
 class _AfterMemory:
