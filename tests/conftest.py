@@ -49,12 +49,21 @@ def copy_tree(dest: Path, caches: Path | None = None) -> Path:
 
 
 @pytest.fixture(scope="session")
-def gate_tree(tmp_path_factory) -> Path:
+def gate_tree(tmp_path_factory, worker_id) -> Path:
     """`verify all` once on an untouched copy of the tree: its image and reports, and the
-    caches later trees start from."""
+    caches later trees start from. Under pytest-xdist the workers share one (tests only read
+    it): the first to need it makes it while the others wait."""
+    from filelock import FileLock
     from verify.cli import main
-    root = copy_tree(tmp_path_factory.mktemp("tree"))
-    assert main(["--root", str(root), "all", *QUICK_ALL]) == 0
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    root = shared / "gate-tree"
+    with FileLock(str(shared / "gate-tree.lock")):
+        if not (root / ".passed").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            copy_tree(root)
+            assert main(["--root", str(root), "all", *QUICK_ALL]) == 0
+            (root / ".passed").touch()
     return root
 
 
