@@ -17,7 +17,8 @@ def trace_lines(result):
             for row in result.counterexample.trace]
 
 
-@pytest.mark.parametrize("name", ["saves_callee_saved", "string_length", "fixture_entry"])
+@pytest.mark.parametrize("name", ["saves_callee_saved", "string_length", "fixture_entry",
+                                  "uses_whole_stack"])
 def test_correct_functions_are_proved(abi_cases, name):
     result = prove(abi_cases, name)
     assert result.verdict == "PROVED", result.reasons
@@ -39,6 +40,19 @@ def test_clobbered_x19_fails_with_counterexample(abi_cases):
     assert texts == ["add x0, x0, #1", "mov x19, xzr", "ret"]
     assert cx.trace[1].line.endswith("abi_cases.s:40")
     assert cx.confirmed, cx.replay
+
+
+def test_a_frame_deeper_than_any_stack_keeps_fails(abi_cases):
+    # 8 KiB below sp is past a process stack's guard page: the store is not the function's
+    # own frame, and may change the caller's memory.
+    from verify.spec import AAPCS64_SCRATCH, Contract
+    own_frame_only = Contract("writes only its own frame", maychange=AAPCS64_SCRATCH)
+    deep = Proof(abi_cases, abi_cases.functions["deep_frame"], own_frame_only).run()
+    assert deep.verdict == "FAILED", deep.reasons
+    assert "outside the MAYCHANGE frame" in deep.counterexample.sentence
+    assert any("4 KiB below sp" in a for a in deep.assumptions)
+    whole = Proof(abi_cases, abi_cases.functions["uses_whole_stack"], own_frame_only).run()
+    assert whole.verdict == "PROVED", whole.reasons
 
 
 def test_moved_sp_fails(abi_cases):

@@ -32,7 +32,11 @@ from .replay import SENTINEL, InitialMemory, ReplayStart, Schedule, machine_cons
 from .spec import MEMORY, ConcreteView, Contract, View
 
 INPUT_REGS = [f"x{i}" for i in range(31)] + ["sp"]
-FRAME_BYTES = 64 * 1024
+# The frame a proof assumes no caller pointer reaches: at most the room every stack keeps
+# below sp. A process stack is 4 KiB above a 4 KiB unmapped guard page, so the 4 KiB below
+# any sp in it is stack or guard; the boot and scheduler stacks (16 KiB each, no guard) keep
+# it while they are used at most 12 KiB deep, which is assumed (see ASSUMPTIONS).
+FRAME_BYTES = 4 * 1024
 DEFAULT_BOUND = 8
 # Wall-clock budget of one proof (exploring and checking): past it the verdict is UNKNOWN
 # with BUDGET_REASON, never PROVED.
@@ -53,6 +57,10 @@ ASSUMPTIONS = [
     f"memory as on entry, and what a callee taken by its contract returned or wrote) lies "
     f"outside the "
     f"{FRAME_BYTES // 1024} KiB below sp on entry (the callee's own frame, AAPCS64)",
+    f"every stack keeps {FRAME_BYTES // 1024} KiB below sp on entry as stack or guard page: "
+    f"a process stack does (its guard page is as large); the boot and scheduler stacks (16 "
+    f"KiB, no guard page) do while used at most {16 - FRAME_BYTES // 1024} KiB deep, which "
+    f"no check measures",
 ]
 
 
