@@ -19,7 +19,7 @@ run: setup
 	$(VENV)/bin/verify boot --cores 4
 
 test: setup
-	$(VENV)/bin/pytest -q -n 2
+	$(VENV)/bin/pytest -q -n 2 --dist worksteal
 
 setup: tools $(STAMP)
 

@@ -1405,6 +1405,7 @@ class Runner:
                                      f"0x{plan.case.word:08x}: compiled {got}, Z3 {v}")
 
     def _solver_match(self, plan: Plan, inputs, mem, unicorn, umem) -> bool:
+        changed = _changed_bytes(mem, umem)
         for si, succ in enumerate(plan.succs):
             if not plan.needs_solver[si]:
                 continue
@@ -1436,11 +1437,21 @@ class Runner:
                     old = final.get(byte_addr, z3.BitVecVal(mem.byte(byte_addr), 8))
                     new = z3.Extract(8 * k + 7, 8 * k, v)
                     final[byte_addr] = new if c is None else z3.If(c, new, old)
+            if not changed <= final.keys():
+                continue        # unicorn changed a byte this successor never stores to
             for byte_addr, e in final.items():
                 s.add(e == umem.byte(byte_addr))
             if s.check() == z3.sat:
                 return True
         return False
+
+
+def _changed_bytes(mem: "_StateMemory", umem: "_AfterMemory") -> set[int]:
+    """Every address whose byte unicorn's run changed."""
+    changed = {SCRATCH + o for o in _differing_offsets(mem.scratch, umem.scratch, SCRATCH_SIZE)}
+    for page, after in umem.pages.items():
+        changed |= {page + o for o in _differing_offsets(mem.page(page), after, PAGE)}
+    return changed
 
 
 def _differing_offsets(a: bytes | bytearray, b: bytes | bytearray, limit: int) -> list[int]:
