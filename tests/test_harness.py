@@ -76,6 +76,21 @@ def test_every_runtime_harness_is_proved(program, harnesses):
         assert r.outcome.positive + r.outcome.negative > 0
 
 
+def test_verdict_only_stops_at_the_first_violation(program, harnesses):
+    h = harnesses["print_lock_2"]
+    [release] = [i.addr for i in program.instructions(program.functions["print_unlock"])
+                 if i.text.startswith("stlr")]
+    weakened = {release: "STR wzr, [x0]"}
+    full = check(h, program, weakened)
+    quick = check(h, program, weakened, verdict_only=True)
+    assert full.verdict == quick.verdict == FAILED
+    assert quick.outcome.stopped_early and not full.outcome.stopped_early
+    assert quick.outcome.executions < full.outcome.executions
+    intact = check(h, program, verdict_only=True)     # nothing to stop at: every execution
+    assert intact.verdict == PROVED and not intact.outcome.stopped_early
+    assert intact.outcome.executions == check(h, program).outcome.executions
+
+
 @pytest.mark.parametrize("source,function,old,new", MUTANTS,
                          ids=[f"{m[1]}-{m[2]}" for m in MUTANTS])
 def test_a_dropped_ordering_fails_with_its_source_line(tmp_path, capsys, caches, source,

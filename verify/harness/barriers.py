@@ -192,7 +192,7 @@ def _decide(job: tuple[int, str, str]) -> None:
     addr, form, name = job
     try:
         check(_shared["harnesses"][name], _shared["program"], {addr: form},
-              cache=_shared["cache"])
+              cache=_shared["cache"], verdict_only=True)
     except HarnessError:
         pass                     # the analysis meets it again, and reports it
 
@@ -226,7 +226,7 @@ def analyse(program: Program, results: list[HarnessResult], progress=None,
             for name in site.harnesses:
                 try:
                     trial.results.append(check(by_name[name], program, {site.addr: form},
-                                               cache=cache))
+                                               cache=cache, verdict_only=True))
                 except HarnessError as exc:
                     trial.errors.append(str(exc))
             site.trials.append(trial)

@@ -77,9 +77,10 @@ class OutcomeCache:
     def __init__(self, directory: Path):
         self.directory = directory
 
-    def key(self, tr: Translation, unroll: int) -> str:
+    def key(self, tr: Translation, unroll: int, verdict_only: bool = False) -> str:
         test = tr.test
         parts = [modules_hash("harness/engine.py"), str(unroll),
+                 "verdict only" if verdict_only else "every execution",
                  tr.text, repr(sorted(test.blocks.items())),
                  repr(sorted(test.block_init.items())),
                  repr(sorted(test.sources.items()))]
@@ -110,18 +111,20 @@ class OutcomeCache:
 
 def check(h: Harness, program: Program, mutations: dict[int, str] | None = None,
           unroll: int = UNROLL, budget: float = HARNESS_BUDGET,
-          cache: OutcomeCache | None = None) -> HarnessResult:
-    """The harness (with the instructions at `mutations` replaced) under the model."""
+          cache: OutcomeCache | None = None, verdict_only: bool = False) -> HarnessResult:
+    """The harness (with the instructions at `mutations` replaced) under the model. With
+    `verdict_only` the search stops at the first violation (the barrier report's weakened
+    variants need no more than the verdict)."""
     start = time.monotonic()
     tr = translate(h, program, mutations)
     if h.execution is not None:
         cache = None                 # its `execution` check may run code from anywhere
-    key = cache.key(tr, unroll) if cache else ""
+    key = cache.key(tr, unroll, verdict_only) if cache else ""
     hit = cache.get(key, tr.test) if cache else None
     if hit is None:
         try:
             with time_limit(budget):
-                outcome = run(tr.test, unroll=unroll)
+                outcome = run(tr.test, unroll=unroll, first_violation=verdict_only)
         except LitmusError as exc:
             raise HarnessError(_located(tr, exc)) from exc
         except OutOfTime:

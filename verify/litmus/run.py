@@ -39,6 +39,7 @@ class Outcome:
     communicating: set = field(default_factory=set)
     gone_wrong: str = ""             # harnesses: what went wrong in `violation` (the code, or
                                      # the harness's condition on the execution)
+    stopped_early: bool = False      # ended at the first violation: counts and states partial
 
     def verdict(self) -> str:
         """Allowed (some allowed execution satisfies the condition), Forbidden (none does) or,
@@ -65,10 +66,12 @@ def _kind(word: str) -> str:
 
 
 def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
-        variant: str | None = None) -> Outcome:
+        variant: str | None = None, first_violation: bool = False) -> Outcome:
     """The test under the model; `hexa` shows values in hex (herd's `hexa` option), and
     `variant` adds herd variants to the test's own (`mixed`, as herd's `-variant mixed`).
-    Loops are unrolled `unroll` times; the places a path was cut are in Outcome.cut."""
+    Loops are unrolled `unroll` times; the places a path was cut are in Outcome.cut. With
+    `first_violation`, the search ends at the first allowed execution that breaks the claim
+    (the verdict is the same; the states and counts are those seen so far)."""
     start = time.monotonic()
     if variant:
         test.extra_variants |= {w.lower() for w in re.split(r"[,\s]+", variant) if w}
@@ -93,6 +96,7 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
     awaited: dict = {}
     communicating: set = set()
     violation = None
+    stopped = False
     sleeping = None                  # an allowed execution in which a core sleeps for good
     gone_wrong = None                # (execution, what): a harness's code or condition broken
     claim = test.condition.quantifier
@@ -131,6 +135,9 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
             neg += 1
             if claim == "forall":
                 violation = violation or ex
+        if first_violation and (violation or sleeping or gone_wrong):
+            stopped = True
+            break
     if witness is None and not test.harness:
         forbidden = _forbidden_example(test, unroll, arrays)
     q = test.condition.quantifier
@@ -141,7 +148,8 @@ def run(test: Litmus, hexa: bool = False, unroll: int = UNROLL,
     kind = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required"}[q]
     return Outcome(test, sorted(states), pos, neg, ok, kind, observation,
                    time.monotonic() - start, total, witness, forbidden, sorted(cut), hexa,
-                   violation, awaited, communicating, gone_wrong[1] if gone_wrong else "")
+                   violation, awaited, communicating, gone_wrong[1] if gone_wrong else "",
+                   stopped)
 
 
 def _forbidden_example(test: Litmus, unroll: int, arrays) -> list[tuple[Execution, str]]:
