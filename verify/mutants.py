@@ -259,7 +259,9 @@ def _gate(root: Path, budget: float, harness_names: set[str] | None,
         if harness_names is not None and h.name not in harness_names:
             continue
         try:
-            r = check(h, program, budget=budget, cache=engine_cache)
+            # a mutant needs only the verdict; the unmutated tree's run is the full one
+            r = check(h, program, budget=budget, cache=engine_cache,
+                      verdict_only=harness_names is not None)
         except HarnessError as exc:
             if harness_names is None:
                 raise                   # the unmutated tree: the harness itself is wrong
