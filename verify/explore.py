@@ -698,10 +698,9 @@ class Explorer:
         through a body and seven rounds made thousands of paths). Unknown from here: all of
         memory but the frame words the function saved, every register that no longer holds
         its entry value or whose entry value is saved there, and every register a callee
-        taken by its contract may change; the
-        invariant restores what the loop relies on. A body that changes anything else (a
-        callee run by its code) does not close and is generalised again, as without an
-        invariant."""
+        taken by its contract may change; the invariant restores what the loop relies on. A
+        body that changes anything else (a callee run by its code) does not close and is
+        generalised again, as without an invariant."""
         snap = path.snapshots[key]
         base, entry = snap.state, self.entry
         reached = self.program.reachable([self.func.name])
