@@ -736,10 +736,9 @@ def build_plan(case: Case, config: overlay.MachineConfig) -> Plan:
         same_sign = ((w >> 16) & 31, 1 << (w >> 30))
         restrictions.append(SIGNED_MINMAX_NOTE)
     return Plan(case, _text(case.word, case.addr), succs, compiled, layout, inputs,
-                set(variables), used,
-                free, bindings, store_bindings, enumerate_, solver, opens, sys_inputs,
-                sys_outputs,
-                bases, align, plain, data_regs, mask, output_masks, restrictions, same_sign)
+                set(variables), used, free, bindings, store_bindings, enumerate_, solver,
+                opens, sys_inputs, sys_outputs, bases, align, plain, data_regs, mask,
+                output_masks, restrictions, same_sign)
 
 
 GUESSES = (0, 1, -1)     # per open value, tried before the solver (-1: all ones)
