@@ -747,8 +747,8 @@ GUESSES = (0, 1, -1)     # per open value, tried before the solver (-1: all ones
 def _guesses(plan: Plan, si: int, f: list[int]) -> Iterable[list[int]]:
     """Assignments of a successor's open values to try before asking the solver: every
     combination of 0, 1 and all ones for up to three values, the uniform ones beyond."""
-    idxs = [i for i in plan.open[si]
-            if i not in dict(plan.bindings[si]) and i not in dict(plan.store_bindings[si])]
+    bound = {i for i, _ in plan.bindings[si]} | {i for i, _ in plan.store_bindings[si]}
+    idxs = [i for i in plan.open[si] if i not in bound]
     if len(idxs) <= 3:
         combos = itertools.product(GUESSES, repeat=len(idxs))
     else:
