@@ -57,6 +57,30 @@ def test_planted_wrong_vex_semantics_is_caught(monkeypatch):
     assert any(w == "x0" for m in report.mismatches for w, _o, _u in m.differences)
 
 
+def _plant_in_evaluator(monkeypatch, term: int) -> None:
+    """The compiled evaluator returns term `term` (guard 0, pc 1, x0 2, x1 3...) plus one."""
+    real = difftest.Compiled.__init__
+
+    def planted(self, exprs, inputs, free):
+        real(self, exprs, inputs, free)
+        fn = self.fn
+        self.fn = lambda I, F, M: tuple(v + (k == term) for k, v in enumerate(fn(I, F, M)))
+    monkeypatch.setattr(difftest.Compiled, "__init__", planted)
+
+
+def test_a_wrong_compiled_term_is_caught_by_z3s_own_evaluation(monkeypatch):
+    _plant_in_evaluator(monkeypatch, 2)           # x0 = x1 + x2, one too high
+    report = run([ADD], states=5)
+    assert len(report.errors) == 1 and "evaluator disagrees with Z3" in report.errors[0]
+    assert "x1 + x2" in report.errors[0]
+
+
+def test_a_wrongly_passed_through_register_is_caught(monkeypatch):
+    _plant_in_evaluator(monkeypatch, 3)           # x1, which add x0, x1, x2 keeps
+    report = run([ADD], states=5)
+    assert len(report.errors) == 1 and "reads x1 wrongly" in report.errors[0]
+
+
 def test_planted_wrong_flags_are_caught(monkeypatch):
     real = semantics._add_with_carry
 

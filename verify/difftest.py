@@ -35,6 +35,7 @@ import hashlib
 import itertools
 import json
 import multiprocessing
+import operator
 import os
 import random
 import struct
@@ -304,6 +305,11 @@ class Successor:
     guard: z3.BoolRef
     outputs: list[tuple[str, z3.ExprRef]]          # name -> value (registers, pc, sysregs)
     stores: list[tuple[z3.BitVecRef, int, z3.BitVecRef, z3.BoolRef | None]]  # oldest first
+
+    def __post_init__(self):
+        # unicorn's values of the outputs, as a tuple in their order, in one C call
+        get = operator.itemgetter(*(name for name, _ in self.outputs))
+        self.pick_outputs = (lambda d: (get(d),)) if len(self.outputs) == 1 else get
 
 
 def _input_state(case: Case) -> State:
@@ -657,6 +663,7 @@ class Plan:
     output_masks: dict[str, int]         # output -> bits not compared
     restrictions: list[str]              # how this encoding is compared less than fully
     same_sign: tuple[int, int] | None    # (Rs, bytes): memory operand takes Rs's sign
+    bundles: dict[int, "_Bundle"] = field(default_factory=dict)   # per successor, built once
 
 
 def build_plan(case: Case, config: overlay.MachineConfig) -> Plan:
@@ -665,10 +672,7 @@ def build_plan(case: Case, config: overlay.MachineConfig) -> Plan:
     layout = []
     for s in succs:
         start = len(exprs)
-        exprs.append(s.guard)
-        exprs += [v for _, v in s.outputs]
-        for addr, _size, value, cond in s.stores:
-            exprs += [addr, value, cond if cond is not None else z3.BoolVal(True)]
+        exprs += _successor_terms(s)
         layout.append((start, len(exprs)))
     variables = _variables(exprs)
     sys_inputs = sorted(n[4:] for n in variables if n.startswith("sys_")
@@ -1324,10 +1328,12 @@ class Runner:
     def _differences(self, plan: Plan, succ: Successor, res, mem, unicorn, umem):
         diffs = []
         masks = plan.output_masks
-        for (name, _), ours in zip(succ.outputs, res[1:1 + len(succ.outputs)]):
-            theirs = unicorn[name]
-            if ours != theirs and (not masks or (ours ^ theirs) & ~masks.get(name, 0)):
-                diffs.append((name, ours, theirs))
+        n = len(succ.outputs)
+        if masks or tuple(res[1:1 + n]) != succ.pick_outputs(unicorn):
+            for (name, _), ours in zip(succ.outputs, res[1:1 + n]):
+                theirs = unicorn[name]
+                if ours != theirs and (not masks or (ours ^ theirs) & ~masks.get(name, 0)):
+                    diffs.append((name, ours, theirs))
         # memory: apply our stores to the initial bytes, then compare every byte either
         # side may have written (all of scratch, code pages, pages mapped on demand)
         written: dict[int, int] = {}
@@ -1361,16 +1367,20 @@ class Runner:
                 diffs.append((f"mem[0x{a:x}]", b, f"0x{mem.byte(a):x} (unicorn did not write)"))
         return diffs
 
-    def _z3_values(self, plan: Plan, inputs, f, mem, reads: Iterable[int]) -> dict:
-        """name -> (variable, value) for Z3 substitution; 'mem0' -> the initial memory."""
+    def _z3_values(self, plan: Plan, inputs, f, mem, reads: Iterable[int],
+                   names: set[str] | None = None) -> dict:
+        """name -> (variable, value) for Z3 substitution, of the variables in `names` (by
+        default every one the successors' terms contain); 'mem0' -> the initial memory."""
+        names = plan.variables if names is None else names
         values = {}
         for name, value in zip(plan.inputs, inputs):
-            if name not in plan.variables:
+            if name not in names:
                 continue
             var = z3.BitVec(name, _input_bits(name))
             values[name] = (var, z3.BitVecVal(value, var.size()))
         for (name, bits), value in zip(plan.free, f):
-            values[name] = (z3.BitVec(name, bits), z3.BitVecVal(value, bits))
+            if name in names:
+                values[name] = (z3.BitVec(name, bits), z3.BitVecVal(value, bits))
         array = z3.K(z3.BitVecSort(64), z3.BitVecVal(0, 8))
         for a in sorted(reads):
             array = z3.Store(array, z3.BitVecVal(a, 64), z3.BitVecVal(mem.byte(a), 8))
@@ -1385,23 +1395,35 @@ class Runner:
             reads.add(a)
             return mem.byte(a)
         plan.compiled.fn(inputs, f, tracking)
-        values = self._z3_values(plan, inputs, f, mem, reads)
-        succ = plan.succs[si]
-        exprs = [succ.guard] + [v for _, v in succ.outputs]
-        for addr, _size, value, cond in succ.stores:
-            exprs += [addr, value, cond if cond is not None else z3.BoolVal(True)]
-        for e, got in zip(exprs, res):
-            if z3.is_const(e) and e.decl().name() in values:
-                var, val = values[e.decl().name()]
-                if val.as_long() != got:
-                    raise AssertionError(f"difftest evaluator reads {e} wrongly")
-                continue
+        exprs = _successor_terms(plan.succs[si])
+        if si not in plan.bundles:
+            plan.bundles[si] = _Bundle(exprs)
+        bundle = plan.bundles[si]
+        given = dict(zip(plan.inputs, inputs))
+        given.update(zip((n for n, _ in plan.free), f))
+        for k, name in bundle.bare:         # a variable itself: its value, no Z3 needed
+            if given[name] != res[k]:
+                raise AssertionError(f"difftest evaluator reads {name} wrongly")
+        if bundle.whole is None:
+            return
+        values = self._z3_values(plan, inputs, f, mem, reads, bundle.names)
+        # One substitution and one simplification of every other term at once: they share
+        # most of their structure, and each Z3 call through Python costs more than its work.
+        whole = z3.simplify(_substitute(bundle.whole, values.values()))
+        if z3.is_bv_value(whole):
+            packed = whole.as_long()
+            if all((packed >> at) & ((1 << width) - 1) == int(res[k])
+                   for k, at, width in bundle.fields):
+                return
+        for k, e in enumerate(exprs):      # find and name the term that differs
             v = z3.simplify(_substitute(e, values.values()))
             want = z3.is_true(v) if z3.is_bool(v) else (v.as_long() if z3.is_bv_value(v)
                                                          else None)
-            if want is None or want != got:
+            if want is None or want != res[k]:
                 raise AssertionError(f"difftest evaluator disagrees with Z3 on {e} for "
-                                     f"0x{plan.case.word:08x}: compiled {got}, Z3 {v}")
+                                     f"0x{plan.case.word:08x}: compiled {res[k]}, Z3 {v}")
+        raise AssertionError(f"difftest evaluator and Z3 disagree on 0x{plan.case.word:08x}, "
+                             "though on no term alone")
 
     def _solver_match(self, plan: Plan, inputs, mem, unicorn, umem) -> bool:
         changed = _changed_bytes(mem, umem)
@@ -1618,6 +1640,37 @@ def _substitute(e: z3.ExprRef, values) -> z3.ExprRef:
     if consts:
         e = z3.substitute(e, *consts)
     return z3.substitute_funs(e, *funs) if funs else e
+
+
+def _successor_terms(succ: Successor) -> list[z3.ExprRef]:
+    """The terms of a successor in the order the compiled evaluator returns them."""
+    exprs = [succ.guard] + [v for _, v in succ.outputs]
+    for addr, _size, value, cond in succ.stores:
+        exprs += [addr, value, cond if cond is not None else z3.BoolVal(True)]
+    return exprs
+
+
+class _Bundle:
+    """A successor's terms for the cross-check: the bare variables, compared directly, and
+    the rest packed into one bit-vector, the first in the lowest bits (a truth as one bit)."""
+
+    def __init__(self, exprs: list[z3.ExprRef]):
+        self.bare: list[tuple[int, str]] = []
+        self.fields: list[tuple[int, int, int]] = []     # (term index, lowest bit, width)
+        parts: list[z3.BitVecRef] = []
+        one, zero = z3.BitVecVal(1, 1), z3.BitVecVal(0, 1)
+        at = 0
+        for k, e in enumerate(exprs):
+            if z3.is_const(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+                self.bare.append((k, e.decl().name()))
+                continue
+            width = 1 if z3.is_bool(e) else e.size()
+            parts.append(z3.If(e, one, zero) if z3.is_bool(e) else e)
+            self.fields.append((k, at, width))
+            at += width
+        self.whole = None if not parts else \
+            parts[0] if len(parts) == 1 else z3.Concat(*reversed(parts))
+        self.names = set(_variables([self.whole])) if parts else set()
 
 
 # -- inside `verify all`: validate what the image uses, once per verifier version -----------

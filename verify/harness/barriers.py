@@ -6,7 +6,8 @@ harness runs. Each weaker form (DMB ISH to ISHST, ISHLD and nothing; LDAR to LDA
 CASAL to CASA, CASL and CAS; ...) replaces it in the shipped code and every harness that runs
 it is decided again:
 
-- NEEDED: some weaker form breaks some harness (its counterexample is kept);
+- NEEDED: some weaker form breaks some harness (its counterexample is kept; a form that
+  breaks one harness is not run under the harnesses after it);
 - REDUNDANT: every weaker form, down to none, is PROVED under every harness that runs it;
 - UNDECIDED: otherwise: a weaker form BOUNDED, UNKNOWN or not modelled; an access that in
   no harness reads from or is read by another core (its weakening was not tested); a DSB that
@@ -188,13 +189,25 @@ def _outside_note(program: Program, addr: int) -> str:
 _shared: dict = {}          # what forked workers decide with (set before the fork)
 
 
-def _decide(job: tuple[int, str, str]) -> None:
-    addr, form, name = job
-    try:
-        check(_shared["harnesses"][name], _shared["program"], {addr: form},
-              cache=_shared["cache"], verdict_only=True)
-    except HarnessError:
-        pass                     # the analysis meets it again, and reports it
+def _try_form(trial: Trial, site: Site, harnesses: dict, program: Program,
+              cache: OutcomeCache | None) -> None:
+    """Decide one weaker form under the site's harnesses in turn. The first that fails
+    decides the form (the site NEEDS more than it), so the rest are not run."""
+    for name in site.harnesses:
+        try:
+            result = check(harnesses[name], program, {site.addr: trial.form}, cache=cache,
+                           verdict_only=True)
+        except HarnessError as exc:
+            trial.errors.append(str(exc))
+            continue
+        trial.results.append(result)
+        if result.verdict == FAILED:
+            return
+
+
+def _decide(job: tuple[Site, str]) -> None:
+    site, form = job
+    _try_form(Trial(form), site, _shared["harnesses"], _shared["program"], _shared["cache"])
 
 
 def analyse(program: Program, results: list[HarnessResult], progress=None,
@@ -207,8 +220,7 @@ def analyse(program: Program, results: list[HarnessResult], progress=None,
     talks = {r.harness.name: r.communicating() for r in results}
     sites = ordering_sites(program, [r.translation for r in results])
     if cache is not None and jobs > 1:
-        todo = [(s.addr, form, name) for s in sites for form in weaker_forms(s.text)
-                for name in s.harnesses]
+        todo = [(s, form) for s in sites for form in weaker_forms(s.text)]
         _shared.update(harnesses=by_name, program=program, cache=cache)
         try:
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
@@ -223,12 +235,7 @@ def analyse(program: Program, results: list[HarnessResult], progress=None,
             site.unexercised = list(site.harnesses)
         for form in weaker_forms(site.text):
             trial = Trial(form)
-            for name in site.harnesses:
-                try:
-                    trial.results.append(check(by_name[name], program, {site.addr: form},
-                                               cache=cache, verdict_only=True))
-                except HarnessError as exc:
-                    trial.errors.append(str(exc))
+            _try_form(trial, site, by_name, program, cache)
             site.trials.append(trial)
         if progress:
             progress(k + 1, len(sites), site)

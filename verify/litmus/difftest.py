@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
+import os
 import random
 import re
 from dataclasses import dataclass, field
@@ -144,28 +146,25 @@ class _Probe:
 
 
 def check_encodings(encodings: dict[int, tuple[int, str]], states: int = 200,
-                    seed: int = 0, cache_file: Path | None = None) -> Report:
+                    seed: int = 0, cache_file: Path | None = None,
+                    jobs: int | None = None) -> Report:
     """encodings: address -> (word, herd text). Each is compared on `states` states of its
-    own (seeded by the encoding, so a run does not depend on which others it checks). With
-    `cache_file`, an encoding that passed before under this checker's source with as many
-    states is not run again; only passes are kept."""
-    from .model import initial_state
+    own (seeded by the encoding, so a run does not depend on which others it checks), in
+    `jobs` processes. With `cache_file`, an encoding that passed before under this checker's
+    source with as many states is not run again; only passes are kept."""
     report = Report()
-    machine = seq.Machine()
     stamp = f"{modules_hash('litmus/difftest.py')}:{states}:{seed}"
     passed = _passed(cache_file, stamp)
+    todo: dict[str, tuple[int, int, str]] = {}     # entry -> the first address with it
+    runs_of: list[tuple[int, str, str]] = []       # (address, text, entry) to report
     for addr, (word, text) in sorted(encodings.items()):
         op = operands(text)[0]
         report.encodings += 1
         # Where it lies matters only to what reads the pc (a branch, a call's return
         # address, a pc-relative address or load): elsewhere a move keeps the result.
         entry = f"{word:08x}:{text}" + (f"@{addr:x}" if _reads_pc(op, text) else "")
-        rng = random.Random(f"{seed}:{entry}")
-        found = len(report.mismatches) + len(report.skipped)
         try:
-            probes = [_Probe(addr, word, text)]
-            if probes[0].exclusive_store:
-                probes.append(_Probe(addr, word, text, with_monitor=True))
+            _Probe(addr, word, text)
         except LitmusError as exc:
             report.mismatches.append(Finding(addr, text, f"the checker rejects it: {exc}"))
             continue
@@ -187,23 +186,60 @@ def check_encodings(encodings: dict[int, tuple[int, str]], states: int = 200,
         if entry in passed:
             report.reused += 1
             continue
-        for probe in probes:
-            _, _, arrays = initial_state(probe.test)
-            for _ in range(states):
-                problem = _one_state(probe, arrays, machine, rng)
-                report.states += 1
-                if problem is None:
-                    continue
-                if problem.startswith("skip:"):
-                    report.skipped.append(Finding(addr, text, problem[5:].strip()))
-                else:
-                    report.mismatches.append(Finding(addr, text, problem))
-                break
-        if len(report.mismatches) + len(report.skipped) == found:
+        todo.setdefault(entry, (addr, word, text))
+        runs_of.append((addr, text, entry))
+    work = [(addr, word, text, entry, states, seed)
+            for entry, (addr, word, text) in todo.items()]
+    jobs = jobs or min(2, os.cpu_count() or 1)
+    if jobs > 1 and len(work) >= 4:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            outcome = dict(zip(todo, pool.map(_check, work, chunksize=4)))
+    else:
+        outcome = dict(zip(todo, map(_check, work)))
+    first = {addr for addr, _, _, _, _, _ in work}
+    for addr, text, entry in runs_of:
+        count, problems = outcome[entry]
+        if not problems and addr not in first:
+            report.reused += 1      # the same encoding, run at another address just now
+            continue
+        report.states += count
+        for problem in problems:
+            if problem.startswith("skip:"):
+                report.skipped.append(Finding(addr, text, problem[5:].strip()))
+            else:
+                report.mismatches.append(Finding(addr, text, problem))
+        if not problems:
             passed.add(entry)
+    report.mismatches.sort(key=lambda f: f.addr)
     if cache_file is not None:
         atomic_write(cache_file, json.dumps({stamp: sorted(passed)}).encode())
     return report
+
+
+_machine: list = []             # one unicorn per process, made where it runs
+
+
+def _check(job: tuple[int, int, str, str, int, int]) -> tuple[int, list[str]]:
+    """Run one encoding's probes: the states run and what went wrong (at most one problem
+    per probe: its first)."""
+    from .model import initial_state
+    addr, word, text, entry, states, seed = job
+    if not _machine:
+        _machine.append(seq.Machine())
+    rng = random.Random(f"{seed}:{entry}")
+    probes = [_Probe(addr, word, text)]
+    if probes[0].exclusive_store:
+        probes.append(_Probe(addr, word, text, with_monitor=True))
+    count, problems = 0, []
+    for probe in probes:
+        _, _, arrays = initial_state(probe.test)
+        for _ in range(states):
+            problem = _one_state(probe, arrays, _machine[0], rng)
+            count += 1
+            if problem is not None:
+                problems.append(problem)
+                break
+    return count, problems
 
 
 def _reads_pc(op: str, text: str) -> bool:
