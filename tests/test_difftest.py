@@ -81,6 +81,21 @@ def test_a_wrongly_passed_through_register_is_caught(monkeypatch):
     assert len(report.errors) == 1 and "reads x1 wrongly" in report.errors[0]
 
 
+def test_a_simd_register_unicorn_changes_behind_the_semantics_is_caught(monkeypatch):
+    # add x0, x1, x2 keeps every SIMD register: they are compared as raw words
+    real = difftest.Machine.read_raw
+
+    def clobbered(self):
+        xs, nzcv, qw, pc = real(self)
+        return xs, nzcv, qw[:5] + [qw[5] ^ 1] + qw[6:], pc     # the high half of q2
+    monkeypatch.setattr(difftest.Machine, "read_raw", clobbered)
+    report = run([ADD], states=5)
+    assert report.mismatches and all(
+        [name for name, _o, _u in m.differences] == ["q2"] for m in report.mismatches)
+    _name, ours, theirs = report.mismatches[0].differences[0]
+    assert ours ^ theirs == 1 << 64
+
+
 def test_planted_wrong_flags_are_caught(monkeypatch):
     real = semantics._add_with_carry
 

@@ -71,6 +71,8 @@ MAX_MISMATCHES_PER_ENCODING = 3
 
 GPRS = [f"x{i}" for i in range(31)] + ["sp"]
 QREGS = [f"q{i}" for i in range(32)]
+_NO_Q = [0] * len(QREGS)                 # the SIMD inputs of a plan with raw_q
+_NO_Q_OUTPUTS = dict.fromkeys(QREGS, 0)  # and unicorn's outputs, as the evaluator gives them
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -664,6 +666,9 @@ class Plan:
     restrictions: list[str]              # how this encoding is compared less than fully
     same_sign: tuple[int, int] | None    # (Rs, bytes): memory operand takes Rs's sign
     bundles: dict[int, "_Bundle"] = field(default_factory=dict)   # per successor, built once
+    # No SIMD register is read or written: they go in and come out as raw words, compared
+    # as one list, and the evaluator sees them as 0 (it only passes them through).
+    raw_q: bool = False
 
 
 def build_plan(case: Case, config: overlay.MachineConfig) -> Plan:
@@ -739,10 +744,13 @@ def build_plan(case: Case, config: overlay.MachineConfig) -> Plan:
     if w & 0x3F208C00 == 0x38200000 and (w >> 12) & 7 in (4, 5) and (w >> 30) < 3:
         same_sign = ((w >> 16) & 31, 1 << (w >> 30))
         restrictions.append(SIGNED_MINMAX_NOTE)
+    raw_q = not any(n in QREGS for n in read) and all(
+        n not in QREGS or (z3.is_const(v) and v.decl().name() == n)
+        for s in succs for n, v in s.outputs)
     return Plan(case, _text(case.word, case.addr), succs, compiled, layout, inputs,
                 set(variables), used, free, bindings, store_bindings, enumerate_, solver,
                 opens, sys_inputs, sys_outputs, bases, align, plain, data_regs, mask,
-                output_masks, restrictions, same_sign)
+                output_masks, restrictions, same_sign, raw_q=raw_q)
 
 
 GUESSES = (0, 1, -1)     # per open value, tried before the solver (-1: all ones)
@@ -935,22 +943,24 @@ class Machine:
         self.mu.ctl_remove_cache(start, start + len(code))
 
     def write_regs(self, xs: list[int], nzcv: int, qs: list[int]) -> None:
-        flat = xs + [nzcv << 28]
-        for q in qs:
-            flat.append(q & MASK64)
-            flat.append(q >> 64)
-        self.vals[:] = flat
+        self.write_raw(xs, nzcv, [w for q in qs for w in (q & MASK64, q >> 64)])
+
+    def write_raw(self, xs: list[int], nzcv: int, qwords) -> None:
+        """The SIMD registers as 64 words, each register's low half first."""
+        self.vals[:] = [*xs, nzcv << 28, *qwords]
         if self.lib.uc_reg_write_batch(self.mu._uch, self.ids, self.ptrs, self.n):
             raise UcError(1)
 
     def read_regs(self) -> tuple[list[int], int, list[int], int]:
+        xs, nzcv, qw, pc = self.read_raw()
+        return xs, nzcv, [qw[2 * i] | qw[2 * i + 1] << 64 for i in range(len(_Q_IDS))], pc
+
+    def read_raw(self) -> tuple[list[int], int, list[int], int]:
         if self.lib.uc_reg_read_batch(self.mu._uch, self.rd_ids, self.rd_ptrs, self.n + 1):
             raise UcError(1)
         v = self.rd_vals[:]
         nx = self.nx
-        xs = v[:nx - 1]
-        qs = [v[nx + 2 * i] | v[nx + 2 * i + 1] << 64 for i in range(len(_Q_IDS))]
-        return xs, v[nx - 1] >> 28, qs, v[-1]
+        return v[:nx - 1], v[nx - 1] >> 28, v[nx:-1], v[-1]
 
     def read_sysreg(self, name: str) -> int:
         if name == "CurrentEL":
@@ -1046,7 +1056,7 @@ def _random_state(plan: Plan, rng: random.Random):
     xs = struct.unpack("<32Q", rng.randbytes(8 * 32))
     qw = struct.unpack("<64Q", rng.randbytes(8 * 64))
     regs = dict(zip(GPRS, xs))
-    qs = {q: qw[2 * i] | qw[2 * i + 1] << 64 for i, q in enumerate(QREGS)}
+    qs = qw if plan.raw_q else {q: qw[2 * i] | qw[2 * i + 1] << 64 for i, q in enumerate(QREGS)}
     for name in plan.used:
         if name in regs:
             regs[name] = random_value(rng, 64)
@@ -1210,8 +1220,12 @@ class Runner:
             hi = _sysreg_random("SPSR_EL1_hi", rng)
             m.write_sysreg("SPSR_EL1", hi << 5 | case.spsr_mode)
         xs = [regs[r] for r in GPRS]
-        qv = [qs[q] for q in QREGS]
-        m.write_regs(xs, nzcv, qv)
+        if plan.raw_q:
+            qv = _NO_Q
+            m.write_raw(xs, nzcv, qs)
+        else:
+            qv = [qs[q] for q in QREGS]
+            m.write_regs(xs, nzcv, qv)
         mu.mem_write(SCRATCH, bytes(mem.scratch))
         for page in sorted({a & ~(PAGE - 1) for a in code}):
             mu.mem_write(page, mem.page(page))
@@ -1220,7 +1234,7 @@ class Runner:
             mu.emu_start(start, 0, count=count)
         except UcError as exc:
             error = exc
-        uxs, unzcv, uqs, upc = m.read_regs()
+        uxs, unzcv, uqs, upc = m.read_raw() if plan.raw_q else m.read_regs()
         if error is not None and upc in (start, case.addr):
             return "no-run", f"unicorn raises an exception ({error})"
         if case.spsr_mode is not None and mu.reg_read(uc.UC_ARM64_REG_PSTATE) >> 20 & 1:
@@ -1238,9 +1252,15 @@ class Runner:
         inputs = xs + qv + [nzcv] + [sysvals[n] for n in plan.sysreg_inputs]
         if hi is not None:
             inputs.append(hi)
-        unicorn = {"pc": upc, "nzcv": unzcv}
+        if plan.raw_q:
+            if tuple(uqs) != qs:    # unicorn changed a SIMD register the semantics keep
+                return "mismatch", Mismatch(case.word, plan.text, case.variant, case.where,
+                                            {}, _simd_changes(qs, uqs))
+            unicorn = dict(_NO_Q_OUTPUTS)
+        else:
+            unicorn = dict(zip(QREGS, uqs))
+        unicorn["pc"], unicorn["nzcv"] = upc, unzcv
         unicorn.update(zip(GPRS, uxs))
-        unicorn.update(zip(QREGS, uqs))
         for name, value in usys.items():
             unicorn[f"sys:{name}"] = value
         umem = _AfterMemory(mem, scratch_after, pages_after)
@@ -1465,6 +1485,13 @@ class Runner:
             if s.check() == z3.sat:
                 return True
         return False
+
+
+def _simd_changes(before, after) -> list[tuple[str, int, int]]:
+    """(register, ours, unicorn's) for each SIMD register whose raw words differ."""
+    whole = lambda w, i: w[2 * i] | w[2 * i + 1] << 64
+    return [(q, whole(before, i), whole(after, i)) for i, q in enumerate(QREGS)
+            if whole(before, i) != whole(after, i)]
 
 
 def _changed_bytes(mem: "_StateMemory", umem: "_AfterMemory") -> set[int]:
