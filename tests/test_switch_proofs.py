@@ -55,3 +55,25 @@ def test_planted_bugs_fail_verify_all_with_counterexamples(tmp_path, capsys, cac
     assert "round trip: x21 differs from A on entry" in (root / "reports" / "yield.md").read_text()
     for name in ("runq_push", "runq_choose"):
         assert "postcondition does not hold" in (root / "reports" / f"{name}.md").read_text()
+
+
+def test_a_blocking_call_is_held_to_what_it_leaves_on_switching_out(tmp_path):
+    # periodic_wait that forgets to keep its next deadline: after the switch nothing of it
+    # can be seen, so only the contract's switch_out, checked where it enters yield, sees it
+    from verify.check import prove_one
+    from verify.heap import HeapInvariant
+    from verify.program import Program
+    from verify.spec import contracts_for, heap_links
+    root = copy_tree(tmp_path)
+    timer = root / "asm" / "timer.s"
+    kept = "    str     x1, [x20, #PCB_PERIOD_DEADLINE]\n"
+    body = timer.read_text()
+    assert body.count(kept) == 1
+    timer.write_text(body.replace(kept, "    nop\n"))
+    assert main(["--root", str(root), "build"]) == 0
+    program = Program(root / "build" / "actly.elf", root)
+    result = prove_one(program, "periodic_wait", contracts_for(program, root), 60,
+                       HeapInvariant(program, heap_links(root)))
+    assert result.verdict != "PROVED"
+    assert any("on switching out" in reason and "asm/yield.s" in reason
+               for reason in result.reasons), result.reasons

@@ -447,7 +447,8 @@ def _proof_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true",
                    help="prove every function again, ignoring build/proof-cache")
     p.add_argument("--proof-budget", type=float, default=PROOF_BUDGET, metavar="SECONDS",
-                   help=f"wall-clock seconds per proof; past it the verdict is UNKNOWN "
+                   help=f"CPU seconds per proof (of the process proving it, so a busy machine "
+                   f"does not change a verdict); past it the verdict is UNKNOWN "
                    f"(default {PROOF_BUDGET:.0f})")
 
 

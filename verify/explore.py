@@ -145,7 +145,7 @@ class Limits:
     bound: int = 8            # arrivals at one jump target per path, in bounded mode
     max_steps: int = 20000    # instructions per path
     max_paths: int = 4096
-    seconds: float | None = None   # wall-clock budget; past it the exploration stops, incomplete
+    seconds: float | None = None   # CPU-time budget; past it the exploration stops, incomplete
 
 
 class Explorer:
@@ -157,7 +157,8 @@ class Explorer:
                  summaries: dict[int, tuple[str, object]] | None = None,
                  invariants: dict[int, Callable] | None = None,
                  own_regions: list[tuple[z3.BitVecRef, int]] = (),
-                 cache_maintenance_kept: bool = False):
+                 cache_maintenance_kept: bool = False,
+                 switch_out: Callable | None = None):
         self.program = program
         # The function's own small MAYCHANGE regions as (start, bytes) on entry: a store there
         # that the layout does not place is left to its callers, which check the region's
@@ -173,6 +174,9 @@ class Explorer:
         self.summaries = summaries or {}
         # Loop invariants of this function by loop-head address: inv(entry view, view here).
         self.invariants = invariants or {}
+        # What must hold where the function itself enters a voluntary switch:
+        # switch_out(entry view, view there) (Contract.switch_out).
+        self.switch_out = switch_out
         # The contract says its cache maintenance leaves memory as stored (Contract.
         # cache_maintenance): those writes of unknown bytes are not held to the heap invariants.
         self.cache_maintenance_kept = cache_maintenance_kept
@@ -196,13 +200,13 @@ class Explorer:
         self.ends: list[PathEnd] = []
         self.entry = entry.copy()
         work = [Path(entry)]
-        deadline = None if self.limits.seconds is None else time.monotonic() + self.limits.seconds
+        deadline = None if self.limits.seconds is None else time.process_time() + self.limits.seconds
         self.deadline = deadline
         while work:
             if self.paths_explored >= self.limits.max_paths:
                 self.incomplete = True
                 break
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and time.process_time() > deadline:
                 self.incomplete = self.out_of_time = True
                 break
             path = work.pop()
@@ -239,7 +243,7 @@ class Explorer:
                     return end
                 state = path.state  # a loop summary replaces the state
             steps += 1
-            if self.deadline is not None and time.monotonic() > self.deadline:
+            if self.deadline is not None and time.process_time() > self.deadline:
                 self.incomplete = self.out_of_time = True
                 return PathEnd(EndKind.TOO_LONG, path, addr, detail="out of time")
             if steps > self.limits.max_steps:
@@ -445,6 +449,10 @@ class Explorer:
         unmasked. Meanwhile other processes and cores run, so every other register and all
         of memory are unknown afterwards."""
         state = path.state
+        if self.switch_out is not None and path.frames == ():
+            broken = self._switch_out_kept(path, addr)
+            if broken is not None:
+                return broken
         path.switched.append(addr)
         ret = state.reg("x30")
         for i in range(19):
@@ -463,6 +471,22 @@ class Explorer:
         state.mem, state.base = None, initial_memory(fresh("after_switch", 1).decl().name())
         state.monitor = None
         return self._resolve(path, "Ijk_Ret", ret, addr)
+
+    def _switch_out_kept(self, path: Path, addr: int) -> PathEnd | None:
+        """What the contract says the function leaves behind as it switches out holds here."""
+        from .spec import View   # spec imports program, not explore
+        state = path.state
+        need = self.switch_out(View(self.entry, self.program), View(state, self.program))
+        s = solver()
+        s.set("timeout", PRE_CHECK_MS)
+        s.add(*state.constraints, *self.entry.constraints)
+        s.add(z3.Not(need))
+        if s.check() != z3.unsat:
+            return PathEnd(EndKind.BROKEN, path, addr, broken=z3.Not(need),
+                           detail="what the contract says holds on switching out (its "
+                                  "switch_out) may not hold where it enters the switch")
+        state.constraints.append(need)
+        return None
 
     def _summarise_call(self, path: Path, addr: int):
         """A call of a function with its own explicit contract: instead of running its code,

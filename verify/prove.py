@@ -38,8 +38,9 @@ INPUT_REGS = [f"x{i}" for i in range(31)] + ["sp"]
 # it while they are used at most 12 KiB deep, which is assumed (see ASSUMPTIONS).
 FRAME_BYTES = 4 * 1024
 DEFAULT_BOUND = 8
-# Wall-clock budget of one proof (exploring and checking): past it the verdict is UNKNOWN
-# with BUDGET_REASON, never PROVED.
+# Budget of one proof (exploring and checking) in CPU seconds of the process proving it, so
+# that a verdict does not depend on what else the machine runs: past it the verdict is
+# UNKNOWN with BUDGET_REASON, never PROVED.
 PROOF_BUDGET = 60.0
 BUDGET_REASON = "proof budget"
 CHECK_MS = 60000   # one solver query about a returning path; undecided is never "holds"
@@ -112,7 +113,7 @@ class Result:
     layout: dict[str, int] = field(default_factory=dict)   # symbols/constants the spec read
     ordering: list[str] = field(default_factory=list)   # ordered accesses and barriers on paths
     depends_on_contracts: list[str] = field(default_factory=list)   # callees taken by contract
-    budget: float = PROOF_BUDGET   # the wall-clock budget this proof ran under (seconds)
+    budget: float = PROOF_BUDGET   # the CPU-time budget this proof ran under (seconds)
 
 
 def entry_state(func: Function) -> State:
@@ -334,7 +335,7 @@ class Proof:
 
     def run(self) -> Result:
         start = time.monotonic()
-        self.deadline = start + self.budget
+        self.deadline = time.process_time() + self.budget
         # What the proof reads of the layout: what setting it up read (the precondition, the
         # heap invariants), and what it reads from here on.
         self.program.looked_up.clear()
@@ -456,12 +457,13 @@ class Proof:
     def _explore(self, mode: Mode) -> "_Run":
         ret = z3.BitVec("x30", 64)
         limits = Limits(mode=mode, bound=self.bound,
-                        seconds=max(0.0, self.deadline - time.monotonic()))
+                        seconds=max(0.0, self.deadline - time.process_time()))
         explorer = Explorer(self.program, self.func, limits, ret,
                             assume_access=frame_assumption, switches=self.switches,
                             summaries=self.summaries, invariants=self.invariants,
                             own_regions=self._own_regions(),
-                            cache_maintenance_kept=bool(self.contract.cache_maintenance))
+                            cache_maintenance_kept=bool(self.contract.cache_maintenance),
+                            switch_out=self.contract.switch_out)
         ends = explorer.run(self.entry.copy())
         run = _Run(mode, explorer.paths_explored)
         if explorer.out_of_time:
@@ -609,7 +611,7 @@ class Proof:
                                     "the MAYCHANGE frame", broken))
 
     def _check_return(self, end: PathEnd, run: "_Run") -> None:
-        if time.monotonic() > self.deadline:
+        if time.process_time() > self.deadline:
             run.cut_other.append(f"{BUDGET_REASON} of {self.budget:.0f} s spent before every "
                                  "returning path was checked")
             return
@@ -644,7 +646,7 @@ class Proof:
             pieces = simple + pieces
         opaque = list(state.opaque) + list(end.path.widened)
         for sentence, bad, check, part in pieces:
-            if time.monotonic() > self.deadline:
+            if time.process_time() > self.deadline:
                 run.cut_other.append(f"{BUDGET_REASON} of {self.budget:.0f} s spent before "
                                      f"the path returning at {self.program.line(end.addr)} "
                                      "was checked")

@@ -101,6 +101,10 @@ class Contract:
     - `invariants`: {label of a loop head in the function: inv(entry, here)}: proved on every
       arrival at the label (the first, and after each iteration) and assumed where the loop
       is generalised, so that what the loop needs of its forgotten state is kept.
+    - `switch_out(entry, here)`: what a function that blocks leaves behind where it enters
+      a voluntary switch (a call or tail call of yield): proved on every path that does.
+      After the switch other processes run and memory is unknown, so a postcondition
+      cannot say what a blocking call did; this says it at the last point it is known.
     - `cache_maintenance`: why the function's cache maintenance leaves memory as it was
       stored (an invalidation with the caches off), which the model takes as a write of
       unknown bytes: those writes are not held to the heap invariants (specs/heap.py), every
@@ -115,6 +119,7 @@ class Contract:
     loop_bound: tuple[int, str] | None = None
     split: Callable[["View"], tuple[z3.BitVecRef, list[int]]] | None = None
     invariants: dict[str, Callable[["View", "View"], z3.BoolRef]] | None = None
+    switch_out: Callable[["View", "View"], z3.BoolRef] | None = None
     cache_maintenance: str | None = None
 
     def may_change(self, name: str) -> bool:
