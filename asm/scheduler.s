@@ -524,7 +524,7 @@ FUNC sched_print_stats
     cmp     x21, #PRIO_LEVELS
     b.lo    .Lsched_print_stats_len
     LOAD_ADDR x0, .Lsched_str_ticks
-    ldr     x1, [x19, #STAT_TICKS]
+    ldr     x1, [x19, #CORE_NOW]            /* the clock counts the ticks */
     bl      sched_print_field
     LOAD_ADDR x0, .Lsched_str_tins
     ldr     x1, [x19, #STAT_TIMER_INSERTS]

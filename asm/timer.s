@@ -227,9 +227,6 @@ FUNC timer_tick
     ldr     x20, [x19, #CORE_NOW]
     add     x20, x20, #1
     str     x20, [x19, #CORE_NOW]
-    ldr     x2, [x19, #STAT_TICKS]
-    add     x2, x2, #1
-    str     x2, [x19, #STAT_TICKS]
     mov     x0, x19
     mov     x1, x20
     bl      timer_expire

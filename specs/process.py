@@ -231,7 +231,9 @@ def _spawn_post(e, x):
     PROC_HEAP_MAX, an affinity naming no started core or an empty free list; else the pid of
     the free list's head slot, whose PCB holds the options, the chosen core, the first frame
     (x19 = entry, x20 = arg, x30 = proc_start, sp its stack top), its state word the spawn
-    transition's, and it is the tail of its core's queue for its priority."""
+    transition's, and it is the tail of its core's queue for its priority. Its other fields
+    start cleared (reductions, exit reason, timer, user word, periodic deadline; a voluntary
+    frame kind, a zero frame pointer) and the chosen core counts the spawn."""
     c = e.const
     prio, heap, affinity = _spawn_options(e)
     started = e.u64(e.symbol("boot_cores_started"))
@@ -259,7 +261,14 @@ def _spawn_post(e, x):
         x.u32(pcb + c("PCB_PRIO")) == prio, x.u32(pcb + c("PCB_MIN_HEAP")) == heap,
         x.u64(pcb + c("PCB_AFFINITY")) == mask,
         chosen,
+        *[x.u64(pcb + c(f)) == 0 for f in ("PCB_REDS", "PCB_EXIT_REASON", "PCB_USER",
+                                            "PCB_PERIOD_DEADLINE")],
+        x.u32(pcb + c("PCB_TIMER_ARMED")) == 0,
+        x.u32(pcb + c("PCB_FRAME_KIND")) == c("FRAME_KIND_VOLUNTARY"),
+        x.u64(core_block(e, core) + c("STAT_SPAWNED")) ==
+        e.u64(core_block(e, core) + c("STAT_SPAWNED")) + 1,
         x.u64(frame + c("FRAME_X19")) == e.x(0), x.u64(frame + c("FRAME_X19") + 8) == e.x(1),
+        x.u64(frame + c("FRAME_X29")) == 0,
         x.u64(frame + c("FRAME_X29") + 8) == e.symbol("proc_start"),
         x.u64(frame + c("FRAME_SP")) == e.u64(pcb + c("PCB_STACK_HI")),
         x.u64(pcb) == state,

@@ -213,6 +213,24 @@ def _fire_post(e, x):
                   x.u32(pcb + c("PCB_TIMER_ARMED")) == 0)
 
 
+def _fire_enqueues(e, x):
+    """Exactly when the wake asks for it (the state word, at PCB_STATE = 0, was neither free
+    nor queued, running, suspended or exiting: proc_state_wake returns 1), the process is the
+    tail of its priority's queue (low shares normal's) on its own core; else that queue's
+    tail is as it was."""
+    c = e.const
+    pcb = e.x(1)
+    blockers = (c("PS_FREE") | c("PS_IN_RUNQ") | c("PS_RUNNING") | c("PS_SUSPENDED") |
+                c("PS_EXITING"))
+    wakes = e.u64(pcb) & blockers == 0
+    prio = e.u32(pcb + c("PCB_PRIO"))
+    queue = z3.If(z3.ULT(prio, c("RUNQ_NORMAL")), prio, z3.BitVecVal(c("RUNQ_NORMAL"), 32))
+    block = z3.BitVecVal(e.symbol("sched_cores"), 64) + \
+        z3.ZeroExt(32, e.u32(pcb + c("PCB_CORE"))) * c("CORE_SIZE")
+    tail = block + c("CORE_QUEUES") + z3.ZeroExt(32, queue) * c("RUNQ_SIZE") + c("RUNQ_TAIL")
+    return z3.If(wakes, x.u64(tail) == pcb, x.u64(tail) == e.u64(tail))
+
+
 def _expire_walk(e, here):
     """At the head of the walk: x19 and x20 the core block and tick, x21 the timer looked
     at (0 at the end, else a PCB: the heap invariants say what a slot and a link hold),
@@ -249,6 +267,50 @@ def _tick_post(e, x):
     block = e.sysreg("TPIDRRO_EL0")
     return z3.And(_ticks_in_step(e, x),
                   x.sysreg("CNTP_CVAL_EL0") == x.u64(block + e.const("CORE_NEXT_TICK")))
+
+
+# ---- sleep and periodic_wait: what they leave as they switch out (Contract.switch_out) ----
+
+def _waiting(e, here, deadline):
+    """This core's running process heads the list of tick `deadline` in its wheel, armed for
+    that tick, and its state word has ACTIVE cleared (proc_state_block): it waits for the
+    timer, not in a run queue."""
+    c = e.const
+    block = e.sysreg("TPIDRRO_EL0")
+    pcb = e.u64(block + c("CORE_CURRENT"))
+    slot = e.symbol("timer_wheels") + e.u64(block + c("CORE_INDEX")) * c("WHEEL_BYTES") + \
+        (deadline & c("WHEEL_MASK")) * 8
+    return z3.And(here.u64(slot) == pcb,
+                  here.u64(pcb + c("PCB_TIMER_DEADLINE")) == deadline,
+                  here.u32(pcb + c("PCB_TIMER_ARMED")) == 1,
+                  here.u64(pcb) & c("PS_ACTIVE") == 0)
+
+
+def _sleep_switch(e, here):
+    """sleep(0) yields with nothing armed; sleep(ms) waits for a tick after the current one
+    (the counter's value, read inside, is no input: the deadline is stated against the
+    clock: at least the next tick, in the code's 64-bit arithmetic)."""
+    c = e.const
+    block = e.sysreg("TPIDRRO_EL0")
+    pcb = e.u64(block + c("CORE_CURRENT"))
+    deadline = here.u64(pcb + c("PCB_TIMER_DEADLINE"))
+    return z3.If(e.x(0) == 0,
+                 here.u32(pcb + c("PCB_TIMER_ARMED")) == e.u32(pcb + c("PCB_TIMER_ARMED")),
+                 z3.And(_waiting(e, here, deadline),
+                        z3.UGE(deadline, e.u64(block + c("CORE_NOW")) + 1)))
+
+
+def _periodic_switch(e, here):
+    """The next deadline (periodic_next of the period x0, the last deadline and the current
+    tick) is kept in the PCB, and the process waits for it."""
+    c = e.const
+    block = e.sysreg("TPIDRRO_EL0")
+    pcb = e.u64(block + c("CORE_CURRENT"))
+    last, now = e.u64(pcb + c("PCB_PERIOD_DEADLINE")), e.u64(block + c("CORE_NOW"))
+    due = z3.If(last == 0, now, last) + e.x(0)
+    deadline = z3.If(z3.UGT(due, now), due, now + e.x(0))
+    return z3.And(here.u64(pcb + c("PCB_PERIOD_DEADLINE")) == deadline,
+                  _waiting(e, here, deadline))
 
 
 CONTRACTS = {
@@ -294,7 +356,8 @@ CONTRACTS = {
                            "statistics, disarms it, wakes the process (proc_state_wake) and "
                            "enqueues it on its own core (sched_enqueue) if the wake says so; "
                            "writes only what timer_expire may",
-                           maychange=EXPIRY, pre=_fire_pre, ghost_post=_fire_post),
+                           maychange=EXPIRY, pre=_fire_pre,
+                           ghost_post=lambda e, x: z3.And(_fire_post(e, x), _fire_enqueues(e, x))),
     "timer_tick": Contract("runs every tick now due and arms the next: for the k ticks it "
                            "runs, this core's clock goes up by k and its next tick by k "
                            "periods, and the comparator is armed for that next tick; writes "
@@ -302,8 +365,13 @@ CONTRACTS = {
                            maychange=EXPIRY + (CLOCK, "CNTP_CVAL_EL0"),
                            pre=lambda e: is_core_block(e, e.sysreg("TPIDRRO_EL0")),
                            post=_tick_post, invariants={".Ltimer_tick_due": _tick_loop}),
-    "sleep": Contract("arms the caller's timer and waits; returns when it fired",
-                      maychange=SWITCHING, pre=process_pre),
-    "periodic_wait": Contract("waits for the caller's next period", maychange=SWITCHING,
-                              pre=process_pre),
+    "sleep": Contract("arms the caller's timer for a tick after the current one and "
+                      "waits, blocked; returns 1 when it fired (sleep(0) only yields): what "
+                      "it leaves on switching out is _sleep_switch",
+                      maychange=SWITCHING, pre=process_pre, post=lambda e, x: x.x(0) == 1,
+                      switch_out=_sleep_switch),
+    "periodic_wait": Contract("keeps the caller's next periodic deadline (periodic_next) and "
+                              "waits for it, blocked; returns 1 (_periodic_switch)",
+                              maychange=SWITCHING, pre=process_pre,
+                              post=lambda e, x: x.x(0) == 1, switch_out=_periodic_switch),
 }
