@@ -287,15 +287,18 @@ def _waiting(e, here, deadline):
 
 
 def _sleep_switch(e, here):
-    """sleep(0) yields with nothing armed; sleep(ms) waits for a tick after the current one
-    (the counter's value, read inside, is no input: the deadline is stated against the
-    clock: at least the next tick, in the code's 64-bit arithmetic)."""
+    """sleep(0) yields at once: the process's state word and timer as on entry. sleep(ms)
+    waits, blocked, at the head of its deadline's list; the counter's value, read inside,
+    is no input, so the deadline is stated against the clock: at least the next tick, in
+    the code's 64-bit arithmetic."""
     c = e.const
     block = e.sysreg("TPIDRRO_EL0")
     pcb = e.u64(block + c("CORE_CURRENT"))
     deadline = here.u64(pcb + c("PCB_TIMER_DEADLINE"))
     return z3.If(e.x(0) == 0,
-                 here.u32(pcb + c("PCB_TIMER_ARMED")) == e.u32(pcb + c("PCB_TIMER_ARMED")),
+                 z3.And(here.u64(pcb) == e.u64(pcb),
+                        deadline == e.u64(pcb + c("PCB_TIMER_DEADLINE")),
+                        here.u32(pcb + c("PCB_TIMER_ARMED")) == e.u32(pcb + c("PCB_TIMER_ARMED"))),
                  z3.And(_waiting(e, here, deadline),
                         z3.UGE(deadline, e.u64(block + c("CORE_NOW")) + 1)))
 

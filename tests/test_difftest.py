@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import z3
 
 from verify import difftest, machine, overlay, semantics
@@ -73,6 +75,16 @@ def test_a_wrong_compiled_term_is_caught_by_z3s_own_evaluation(monkeypatch):
     report = run([ADD], states=5)
     assert len(report.errors) == 1 and "evaluator disagrees with Z3" in report.errors[0]
     assert "x1 + x2" in report.errors[0]
+
+
+def test_the_wrong_term_is_named_even_after_registers_passed_through(monkeypatch):
+    # cmp x1, x2: guard, pc, then x0-x30 and sp (passed through), then the flags (term 34)
+    _plant_in_evaluator(monkeypatch, 34)
+    report = run([SUBS], states=5)
+    assert len(report.errors) == 1 and "evaluator disagrees with Z3 on" in report.errors[0]
+    found = re.search(r"disagrees with Z3 on Concat\(.*compiled (\d+), Z3 (\d+)",
+                      report.errors[0], re.S)       # the flags, four bits put together
+    assert found and int(found[1]) == int(found[2]) + 1, report.errors
 
 
 def test_a_wrongly_passed_through_register_is_caught(monkeypatch):

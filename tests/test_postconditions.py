@@ -44,3 +44,13 @@ def test_the_failed_conjunct_is_named_with_its_values(abi_cases):
     x0 = result.counterexample.registers["x0"]
     assert f"its sides are 0x{x0:x} and 0x{(x0 + 2) % 2 ** 64:x}" in sentence, sentence
     assert result.counterexample.replay_status == "confirmed"
+
+
+def test_a_switch_out_on_a_function_that_never_switches_is_not_proved(abi_cases):
+    # what it would leave on switching out was checked nowhere: not a vacuous PROVED
+    contract = Contract("stores x0 + 1 at x0",
+                        maychange=AAPCS64_SCRATCH + (Region(lambda e: e.x(0), 8),),
+                        switch_out=lambda e, here: z3.BoolVal(False))
+    result = Proof(abi_cases, abi_cases.functions["saves_callee_saved"], contract).run()
+    assert result.verdict != "PROVED"
+    assert any("no explored path enters a switch" in r for r in result.reasons), result.reasons

@@ -1446,7 +1446,8 @@ class Runner:
             if all((packed >> at) & ((1 << width) - 1) == int(res[k])
                    for k, at, width in bundle.fields):
                 return
-        for k, e in enumerate(exprs):      # find and name the term that differs
+        for k, _at, _width in bundle.fields:    # find and name the term that differs
+            e = exprs[k]
             v = z3.simplify(_substitute(e, values.values()))
             want = z3.is_true(v) if z3.is_bool(v) else (v.as_long() if z3.is_bv_value(v)
                                                          else None)

@@ -449,7 +449,7 @@ class Explorer:
         unmasked. Meanwhile other processes and cores run, so every other register and all
         of memory are unknown afterwards."""
         state = path.state
-        if self.switch_out is not None and path.frames == ():
+        if self.switch_out is not None:     # in its own code or in a callee it runs
             broken = self._switch_out_kept(path, addr)
             if broken is not None:
                 return broken

@@ -512,6 +512,11 @@ class Proof:
             # report a vacuous PROVED.
             run.cut_other.append("no explored path returns, so the contract was checked on "
                                  "none (vacuous); a callable function must return")
+        if self.contract.switch_out is not None and not run.switches and \
+                not explorer.incomplete:
+            run.cut_other.append("the contract says what the function leaves on switching "
+                                 "out, but no explored path enters a switch: it was checked "
+                                 "nowhere")
         run.cut_other = sorted(set(run.cut_other))
         run.possible = sorted(set(run.possible))
         return run

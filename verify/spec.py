@@ -102,7 +102,8 @@ class Contract:
       arrival at the label (the first, and after each iteration) and assumed where the loop
       is generalised, so that what the loop needs of its forgotten state is kept.
     - `switch_out(entry, here)`: what a function that blocks leaves behind where it enters
-      a voluntary switch (a call or tail call of yield): proved on every path that does.
+      a voluntary switch (a call or tail call of yield, its own or a callee's): proved on
+      every path that does; a contract with one on which no path switches is not PROVED.
       After the switch other processes run and memory is unknown, so a postcondition
       cannot say what a blocking call did; this says it at the last point it is known.
     - `cache_maintenance`: why the function's cache maintenance leaves memory as it was

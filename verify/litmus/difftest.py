@@ -229,7 +229,10 @@ def _check(job: tuple[int, int, str, str, int, int]) -> tuple[int, list[str]]:
     rng = random.Random(f"{seed}:{entry}")
     probes = [_Probe(addr, word, text)]
     if probes[0].exclusive_store:
-        probes.append(_Probe(addr, word, text, with_monitor=True))
+        try:
+            probes.append(_Probe(addr, word, text, with_monitor=True))
+        except LitmusError as exc:
+            return 0, [f"the checker rejects it after a load-exclusive: {exc}"]
     count, problems = 0, []
     for probe in probes:
         _, _, arrays = initial_state(probe.test)
