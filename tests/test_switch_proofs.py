@@ -77,3 +77,26 @@ def test_a_blocking_call_is_held_to_what_it_leaves_on_switching_out(tmp_path):
     assert result.verdict != "PROVED"
     assert any("on switching out" in reason and "asm/yield.s" in reason
                for reason in result.reasons), result.reasons
+
+
+def test_a_broken_postcondition_over_a_register_unicorn_lacks_fails_without_a_replay(tmp_path):
+    # board_irq_init_core returns -1 where no redistributor is its core's: the replay
+    # returns, but the postcondition reads the CPU interface's registers (ICC_SRE_EL1...),
+    # which unicorn has not, so it cannot judge it (it used to crash)
+    from verify.check import prove_one
+    from verify.heap import HeapInvariant
+    from verify.program import Program
+    from verify.spec import contracts_for, heap_links
+    root = copy_tree(tmp_path)
+    board = root / "asm" / "board" / "virt" / "board.s"
+    line = ".Lboard_irq_init_core_none:\n    mov     x0, #0\n"
+    body = board.read_text()
+    assert body.count(line) == 1
+    board.write_text(body.replace(line, ".Lboard_irq_init_core_none:\n    mov     x0, #-1\n"))
+    assert main(["--root", str(root), "build"]) == 0
+    program = Program(root / "build" / "actly.elf", root)
+    result = prove_one(program, "board_irq_init_core", contracts_for(program, root), 60,
+                       HeapInvariant(program, heap_links(root)))
+    assert result.verdict == "FAILED", result.reasons
+    assert result.counterexample.replay_status == "not replayable"
+    assert "system register unicorn cannot" in result.counterexample.replay

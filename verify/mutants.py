@@ -357,7 +357,11 @@ def _init(root: Path, base: Baseline, budget: float) -> None:
 
 
 def _work(mutant: Mutant) -> Outcome:
-    return run_mutant(_worker["root"], mutant, _worker["base"], _worker["budget"])
+    try:
+        return run_mutant(_worker["root"], mutant, _worker["base"], _worker["budget"])
+    except Exception as exc:    # a verifier defect on one mutant: reported, the run goes on
+        return Outcome(mutant, UNDECIDED, by=[f"the gate itself failed on this mutant: "
+                                              f"{type(exc).__name__}: {exc}"])
 
 
 def run_all(root: Path, mutants: list[Mutant], jobs: int, budget: float,
