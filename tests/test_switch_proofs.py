@@ -57,23 +57,28 @@ def test_planted_bugs_fail_verify_all_with_counterexamples(tmp_path, capsys, cac
         assert "postcondition does not hold" in (root / "reports" / f"{name}.md").read_text()
 
 
-def test_a_blocking_call_is_held_to_what_it_leaves_on_switching_out(tmp_path):
-    # periodic_wait that forgets to keep its next deadline: after the switch nothing of it
-    # can be seen, so only the contract's switch_out, checked where it enters yield, sees it
+def prove_planted(tmp_path, source: str, text: str, replacement: str, function: str):
+    """Prove `function` in a copy of the tree with `text` in `source` replaced."""
     from verify.check import prove_one
     from verify.heap import HeapInvariant
     from verify.program import Program
     from verify.spec import contracts_for, heap_links
     root = copy_tree(tmp_path)
-    timer = root / "asm" / "timer.s"
-    kept = "    str     x1, [x20, #PCB_PERIOD_DEADLINE]\n"
-    body = timer.read_text()
-    assert body.count(kept) == 1
-    timer.write_text(body.replace(kept, "    nop\n"))
+    path = root / source
+    body = path.read_text()
+    assert body.count(text) == 1, f"the plant no longer matches {source}"
+    path.write_text(body.replace(text, replacement))
     assert main(["--root", str(root), "build"]) == 0
     program = Program(root / "build" / "actly.elf", root)
-    result = prove_one(program, "periodic_wait", contracts_for(program, root), 60,
-                       HeapInvariant(program, heap_links(root)))
+    return prove_one(program, function, contracts_for(program, root), 60,
+                     HeapInvariant(program, heap_links(root)))
+
+
+def test_a_blocking_call_is_held_to_what_it_leaves_on_switching_out(tmp_path):
+    # periodic_wait that forgets to keep its next deadline: after the switch nothing of it
+    # can be seen, so only the contract's switch_out, checked where it enters yield, sees it
+    result = prove_planted(tmp_path, "asm/timer.s", "    str     x1, [x20, #PCB_PERIOD_DEADLINE]\n",
+                           "    nop\n", "periodic_wait")
     assert result.verdict != "PROVED"
     assert any("on switching out" in reason and "asm/yield.s" in reason
                for reason in result.reasons), result.reasons
@@ -83,20 +88,9 @@ def test_a_broken_postcondition_over_a_register_unicorn_lacks_fails_without_a_re
     # board_irq_init_core returns -1 where no redistributor is its core's: the replay
     # returns, but the postcondition reads the CPU interface's registers (ICC_SRE_EL1...),
     # which unicorn has not, so it cannot judge it (it used to crash)
-    from verify.check import prove_one
-    from verify.heap import HeapInvariant
-    from verify.program import Program
-    from verify.spec import contracts_for, heap_links
-    root = copy_tree(tmp_path)
-    board = root / "asm" / "board" / "virt" / "board.s"
-    line = ".Lboard_irq_init_core_none:\n    mov     x0, #0\n"
-    body = board.read_text()
-    assert body.count(line) == 1
-    board.write_text(body.replace(line, ".Lboard_irq_init_core_none:\n    mov     x0, #-1\n"))
-    assert main(["--root", str(root), "build"]) == 0
-    program = Program(root / "build" / "actly.elf", root)
-    result = prove_one(program, "board_irq_init_core", contracts_for(program, root), 60,
-                       HeapInvariant(program, heap_links(root)))
+    none = ".Lboard_irq_init_core_none:\n"
+    result = prove_planted(tmp_path, "asm/board/virt/board.s", none + "    mov     x0, #0\n",
+                           none + "    mov     x0, #-1\n", "board_irq_init_core")
     assert result.verdict == "FAILED", result.reasons
     assert result.counterexample.replay_status == "not replayable"
     assert "system register unicorn cannot" in result.counterexample.replay

@@ -200,7 +200,8 @@ class Explorer:
         self.ends: list[PathEnd] = []
         self.entry = entry.copy()
         work = [Path(entry)]
-        deadline = None if self.limits.seconds is None else time.process_time() + self.limits.seconds
+        seconds = self.limits.seconds
+        deadline = None if seconds is None else time.process_time() + seconds
         self.deadline = deadline
         while work:
             if self.paths_explored >= self.limits.max_paths:
