@@ -19,7 +19,7 @@ def uart_reg(e, name):
 
 # The CPU interface registers board_irq_init_core programs, and the tick's comparator.
 GIC_CPU = ("ICC_SRE_EL1", "ICC_PMR_EL1", "ICC_BPR1_EL1", "ICC_IGRPEN1_EL1")
-TIMER = ("CNTP_CVAL_EL0",)
+TIMER = ("CNTP_CVAL_EL0", "CNTP_CTL_EL0")
 
 # The redistributors of MAX_CORES cores, one GICR_STRIDE frame pair each.
 MAX_CORES = 8
@@ -59,6 +59,46 @@ def sgi1r_wake(e, x):
                   field(v, 63, 56) == 0)
 
 
+# GICv3 redistributor layout (the architecture's offsets, numbered here so that a wrong constant
+# in board.inc is caught): GICR_TYPER in the RD frame, the SGI frame 64 KiB above it.
+TYPER, WAKER, SGI_FRAME = 0x08, 0x14, 0x10000
+IGROUPR0, ISENABLER0, IPRIORITYR = 0x80, 0x100, 0x400
+WAKER_PROCESSOR_SLEEP, WAKER_CHILDREN_ASLEEP, TYPER_LAST = 1 << 1, 1 << 2, 1 << 4
+
+
+def _frame(e, i):
+    return z3.BitVecVal(e.const("BOARD_GICR_BASE") + i * e.const("GICR_STRIDE"), 64)
+
+
+def _walk_ends(e, x):
+    """The redistributor walk as the GICv3 architecture defines it: frames in order until the
+    one whose GICR_TYPER.Affinity_Value (bits 63:32, Aff3.Aff2.Aff1.Aff0) is this core's
+    MPIDR, or the one marked Last (bit 4). x0 = 1 exactly when this core's frame is found
+    before the last; that frame is then programmed: awake (WAKER.ProcessorSleep and
+    ChildrenAsleep clear), every SGI and PPI in group 1, the tick and the wake-up SGI at their
+    priorities and enabled."""
+    mpidr = e.sysreg("MPIDR_EL1")
+    mine = z3.Concat(z3.Extract(39, 32, mpidr), z3.Extract(23, 0, mpidr))
+    typer = [e.u64(_frame(e, i) + TYPER) for i in range(MAX_CORES)]
+    match = [z3.Extract(63, 32, t) == mine for t in typer]
+    last = [t & TYPER_LAST != 0 for t in typer]
+    before = lambda k: [z3.And(z3.Not(match[j]), z3.Not(last[j])) for j in range(k)]
+    timer, wake = e.const("BOARD_TIMER_INTID"), e.const("BOARD_WAKE_INTID")
+
+    def programmed(k):
+        rd, sgi = _frame(e, k), _frame(e, k) + SGI_FRAME
+        return z3.And(x.u32(rd + WAKER) & (WAKER_PROCESSOR_SLEEP | WAKER_CHILDREN_ASLEEP) == 0,
+                      x.u32(sgi + IGROUPR0) == 0xFFFFFFFF,
+                      x.mem(sgi + IPRIORITYR + timer, 1) == e.const("GIC_PRIO_TIMER"),
+                      x.mem(sgi + IPRIORITYR + wake, 1) == e.const("GIC_PRIO_WAKE"),
+                      x.u32(sgi + ISENABLER0) == (1 << timer) | (1 << wake))
+    found = [z3.And(match[k], *before(k)) for k in range(MAX_CORES)]
+    none = [z3.And(z3.Not(match[k]), last[k], *before(k)) for k in range(MAX_CORES)]
+    return z3.Or(z3.And(x.x(0) == 1, z3.Or([z3.And(found[k], programmed(k))
+                                             for k in range(MAX_CORES)])),
+                 z3.And(x.x(0) == 0, z3.Or(none)))
+
+
 CONTRACTS = {
     "board_irq_ack": Contract(
         "acknowledges the highest pending interrupt: x0 is what ICC_IAR1_EL1 reads (a read "
@@ -81,23 +121,32 @@ CONTRACTS = {
         "interface; writes only the redistributors' MMIO",
         maychange=("x0", "x1", "x2", "x3", "x4", "nzcv", REDISTRIBUTORS) + GIC_CPU,
         post=_cpu_interface_open,
+        # the device's words the model keeps as memory: proved, not handed to callers
+        ghost_post=_walk_ends,
         loop_bound=(REDISTRIBUTOR_WALK, "the walk looks at one redistributor per core, and "
                     "the runtime runs at most MAX_CORES cores; the wait on GICR_WAKER re-reads "
                     "a device word, and a later read is as unknown as the first one")),
-    "board_timer_set": Contract("arms the tick for the compare value x0",
-                                maychange=("x1",) + TIMER,
-                                post=lambda e, x: x.sysreg("CNTP_CVAL_EL0") == e.x(0)),
+    "board_timer_set": Contract(
+        "arms the tick for the compare value x0: CNTP_CTL_EL0 written with ENABLE (bit 0) "
+        "set and IMASK (bit 1) clear, as the Arm ARM numbers them",
+        maychange=("x1",) + TIMER,
+        post=lambda e, x: z3.And(x.sysreg("CNTP_CVAL_EL0") == e.x(0),
+                                 x.sysreg("CNTP_CTL_EL0") == 1)),
     "board_uart_init": Contract(
         "enables the UART: UARTLCR_H (offset 0x2C) 8-bit words (WLEN, bits 6:5 = 3) and FIFOs "
         "(FEN, bit 4); UARTCR (0x30) UARTEN (bit 0), TXE (bit 8) and RXE (bit 9), as the "
         "PL011 TRM numbers them",
         maychange=AAPCS64_SCRATCH + (UART,),
         post=lambda e, x: z3.And(x.u32(uart_base(e) + 0x2C) == 0x70,
-                                 x.u32(uart_base(e) + 0x30) == 0x301)),
+                                 x.u32(uart_base(e) + 0x30) == 0x301),
+        # it drained the transmitter first: UARTFR (0x18) read BUSY (bit 3) clear
+        ghost_post=lambda e, x: x.u32(uart_base(e) + 0x18) & 0x8 == 0),
     "board_putc": Contract(
         "writes the low byte of w0 to the data register once the transmit FIFO has room",
         maychange=AAPCS64_SCRATCH + (UART,),
-        post=lambda e, x: x.u32(uart_reg(e, "PL011_DR")) == e.w(0) & 0xFF),
+        post=lambda e, x: x.u32(uart_reg(e, "PL011_DR")) == e.w(0) & 0xFF,
+        # it waited for room: UARTFR (0x18) read TXFF (bit 5) clear
+        ghost_post=lambda e, x: x.u32(uart_base(e) + 0x18) & 0x20 == 0),
     "board_uart_flush": Contract(
         "waits until the UART has sent everything (UARTFR, offset 0x18, reads BUSY, bit 3, "
         "clear); writes nothing", maychange=AAPCS64_SCRATCH,
