@@ -7,6 +7,7 @@ import concurrent.futures
 from pathlib import Path
 from typing import Callable
 
+from . import sysorder
 from .audit import audit
 from .cache import ProofCache
 from .program import Program
@@ -29,7 +30,7 @@ def _not_callable(program: Program, name: str, contract: NotCallable) -> Result:
             result.unmodelled.append({"addr": insn.addr, "line": program.line(insn.addr),
                                       "instruction": insn.text, "reason": verdict.reason,
                                       "explored_past": "not explored: no contract"})
-    return result
+    return _system_ordering(program, result)
 
 
 def accept(result: Result, acceptance: Acceptance | None) -> None:
@@ -67,10 +68,23 @@ def prove_one(program: Program, name: str, contracts: dict,
               budget: float = PROOF_BUDGET, heap: HeapInvariant | None = None) -> Result:
     contract = contracts[name]
     if isinstance(contract, RoundTrip):
-        return RoundTripProof(program, name, contract).run()
-    return Proof(program, program.functions[name], contract,
-                 switches=switch_entries(program, contracts),
-                 summaries=call_summaries(program, contracts), budget=budget, heap=heap).run()
+        result = RoundTripProof(program, name, contract).run()
+    else:
+        result = Proof(program, program.functions[name], contract,
+                       switches=switch_entries(program, contracts),
+                       summaries=call_summaries(program, contracts), budget=budget,
+                       heap=heap).run()
+    return _system_ordering(program, result)
+
+
+def _system_ordering(program: Program, result: Result) -> Result:
+    """A function that breaks a system-ordering rule (verify/sysorder.py) fails, whatever
+    its contract's verdict: those barriers are outside every other check."""
+    broken = sysorder.check(program, program.functions[result.function])
+    if broken:
+        result.verdict = "FAILED"
+        result.reasons += [f"system ordering: {v.describe(program)}" for v in broken]
+    return result
 
 
 def call_summaries(program: Program, contracts: dict) -> dict[int, tuple[str, object]]:

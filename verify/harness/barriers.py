@@ -24,6 +24,7 @@ import multiprocessing
 import re
 from dataclasses import dataclass, field
 
+from .. import sysorder
 from ..program import Program
 from .engine import FAILED, PROVED, HarnessResult, OutcomeCache, check
 from .spec import HarnessError
@@ -93,10 +94,11 @@ class Site:
     trials: list[Trial] = field(default_factory=list)
     note: str = ""
     unexercised: list[str] = field(default_factory=list)   # harnesses where it never talks
+    rules: str = ""    # what the system-ordering rules say dropping it breaks
 
     @property
     def verdict(self) -> str:
-        if any(t.verdict == FAILED for t in self.trials):
+        if any(t.verdict == FAILED for t in self.trials) or self.rules:
             return NEEDED
         if self.trials and all(t.verdict == PROVED for t in self.trials) and \
                 not self.unexercised and not self.note:
@@ -113,6 +115,8 @@ class Site:
             more = (f"; `{weakest_ok[-1]}` would do under these harnesses" if weakest_ok
                     else "")
             return f"as `{t.form}`, {r.name} fails{more}"
+        if self.rules:
+            return self.rules
         if self.verdict == REDUNDANT:
             return ("every weaker form down to `" + self.trials[-1].form +
                     "` is PROVED under " + ", ".join(self.harnesses))
@@ -148,10 +152,23 @@ def ordering_sites(program: Program, translations: list[Translation]) -> list[Si
             if addr not in sites:
                 func = program.function_at(addr)
                 sites[addr] = Site(addr, func.name, program.line(addr), herd, [],
-                                   note=_outside_note(program, addr))
+                                   note=_outside_note(program, addr),
+                                   rules=_system_ordering(program, addr))
             if tr.harness.name not in sites[addr].harnesses:
                 sites[addr].harnesses.append(tr.harness.name)
     return [sites[a] for a in sorted(sites)]
+
+
+def _system_ordering(program: Program, addr: int) -> str:
+    """What the system-ordering rules (verify/sysorder.py) say dropping this barrier breaks;
+    empty when they say nothing."""
+    if not program.instruction(addr).text.startswith(("dsb", "isb")):
+        return ""
+    broken = sysorder.needed_by(program, addr)
+    if not broken:
+        return ""
+    return "needed by the system-ordering rules (verify/sysorder.py): without it, " + \
+        "; ".join(v.describe(program) for v in broken)
 
 
 def _outside_note(program: Program, addr: int) -> str:
@@ -164,7 +181,7 @@ def _outside_note(program: Program, addr: int) -> str:
             text = program.instruction(a).text
             if text.startswith("msr"):
                 return (f"it makes `{text}` ({program.line(a)}) take effect (context "
-                        f"synchronization, outside Arm's memory model): not checked")
+                        f"synchronization, outside Arm's memory model)")
             if re.match(r"(ld|st|cas|swp|ret\b|b\b|b\.|bl\b|br\b|blr\b|cbn?z|tbn?z)", text):
                 break
         return ""
@@ -177,10 +194,10 @@ def _outside_note(program: Program, addr: int) -> str:
                     f"harnesses send it as a write to the target's interrupt line, which a "
                     f"control dependency orders too (an SGI is not sent speculatively); "
                     f"that assumption is outside Arm's memory model, so the DSB is not "
-                    f"shown redundant")
+                    f"shown redundant by them")
         if text.startswith(("sev", "msr", "wfe", "wfi")):
             return (f"it also orders `{text}` ({program.line(a)}), which is outside Arm's "
-                    f"memory model: that part is not checked")
+                    f"memory model")
         if re.match(r"(ld|st|cas|swp)", text):
             break
     return ""
@@ -251,6 +268,8 @@ def uncovered(program: Program, sites: list[Site], reasons: dict[str, str]) -> l
         for insn in program.instructions(func):
             if insn.addr in covered or not weaker_forms(herd_text(insn.text)):
                 continue
-            out.append(Uncovered(func.name, program.line(insn.addr), insn.text,
-                                 reasons.get(func.name, "no harness runs this function")))
+            reason = reasons.get(func.name, "no harness runs this function")
+            rules = _system_ordering(program, insn.addr)
+            reason = f"{rules} (no harness runs it: {reason})" if rules else reason
+            out.append(Uncovered(func.name, program.line(insn.addr), insn.text, reason))
     return out

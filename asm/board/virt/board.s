@@ -199,5 +199,6 @@ ENDFUNC board_irq_ack
  */
 FUNC board_irq_eoi
     msr     icc_eoir1_el1, x0
+    isb                                     /* the priority drop applies before we go on */
     ret
 ENDFUNC board_irq_eoi
