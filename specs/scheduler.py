@@ -280,7 +280,7 @@ IDLE_STAT = Region(lambda e: e.x(0) + e.const("STAT_IDLE"), 8)
 # each one's hash keys the proofs that use it, so this is repeated rather than imported).
 UART = Region(lambda e: z3.BitVecVal(e.const("BOARD_UART_BASE"), 64), 0x1000)
 LOCK = Region("uart_print_lock_word", 4)
-PRINTS = AAPCS64_SCRATCH + (UART,)
+PRINTS = AAPCS64_SCRATCH + (UART, "out:console")   # the UART, and so the console
 
 
 CONTRACTS = {

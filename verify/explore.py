@@ -34,8 +34,8 @@ import z3
 
 from . import overlay
 from .audit import AuditResult, Recovery, audit
-from .machine import (Effect, MemAccess, State, Step, fresh, initial_memory, read_memory,
-                      reg_offset, solver)
+from .machine import (STREAM, Effect, MemAccess, State, Step, fresh, fresh_like,
+                      initial_memory, read_memory, reg_offset, solver)
 from .program import Function, Program
 from .semantics import Unmodelled
 
@@ -469,6 +469,10 @@ class Explorer:
         state.set_reg("cc_ndep", z3.BitVecVal(0, 64))
         daif = state.sysreg_value("DAIF")
         state.sysregs["DAIF"] = z3.simplify(daif & ~z3.BitVecVal(0x80, 64))
+        for name in state.ports.values():   # the processes that ran meanwhile printed too
+            value = fresh_like(STREAM + name, f"after_switch_{name}")
+            path.widened.append(value)
+            state.sysregs[STREAM + name] = value
         state.mem, state.base = None, initial_memory(fresh("after_switch", 1).decl().name())
         state.monitor = None
         return self._resolve(path, "Ijk_Ret", ret, addr)
@@ -555,7 +559,9 @@ class Explorer:
                     lo = self._unknown(path, f"{name}_{item}_lo")
                 state.set_reg(f"q{n}", z3.Concat(hi, lo))
             elif isinstance(item, str) and item not in ("sp",):
-                state.sysregs[item] = self._unknown(path, f"{name}_{item}")
+                value = fresh_like(item, f"after_switch_{name}_{item}")
+                path.widened.append(value)
+                state.sysregs[item] = value
         for start, size in regions:
             # No `!` in the name: what a callee wrote into memory its caller gave it counts,
             # for the frame assumption, as memory the caller provided (prove._from_caller).
@@ -784,7 +790,7 @@ class Explorer:
         havoc_regs = set(snap.havoc_regs) | changed
         for slot in changed:
             if isinstance(slot, str):
-                value = fresh(f"loop_{slot}", 64)
+                value = fresh_like(slot, f"loop_{slot}")
                 path.widened.append(value)
                 gen.sysregs[slot] = value
                 continue

@@ -46,6 +46,19 @@ def fresh(name: str, bits: int) -> z3.BitVecRef:
     return z3.BitVec(f"{name}!{next(_fresh_ids)}", bits)
 
 
+# Output streams (a console's bytes) are kept beside the system registers under this prefix,
+# as sequences of bytes: a store to the stream's port appends what it wrote.
+STREAM = "out:"
+BYTES = z3.SeqSort(z3.BitVecSort(8))
+
+
+def fresh_like(name: str, label: str) -> z3.ExprRef:
+    """A fresh unknown for the system register or stream `name`."""
+    if name.startswith(STREAM):
+        return z3.Const(f"{label}!{next(_fresh_ids)}", BYTES)
+    return fresh(label, 64)
+
+
 @dataclass
 class MemAccess:
     kind: str          # "load", "store", "load-exclusive", "store-exclusive", "rmw-load", ...
@@ -115,12 +128,15 @@ class State:
     heap: "HeapInvariant | None" = None
     # ...unless a store this path left to its callers, as (addr, bytes), may have written it.
     unchecked: tuple[tuple[z3.BitVecRef, int], ...] = ()
+    # Output ports: address -> stream name (the spec's STREAMS); a store there also appends
+    # its low byte to the stream `out:<name>`.
+    ports: dict[int, str] = field(default_factory=dict)
 
     def copy(self) -> "State":
         return State(dict(self.regs), self.mem, list(self.constraints), self.pc,
                      self.base, self.monitor, list(self.opaque), dict(self.sysregs),
                      self.resolve_aliases, self.objects, self.aliases, self.known_apart,
-                     self.pinned, self.heap, self.unchecked)
+                     self.pinned, self.heap, self.unchecked, self.ports)
 
     # -- registers --------------------------------------------------------------------
     def _slot(self, slot: int) -> z3.BitVecRef:
@@ -162,7 +178,8 @@ class State:
     def sysreg_value(self, name: str) -> z3.BitVecRef:
         """A system register's current value; on first use, its entry value `<name>_0`."""
         if name not in self.sysregs:
-            self.sysregs[name] = z3.BitVec(f"{name}_0", 64)
+            self.sysregs[name] = z3.Const(f"{name}_0", BYTES) if name.startswith(STREAM) \
+                else z3.BitVec(f"{name}_0", 64)
         return self.sysregs[name]
 
     def store_exclusive_outcome(self, addr: z3.BitVecRef, nbytes: int) -> z3.BitVecRef:
@@ -273,6 +290,20 @@ class State:
     def store(self, addr: z3.BitVecRef, value: z3.BitVecRef,
               cond: z3.BoolRef | None = None) -> None:
         self.mem = MemStore(self.mem, addr, value.size() // 8, value, cond)
+        if self.ports:
+            self._output(addr, value, cond)
+
+    def _output(self, addr: z3.BitVecRef, value: z3.BitVecRef, cond) -> None:
+        """A store to an output port appends its low byte to the port's stream. The port is
+        matched by its constant address: a store through a pointer that only may equal it is
+        taken not to (the report states it)."""
+        addr = z3.simplify(addr)
+        if not z3.is_bv_value(addr) or addr.as_long() not in self.ports:
+            return
+        name = STREAM + self.ports[addr.as_long()]
+        before = self.sysreg_value(name)
+        after = z3.Concat(before, z3.Unit(z3.simplify(z3.Extract(7, 0, value))))
+        self.sysregs[name] = after if cond is None else z3.If(cond, after, before)
 
     def store_unknown(self, addr: z3.BitVecRef, nbytes: int, name: str) -> z3.FuncDeclRef:
         """Make nbytes at addr unknown: each byte becomes an unknown function of its address.

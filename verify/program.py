@@ -61,6 +61,9 @@ class Program:
             raise ProgramError(f"{elf_path} does not exist: run `verify build` first")
         self.elf_path = elf_path
         self.source_root = source_root
+        # Output streams the specs declare (spec.contracts_for fills it): name -> the port's
+        # address as a function of a View.
+        self.streams: dict = {}
         logging.getLogger("angr").setLevel(logging.ERROR)
         logging.getLogger("cle").setLevel(logging.ERROR)
         import angr  # slow to import; only needed once an ELF is loaded

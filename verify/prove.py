@@ -26,7 +26,7 @@ from unicorn import UcError
 from .audit import audit
 from .heap import REGION_WORDS, HeapInvariant
 from .explore import EndKind, Explorer, Limits, Mode, PathEnd
-from .machine import MemAccess, State, base_and_offset, initial_memory, solver
+from .machine import STREAM, MemAccess, State, base_and_offset, initial_memory, solver
 from .overlay import SYSREG_KINDS, Kind
 from .program import Function, Program
 from .replay import SENTINEL, InitialMemory, ReplayStart, Schedule, machine_constants, replay
@@ -297,6 +297,9 @@ class Proof:
         self.switches = switches or {}
         # Callees with explicit contracts: a call is taken as its contract says.
         self.summaries = {a: v for a, v in (summaries or {}).items() if v[0] != func.name}
+        probe = View(entry_state(func), program)
+        self.ports = {z3.simplify(z3.BitVecVal(0, 64) + where(probe)).as_long(): name
+                      for name, where in program.streams.items()}
         self.entry = self._entry()
         self.bound = contract.loop_bound[0] if contract.loop_bound else DEFAULT_BOUND
         self.setup_layout = dict(program.looked_up)
@@ -313,6 +316,7 @@ class Proof:
             entry.constraints += [z3.Or(z3.ULE(sp, start), z3.UGE(sp - FRAME_BYTES, end))
                                   for start, end in self.heap.spans()]
         entry.pinned = pinned
+        entry.ports = self.ports
         entry.constraints += [expr == value for expr, value in pinned]
         if self.contract.pre is not None:
             entry.constraints.append(self.contract.pre(View(entry, self.program)))
@@ -578,6 +582,11 @@ class Proof:
                      lambda v, i=i: z3.Extract(127, 64, v.q(i)))
         if not contract.may_change("nzcv"):
             keep("NZCV on return differs from NZCV on entry", lambda v: v.nzcv())
+        for name in self.ports.values():      # MEMORY lets any device be written, ports too
+            if not contract.may_change(STREAM + name) and MEMORY not in contract.maychange:
+                checks.append(Check(f"it sends to {name}, which its contract does not allow "
+                                    f"(MAYCHANGE lacks {STREAM}{name})",
+                                    lambda e, x, n=name: x.stream(n) != e.stream(n)))
         for name in end.path.state.sysregs:
             kind = SYSREG_KINDS.get(name)
             if kind is None or kind in UNCHECKED_SYSREGS or contract.may_change(name):
@@ -777,7 +786,7 @@ class Proof:
             cx.replay = "the violation needs system register values unicorn does not have"
             return
         start = self._replay_start(end, model)
-        result = replay(self.program, self.func, start, exit_at=end.addr)
+        result = replay(self.program, self.func, start, exit_at=end.addr, ports=self.ports)
         cx.replay = result.detail
         if check is None:
             # A return elsewhere: the run got to the path's last branch and left through it.
@@ -789,7 +798,8 @@ class Proof:
                                  **{f"q{i}": v for i, v in start.vregs.items()}),
                                  lambda a, n: _bytes_value(start.memory, a, n),
                                  lambda name: start.sysregs.get(name, 0))
-            exit_ = ConcreteView(self.program, model, result.regs, result.read, result.sysreg)
+            exit_ = ConcreteView(self.program, model, result.regs, result.read, result.sysreg,
+                                 result.sent)
             try:
                 shows = z3.is_true(z3.simplify(check.broken(entry, exit_)))
             except UcError as exc:   # the condition reads a register unicorn does not have

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 import z3
 from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_UNMAPPED,
-                     UC_MODE_ARM, UC_PROT_ALL, Uc, UcError)
+                     UC_HOOK_MEM_WRITE, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError)
 from unicorn import arm64_const as uc
 
 from .ordering import access_class
@@ -59,6 +59,10 @@ class ReplayResult:
     left_to: int | None = None   # the address the function returned to, when not x30's
     machine: Uc | None = None
     initial: "InitialMemory | None" = None
+    outputs: dict[str, list[int]] = field(default_factory=dict)   # bytes stored to each port
+
+    def sent(self, name: str) -> list[int]:
+        return self.outputs.get(name, [])
 
     def read(self, addr: int, nbytes: int) -> int:
         """Memory at the end; bytes the replay never mapped still hold their initial value."""
@@ -154,7 +158,7 @@ def _branch_register(word: int) -> int | None:
 
 
 def replay(program: Program, func: Function, start: ReplayStart,
-           exit_at: int | None = None) -> ReplayResult:
+           exit_at: int | None = None, ports: dict[int, str] | None = None) -> ReplayResult:
     """Run `func` from `start` until it returns to x30 (a sentinel). With `exit_at` (the
     branch where a path returned elsewhere), the run stops there, outside any call, when the
     branch goes somewhere other than the sentinel: `left_to` says where."""
@@ -215,8 +219,15 @@ def replay(program: Program, func: Function, start: ReplayStart,
         stop["exception"] = True
         emu.emu_stop()
 
+    outputs: dict[str, list[int]] = {}
+
+    def on_output(emu, access, address, size, value, data):
+        outputs.setdefault(ports[address], []).append(value & 0xFF)
+
     mu.hook_add(UC_HOOK_MEM_UNMAPPED, map_on_demand)
     mu.hook_add(UC_HOOK_INTR, on_exception)
+    for port in ports or {}:
+        mu.hook_add(UC_HOOK_MEM_WRITE, on_output, begin=port, end=port)
     for lo, hi in program.code_ranges:
         mu.hook_add(UC_HOOK_CODE, repeat_choices, begin=lo, end=hi - 1)
     for i in range(31):
@@ -248,4 +259,4 @@ def replay(program: Program, func: Function, start: ReplayStart,
     detail = stop["why"] or ("returned" if returned else
                              f"did not return within {MAX_INSNS} instructions (pc 0x{pc:x})")
     return ReplayResult(returned, final, detail, stop["exception"], ran_out, stop["left"], mu,
-                        start.memory)
+                        start.memory, outputs)

@@ -17,6 +17,7 @@ from typing import Callable
 
 import z3
 
+from .machine import BYTES, STREAM
 from .program import Program
 
 
@@ -218,6 +219,11 @@ class View:
     def sysreg(self, name: str) -> z3.BitVecRef:
         return self._state.sysreg_value(name)
 
+    def stream(self, name: str) -> z3.SeqRef:
+        """What has been written to an output stream (the spec's STREAMS), oldest byte
+        first: on entry, whatever came before; on return, that and what the call sent."""
+        return self._state.sysreg_value(STREAM + name)
+
     def value(self, expr) -> z3.BitVecRef:
         """An expression of the path (e.g. an address) in this view's terms."""
         return z3.BitVecVal(expr, 64) if isinstance(expr, int) else expr
@@ -227,9 +233,10 @@ class ConcreteView(View):
     """The View API over one concrete state: the model's entry values, or a replay's end."""
 
     def __init__(self, program, model: z3.ModelRef, regs: dict[str, int],
-                 read: Callable[[int, int], int], sysreg: Callable[[str], int]):
+                 read: Callable[[int, int], int], sysreg: Callable[[str], int],
+                 sent: Callable[[str], list[int]] | None = None):
         self._program, self._model = program, model
-        self._regs, self._read, self._sysreg = regs, read, sysreg
+        self._regs, self._read, self._sysreg, self._sent = regs, read, sysreg, sent
 
     def x(self, n: int) -> z3.BitVecRef:
         return z3.BitVecVal(self._regs[f"x{n}"], 64)
@@ -249,6 +256,14 @@ class ConcreteView(View):
 
     def sysreg(self, name: str) -> z3.BitVecRef:
         return z3.BitVecVal(self._sysreg(name), 64)
+
+    def stream(self, name: str) -> z3.SeqRef:
+        """The stream on entry as the model has it, and on a replay's return that and the
+        bytes the run stored to the port."""
+        entry = self._model.eval(z3.Const(f"{STREAM}{name}_0", BYTES), model_completion=True)
+        sent = self._sent(name) if self._sent is not None else []
+        return z3.simplify(z3.Concat(entry, *[z3.Unit(z3.BitVecVal(b, 8)) for b in sent])) \
+            if sent else entry
 
     def value(self, expr) -> z3.BitVecRef:
         if isinstance(expr, int):
@@ -353,11 +368,17 @@ def heap_links(root: Path) -> list[Links]:
     return links
 
 
-def _load_module(path: Path) -> dict:
+def _load_module(path: Path, streams: dict | None = None) -> dict:
     module = _exec(path)
     contracts = getattr(module, "CONTRACTS", None)
     if not isinstance(contracts, dict):
         raise SpecError(f"{path}: must define CONTRACTS, a dict from function name to contract")
+    declared = getattr(module, "STREAMS", {})
+    if not isinstance(declared, dict) or not all(callable(f) for f in declared.values()):
+        raise SpecError(f"{path}: STREAMS must be a dict from a stream's name to a function of "
+                        "a View giving its port's address")
+    if streams is not None:
+        streams.update(declared)
     return contracts
 
 
@@ -372,8 +393,9 @@ def contracts_for(program: Program, root: Path) -> dict[str, object]:
     for name in program.functions:
         by_file.setdefault(spec_file(program, root, name), []).append(name)
     result: dict[str, object] = {}
+    program.streams = {}
     for path, names in by_file.items():
-        declared = _load_module(path) if path.is_file() else {}
+        declared = _load_module(path, program.streams) if path.is_file() else {}
         stale = sorted(set(declared) - set(names))
         if stale:
             raise SpecError(f"{path}: names {', '.join(stale)}, which the matching asm file does "

@@ -8,6 +8,11 @@ from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, Region
 # The UART's MMIO page: the only memory the console functions may write.
 UART = Region(lambda e: z3.BitVecVal(e.const("BOARD_UART_BASE"), 64), 0x1000)
 
+# The console as the prover sees it: every byte stored to the PL011's data register, in order
+# (a contract reads it as `view.stream("console")`; MAYCHANGE names it as CONSOLE).
+STREAMS = {"console": lambda e: e.const("BOARD_UART_BASE") + e.const("PL011_DR")}
+CONSOLE = "out:console"
+
 
 def uart_base(e):
     return z3.BitVecVal(e.const("BOARD_UART_BASE"), 64)
@@ -142,9 +147,13 @@ CONTRACTS = {
         # it drained the transmitter first: UARTFR (0x18) read BUSY (bit 3) clear
         ghost_post=lambda e, x: x.u32(uart_base(e) + 0x18) & 0x8 == 0),
     "board_putc": Contract(
-        "writes the low byte of w0 to the data register once the transmit FIFO has room",
-        maychange=AAPCS64_SCRATCH + (UART,),
-        post=lambda e, x: x.u32(uart_reg(e, "PL011_DR")) == e.w(0) & 0xFF,
+        "sends the low byte of w0: the console gets it, and the data register holds it, once "
+        "the transmit FIFO has room",
+        maychange=AAPCS64_SCRATCH + (UART, CONSOLE),
+        post=lambda e, x: z3.And(
+            x.u32(uart_reg(e, "PL011_DR")) == e.w(0) & 0xFF,
+            x.stream("console") == z3.Concat(e.stream("console"),
+                                             z3.Unit(z3.Extract(7, 0, e.x(0))))),
         # it waited for room: UARTFR (0x18) read TXFF (bit 5) clear
         ghost_post=lambda e, x: x.u32(uart_base(e) + 0x18) & 0x20 == 0),
     "board_uart_flush": Contract(

@@ -1,0 +1,42 @@
+"""Output streams: a store to a stream's port (specs/board/virt/board.py, STREAMS: the UART's
+data register) appends its byte to the stream a contract reads as `view.stream("console")`;
+what a function prints is proved, and a wrong digit is a counterexample the replay shows."""
+
+from conftest import copy_tree
+from test_switch_proofs import prove_planted
+from verify.check import prove_one
+from verify.cli import main
+from verify.heap import HeapInvariant
+from verify.program import Program
+from verify.spec import AAPCS64_SCRATCH, Contract, contracts_for, heap_links
+
+
+def test_a_wrong_digit_in_a_printed_number_is_caught_and_replayed(tmp_path):
+    # uart_put_dec adds '1' instead of '0' to each digit
+    result = prove_planted(tmp_path, "asm/uart.s", "    add     w0, w0, #ASCII_ZERO\n",
+                           "    add     w0, w0, #(ASCII_ZERO + 1)\n", "uart_put_dec")
+    assert result.verdict == "FAILED"
+    assert result.counterexample.replay_status == "confirmed"
+
+
+def test_a_hex_number_printed_with_a_digit_too_few_is_caught(tmp_path):
+    # uart_put_hex stops a nibble early: 15 digits
+    result = prove_planted(tmp_path, "asm/uart.s", "    b.ge    .Luart_put_hex_loop\n",
+                           "    b.gt    .Luart_put_hex_loop\n", "uart_put_hex")
+    assert result.verdict == "FAILED"
+    assert "postcondition" in result.counterexample.sentence
+
+
+def test_printing_is_a_change_the_contract_must_allow(tmp_path):
+    # uart_newline without the console in its MAYCHANGE: its line feed is a change not allowed
+    root = copy_tree(tmp_path)
+    assert main(["--root", str(root), "build"]) == 0
+    program = Program(root / "build" / "actly.elf", root)
+    contracts = contracts_for(program, root)
+    uart = next(r for r in contracts["uart_newline"].maychange if not isinstance(r, str))
+    contracts["uart_newline"] = Contract("prints nothing (wrong)",
+                                         maychange=AAPCS64_SCRATCH + (uart,))
+    result = prove_one(program, "uart_newline", contracts, 60,
+                       HeapInvariant(program, heap_links(root)))
+    assert result.verdict == "FAILED"
+    assert "it sends to console" in result.counterexample.sentence
