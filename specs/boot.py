@@ -72,6 +72,41 @@ def _pool_pages_fill(e, here):
 
 TABLE_REGS = tuple(f"x{i}" for i in range(5)) + ("nzcv",)
 
+
+def _mmu_on(e, x):
+    """The translation regime boot_mmu_on sets (fields as the Arm ARM numbers them): TCR_EL1
+    the boot layout with IPS (bits 34:32) the smaller of ID_AA64MMFR0_EL1.PARange (bits 3:0)
+    and 48 bits (5); MAIR_EL1 the two attributes; TTBR0_EL1 boot_l1_table; FP/SIMD untrapped
+    (CPACR_EL1.FPEN, bits 21:20, 0b11); SCTLR_EL1 with M, C and I (bits 0, 2, 12) on."""
+    parange = z3.ZeroExt(60, z3.Extract(3, 0, e.sysreg("ID_AA64MMFR0_EL1")))
+    ips = z3.If(z3.ULE(parange, 5), parange, z3.BitVecVal(5, 64))
+    sctlr = x.sysreg("SCTLR_EL1")
+    return z3.And(x.sysreg("TCR_EL1") == e.const("TCR_EL1_BASE") | (ips << 32),
+                  x.sysreg("MAIR_EL1") == e.const("MAIR_EL1_VALUE"),
+                  x.sysreg("TTBR0_EL1") == e.symbol("boot_l1_table"),
+                  x.sysreg("CPACR_EL1") & (3 << 20) == 3 << 20,
+                  sctlr & 0b1000000000101 == 0b1000000000101,
+                  sctlr == e.const("SCTLR_EL1_MMU_ON"))
+
+
+def _el1_configured(e, x):
+    """Entered at EL2, what EL1 gets before the ERET, as the Arm ARM numbers the fields:
+    HCR_EL2.RW (bit 31) so EL1 is AArch64; CNTHCTL_EL2.EL1PCTEN and EL1PCEN (bits 0, 1) so EL1
+    has the physical counter and timer; a zero virtual offset; EL1's MIDR and MPIDR the real
+    ones; CPTR_EL2 trapping no FP/SIMD (TFP, bit 10, clear); ICC_SRE_EL2 with SRE, DFB, DIB
+    and Enable (bits 0-3) so EL1 reaches the GIC's system registers; EL1's MMU off (SCTLR_EL1.M,
+    bit 0, clear)."""
+    at_el2 = e.sysreg("CurrentEL") == 2 << 2
+    return z3.Implies(at_el2, z3.And(
+        x.sysreg("HCR_EL2") & (1 << 31) != 0, x.sysreg("HCR_EL2") == e.const("HCR_EL2_VALUE"),
+        x.sysreg("CNTHCTL_EL2") == e.sysreg("CNTHCTL_EL2") | 0b11,
+        x.sysreg("CNTVOFF_EL2") == 0,
+        x.sysreg("VPIDR_EL2") == e.sysreg("MIDR_EL1"),
+        x.sysreg("VMPIDR_EL2") == e.sysreg("MPIDR_EL1"),
+        x.sysreg("CPTR_EL2") & (1 << 10) == 0, x.sysreg("CPTR_EL2") == e.const("CPTR_EL2_RES1"),
+        x.sysreg("ICC_SRE_EL2") == 0xF,
+        x.sysreg("SCTLR_EL1") & 1 == 0, x.sysreg("SCTLR_EL1") == e.const("SCTLR_EL1_MMU_OFF")))
+
 # System registers the EL2-to-EL1 drop programs before its ERET.
 EL2_SETUP = ("HCR_EL2", "CNTHCTL_EL2", "CNTVOFF_EL2", "VPIDR_EL2", "VMPIDR_EL2", "CPTR_EL2",
              "SCTLR_EL1", "SPSR_EL2", "ELR_EL2", "ICC_SRE_EL2")
@@ -91,6 +126,7 @@ CONTRACTS.update({
         # Stackless: at EL2 the ERET switches from SP_EL2 to SP_EL1, so sp is not kept.
         maychange=("x9", "nzcv", "sp", "SP_EL2", "DAIF", "CurrentEL") + EL2_SETUP,
         post=lambda entry, exit: exit.sysreg("CurrentEL") == 1 << 2,
+        ghost_post=_el1_configured,
     ),
     "boot_build_tables": Contract(
         "fills boot_l1_table and boot_device_l2_table with the identity map; writes nothing "
@@ -117,7 +153,7 @@ CONTRACTS.update({
         "turns the MMU and caches on with the boot page tables",
         maychange=AAPCS64_SCRATCH + (MEMORY, "CPACR_EL1", "MAIR_EL1", "TCR_EL1",
                                      "TTBR0_EL1", "SCTLR_EL1"),
-        post=lambda entry, exit: exit.sysreg("SCTLR_EL1") & 0b101 == 0b101,  # M and C on
+        post=_mmu_on,
     ),
 })
 

@@ -54,3 +54,13 @@ def test_a_switch_out_on_a_function_that_never_switches_is_not_proved(abi_cases)
     result = Proof(abi_cases, abi_cases.functions["saves_callee_saved"], contract).run()
     assert result.verdict != "PROVED"
     assert any("no explored path enters a switch" in r for r in result.reasons), result.reasons
+
+
+def test_a_function_that_parks_where_it_should_return_fails(tmp_path):
+    # boot_drop_to_el1 compares the EL with 0 instead of EL1: entered at EL1 it takes the
+    # unsupported-EL branch and parks in its WFE loop, which no callable function may do
+    from test_switch_proofs import prove_planted
+    result = prove_planted(tmp_path, "asm/boot.s", "    cmp     x9, #EL1\n", "    cmp     x9, #0\n",
+                           "boot_drop_to_el1")
+    assert result.verdict == "FAILED"
+    assert "it parks" in result.counterexample.sentence

@@ -79,6 +79,7 @@ class EndKind(enum.Enum):
     INDIRECT = "indirect branch to an unknown target"
     TOO_LONG = "path too long"
     STOP = "reached a stop address"          # a segment of a round trip ends here
+    PARK = "parked"                          # WFE or WFI, then a branch back to it: forever
     SWITCH = "entered a context switch"      # e.g. a tail call of yield: see prove.py
     BROKEN = "an invariant may be broken"    # a loop invariant, or a heap invariant at a store
 
@@ -215,6 +216,12 @@ class Explorer:
             self.ends.append(self._run_path(path, work))
         return self.ends
 
+    def _parks(self, addr: int) -> bool:
+        """The park idiom: WFE or WFI, then a branch back to it (nothing can leave)."""
+        word = self.program.instruction(addr).word
+        return word in (0xD503205F, 0xD503207F) and \
+            self.program.instruction(addr + 4).word == 0x17FFFFFF
+
     def _run_path(self, path: Path, work: list[Path]) -> PathEnd:
         steps = 0
         arrived_by_jump = path.by_jump
@@ -225,6 +232,9 @@ class Explorer:
                 return PathEnd(EndKind.ESCAPE, path, addr, detail=f"jump to 0x{addr:x}")
             if path.trace and addr in self.stops:
                 return PathEnd(EndKind.STOP, path, addr)
+            if self._parks(addr):
+                return PathEnd(EndKind.PARK, path, addr,
+                               detail="a WFE/WFI loop with no way out: it never returns")
             if path.trace and path.frames and addr in self.summaries:
                 resolved = self._summarise_call(path, addr)
                 if resolved is not None:

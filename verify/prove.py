@@ -496,6 +496,12 @@ class Proof:
                 self._check_return(end, run)
             elif end.kind == EndKind.BROKEN:
                 self._check_broken(end, run)
+            elif end.kind == EndKind.PARK:
+                # A callable function returns on every entry its precondition allows: a path
+                # that can get here is a violation (the model rules out the ones that cannot).
+                end.broken = z3.BoolVal(True)
+                end.detail = "it parks (a WFE/WFI loop it never leaves) instead of returning"
+                self._check_broken(end, run)
             elif end.kind == EndKind.CLOSED:
                 if end.detail == "loop summarised":
                     run.summarised += 1
@@ -728,7 +734,7 @@ class Proof:
         model, whatever_opaque, _ = found
         cx = self._counterexample(end, model, sentence, returning=False)
         cx.replay_status = "not replayable"
-        cx.replay = "the path stops where the invariant breaks, before any return to replay to"
+        cx.replay = "the path stops there, before any return to replay to"
         if not opaque or whatever_opaque:
             run.failure = cx
         else:
