@@ -19,7 +19,7 @@ def broken(program, name):
 
 @pytest.mark.parametrize("name", ["sgi_good", "direct_registers", "gic_good", "tlbi_good",
                                   "ttbr_good", "ic_good", "dc_good", "sev_good",
-                                  "window_good"])
+                                  "window_good", "tlbi_broadcast_good"])
 def test_a_function_that_keeps_the_rules_passes(cases, name):
     assert broken(cases, name) == []
 
@@ -40,6 +40,10 @@ def test_a_function_that_keeps_the_rules_passes(cases, name):
     ("dc_incomplete", "ret", "DC IVAC not completed"),
     ("sev_store_in_flight", "sev", "event sent while a store may not be complete"),
     ("window_empty", "msr daifset", "a pending one need not be taken"),
+    ("tlbi_store_only_dsb", "isb", "TLBI not completed"),
+    ("tlbi_broadcast_nsh", "isb", "TLBI not completed"),
+    ("window_across_call", "msr daifset", "a pending one need not be taken"),
+    ("window_closed_by_register", "msr daif, x1", "a pending one need not be taken"),
 ])
 def test_a_broken_rule_is_caught_where_it_breaks(cases, name, where, what):
     found = broken(cases, name)

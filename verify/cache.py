@@ -107,6 +107,8 @@ class ProofCache:
         parts = [verifier_hash(), repr(self.program.config), self._hash(spec_file),
                  self._hash(self.root / "specs" / "accepted.toml"),
                  self._hash(heap_file(self.root)), name]
+        # Where every proof's output ports come from (a store there prints).
+        parts += [self._hash(path) for path in self.program.stream_files]
         deps = self._deps(name, depends_on)
         anchor = self.program.functions[name].addr if name in self.program.functions else 0
         for dep, f in zip(sorted(set(depends_on) | {name}), deps):

@@ -41,6 +41,7 @@ from .semantics import Unmodelled
 
 MAX_WIDENINGS = 3
 MAX_REGISTER_ROUNDS = 4  # more generalisations while only the set of changed registers grows
+QUICK_CHECK_MS = 2000   # a whole condition at once, before its conjuncts one by one
 PRE_CHECK_MS = 30000    # how long to try a callee's precondition before running its code (a
                         # run-queue invariant after a lock: about 4 s)
 REGION_MS = 1000       # how long to try to place a store inside one of the function's regions
@@ -492,14 +493,21 @@ class Explorer:
         from .spec import View   # spec imports program, not explore
         state = path.state
         need = self.switch_out(View(self.entry, self.program), View(state, self.program))
-        s = solver()
-        s.set("timeout", PRE_CHECK_MS)
-        s.add(*state.constraints, *self.entry.constraints)
-        s.add(z3.Not(need))
-        if s.check() != z3.unsat:
-            return PathEnd(EndKind.BROKEN, path, addr, broken=z3.Not(need),
-                           detail="what the contract says holds on switching out (its "
-                                  "switch_out) may not hold where it enters the switch")
+        # The whole at once, briefly; then each conjunct alone, which is how a hard one is
+        # decided at all (the way a postcondition is checked, prove.py).
+        parts = list(need.children()) if z3.is_and(need) else [need]
+        for i, part in enumerate([need] + parts if len(parts) > 1 else parts):
+            s = solver()
+            s.set("timeout", QUICK_CHECK_MS if i == 0 and len(parts) > 1 else PRE_CHECK_MS)
+            s.add(*state.constraints, *self.entry.constraints)
+            s.add(z3.Not(part))
+            verdict = s.check()
+            if verdict == z3.unsat and i == 0 and len(parts) > 1:
+                break
+            if verdict != z3.unsat and (i > 0 or len(parts) == 1):
+                return PathEnd(EndKind.BROKEN, path, addr, broken=z3.Not(part),
+                               detail="what the contract says holds on switching out (its "
+                                      "switch_out) may not hold where it enters the switch")
         state.constraints.append(need)
         return None
 

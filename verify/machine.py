@@ -294,16 +294,21 @@ class State:
             self._output(addr, value, cond)
 
     def _output(self, addr: z3.BitVecRef, value: z3.BitVecRef, cond) -> None:
-        """A store to an output port appends its low byte to the port's stream. The port is
-        matched by its constant address: a store through a pointer that only may equal it is
-        taken not to (the report states it)."""
+        """A store at a constant address that covers an output port appends the byte it puts
+        there to the port's stream. A store through a pointer is taken not to reach a port:
+        the proof states that assumption (prove.PORT_ASSUMPTION)."""
         addr = z3.simplify(addr)
-        if not z3.is_bv_value(addr) or addr.as_long() not in self.ports:
+        if not z3.is_bv_value(addr):
             return
-        name = STREAM + self.ports[addr.as_long()]
-        before = self.sysreg_value(name)
-        after = z3.Concat(before, z3.Unit(z3.simplify(z3.Extract(7, 0, value))))
-        self.sysregs[name] = after if cond is None else z3.If(cond, after, before)
+        for port, name in self.ports.items():
+            offset = port - addr.as_long()
+            if not 0 <= offset < value.size() // 8:
+                continue
+            stream = STREAM + name
+            before = self.sysreg_value(stream)
+            after = z3.Concat(before, z3.Unit(z3.simplify(
+                z3.Extract(8 * offset + 7, 8 * offset, value))))
+            self.sysregs[stream] = after if cond is None else z3.If(cond, after, before)
 
     def store_unknown(self, addr: z3.BitVecRef, nbytes: int, name: str) -> z3.FuncDeclRef:
         """Make nbytes at addr unknown: each byte becomes an unknown function of its address.

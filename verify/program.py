@@ -64,6 +64,7 @@ class Program:
         # Output streams the specs declare (spec.contracts_for fills it): name -> the port's
         # address as a function of a View.
         self.streams: dict = {}
+        self.stream_files: list[Path] = []    # the spec modules that declare them
         logging.getLogger("angr").setLevel(logging.ERROR)
         logging.getLogger("cle").setLevel(logging.ERROR)
         import angr  # slow to import; only needed once an ELF is loaded

@@ -30,7 +30,7 @@ from .machine import STREAM, MemAccess, State, base_and_offset, initial_memory, 
 from .overlay import SYSREG_KINDS, Kind
 from .program import Function, Program
 from .replay import SENTINEL, InitialMemory, ReplayStart, Schedule, machine_constants, replay
-from .spec import MEMORY, ConcreteView, Contract, View
+from .spec import MEMORY, ConcreteView, Contract, SpecError, View
 
 INPUT_REGS = [f"x{i}" for i in range(31)] + ["sp"]
 # The frame a proof assumes no caller pointer reaches: at most the room every stack keeps
@@ -278,6 +278,23 @@ def _sides(model: z3.ModelRef, conjunct: z3.BoolRef) -> str:
     return ""
 
 
+PORT_ASSUMPTION = ("a store through a pointer (an address that is not a constant) does not "
+                   "reach an output port ({ports}): pointers point at RAM, not at the device "
+                   "registers whose writes the specs' STREAMS record")
+
+
+def _ports(program: Program, func: Function) -> dict[int, str]:
+    """The specs' output ports (STREAMS) by address; each must be a constant."""
+    probe, out = View(entry_state(func), program), {}
+    for name, where in program.streams.items():
+        addr = z3.simplify(z3.BitVecVal(0, 64) + where(probe))
+        if not z3.is_bv_value(addr):
+            raise SpecError(f"STREAMS: the port of {name} is {addr}, not a constant address; "
+                            "name it by the ELF's constants and symbols")
+        out[addr.as_long()] = name
+    return out
+
+
 class Proof:
     def __init__(self, program: Program, func: Function, contract: Contract,
                  switches: dict[int, str] | None = None,
@@ -297,9 +314,7 @@ class Proof:
         self.switches = switches or {}
         # Callees with explicit contracts: a call is taken as its contract says.
         self.summaries = {a: v for a, v in (summaries or {}).items() if v[0] != func.name}
-        probe = View(entry_state(func), program)
-        self.ports = {z3.simplify(z3.BitVecVal(0, 64) + where(probe)).as_long(): name
-                      for name, where in program.streams.items()}
+        self.ports = _ports(program, func)
         self.entry = self._entry()
         self.bound = contract.loop_bound[0] if contract.loop_bound else DEFAULT_BOUND
         self.setup_layout = dict(program.looked_up)
@@ -356,6 +371,9 @@ class Proof:
                 "every word written, so that they hold where any function starts: " +
                 "; ".join(self.heap.summaries) + "; the function's own stack frame lies apart "
                 "from their arrays")
+        if self.ports:
+            result.assumptions.append(PORT_ASSUMPTION.format(ports=", ".join(
+                sorted(self.ports.values()))))
         if contract.cache_maintenance:
             result.assumptions.append("its cache maintenance is not held to the heap "
                                       "invariants (specs/heap.py): " + contract.cache_maintenance)

@@ -368,7 +368,8 @@ def heap_links(root: Path) -> list[Links]:
     return links
 
 
-def _load_module(path: Path, streams: dict | None = None) -> dict:
+def _load_module(path: Path, streams: dict | None = None,
+                 streams_from: list[Path] | None = None) -> dict:
     module = _exec(path)
     contracts = getattr(module, "CONTRACTS", None)
     if not isinstance(contracts, dict):
@@ -377,8 +378,9 @@ def _load_module(path: Path, streams: dict | None = None) -> dict:
     if not isinstance(declared, dict) or not all(callable(f) for f in declared.values()):
         raise SpecError(f"{path}: STREAMS must be a dict from a stream's name to a function of "
                         "a View giving its port's address")
-    if streams is not None:
+    if streams is not None and declared:
         streams.update(declared)
+        streams_from.append(path)
     return contracts
 
 
@@ -393,9 +395,10 @@ def contracts_for(program: Program, root: Path) -> dict[str, object]:
     for name in program.functions:
         by_file.setdefault(spec_file(program, root, name), []).append(name)
     result: dict[str, object] = {}
-    program.streams = {}
+    program.streams, program.stream_files = {}, []
     for path, names in by_file.items():
-        declared = _load_module(path, program.streams) if path.is_file() else {}
+        declared = _load_module(path, program.streams, program.stream_files) \
+            if path.is_file() else {}
         stale = sorted(set(declared) - set(names))
         if stale:
             raise SpecError(f"{path}: names {', '.join(stale)}, which the matching asm file does "

@@ -43,6 +43,9 @@ TABLE_BASE = {"TTBR0_EL1", "TTBR1_EL1"}
 ENTRY = -1
 STORE_COMPLETING = {"SY", "ST", "ISH", "ISHST", "OSH", "OSHST"}   # DSB domains enough for
 # another core or the table walker
+# A DSB completes maintenance only when it waits for reads and writes alike (not the ST or
+# LD forms), and broadcast maintenance only in a domain that reaches the other cores.
+MAINTENANCE_COMPLETING = {"SY", "ISH", "OSH", "NSH"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class Violation:
 @dataclass(frozen=True)
 class _State:
     unsynced: frozenset = frozenset()     # (register, addr) written, no context sync since
-    incomplete: frozenset = frozenset()   # (maintenance kind, addr) not completed by a DSB
+    incomplete: frozenset = frozenset()   # (kind, addr, broadcast) not completed by a DSB
     fetch_stale: frozenset = frozenset()  # addr of a completed IC, no ISB since
     store: int | None = None              # a store not completed by a DSB (ENTRY: the caller's)
     unmasked: frozenset = frozenset()     # addr of a DAIFClr, no context sync since
@@ -84,8 +87,9 @@ def _is_store(word: int) -> bool:
         return True     # DC ZVA
     if word & 0x0A000000 != 0x08000000:
         return False
-    if word & 0x3F200C00 == 0x38200000 or word & 0x3FA07C00 == 0x08A07C00:
-        return True     # LSE atomics, CAS
+    if word & 0x3F200C00 == 0x38200000 or word & 0x3FA07C00 == 0x08A07C00 or \
+            word & 0xBFA07C00 == 0x08207C00:
+        return True     # LSE atomics, CAS, CASP
     return not (word >> 22) & 1
 
 
@@ -98,16 +102,19 @@ def _sysreg(word: int) -> tuple[str, bool] | None:
     return name, not (word >> 21) & 1
 
 
-def _maintenance(word: int) -> str | None:
+def _maintenance(word: int) -> tuple[str, bool] | None:
+    """(kind, broadcast) of a cache or TLB maintenance instruction. Only TLBI by the local
+    forms (CRm 7) and IC IALLU act on this core alone; the rest reach other observers."""
     if word & 0xFFF80000 != 0xD5080000:
         return None
-    crn, crm = (word >> 12) & 0xF, (word >> 8) & 0xF
-    if crn == 8:
-        return "TLBI"
+    op1, crn, crm, op2 = (word >> 16) & 7, (word >> 12) & 0xF, (word >> 8) & 0xF, \
+        (word >> 5) & 7
+    if crn in (8, 9):                             # TLBI (and its nXS forms)
+        return "TLBI", crm != 7
     if crn == 7 and crm in (1, 5):
-        return "IC"
-    if crn == 7 and crm in (6, 10, 11, 14):     # by VA or set/way: invalidate, clean
-        return "DC IVAC" if (crm, (word >> 5) & 7) == (6, 1) else "DC"
+        return "IC", (op1, crm, op2) != (0, 5, 0)
+    if crn == 7 and crm in (6, 10, 11, 12, 13, 14):   # DC by VA or set/way
+        return ("DC IVAC" if (crm, op2) == (6, 1) else "DC"), True
     return None     # DC ZVA is a store (below); AT has no rule here
 
 
@@ -121,7 +128,7 @@ def _boundary(state: _State, addr: int, what: str) -> list[Violation]:
     out = [Violation(addr, a, f"{name} written and not synchronized (no ISB) before {what}")
            for name, a in state.unsynced]
     out += [Violation(addr, a, f"{kind} not completed (no DSB) before {what}")
-            for kind, a in state.incomplete]
+            for kind, a, _ in state.incomplete]
     out += [Violation(addr, a, f"instructions fetched before the IC invalidation completed "
                                f"may still run: no ISB before {what}") for a in state.fetch_stale]
     return out
@@ -130,9 +137,9 @@ def _boundary(state: _State, addr: int, what: str) -> list[Violation]:
 def _step(word: int, addr: int, s: _State, out: list[Violation]) -> _State:
     barrier = barrier_kind(word)
     if barrier == "ISB" or word == 0xD69F03E0:      # ISB, ERET: context synchronization
-        out += [Violation(addr, a, f"{kind} not completed (no DSB) before the ISB that was to "
-                                   f"make it visible") for kind, a in s.incomplete
-                if kind in ("TLBI", "IC")]
+        out += [Violation(addr, a, f"{kind} not completed (no DSB) before the "
+                                   f"{'ISB that was to make it visible' if barrier else 'ERET'}")
+                for kind, a, _ in s.incomplete if kind in ("TLBI", "IC") or not barrier]
         if s.store is not None:
             out += [Violation(addr, _cause(s.store), f"the {name} write takes effect while a "
                                                      f"store (a translation table entry) may "
@@ -140,11 +147,11 @@ def _step(word: int, addr: int, s: _State, out: list[Violation]) -> _State:
                     for name, a in s.unsynced if name in TABLE_BASE]
         return _State(incomplete=s.incomplete, store=s.store)
     if barrier is not None and barrier.startswith("DSB"):
-        domain = barrier.split()[1]
-        if domain.endswith("LD"):
-            return s
-        ic = frozenset(a for kind, a in s.incomplete if kind == "IC")
-        return _State(s.unsynced, frozenset(), s.fetch_stale | ic,
+        domain = barrier.split()[1]      # an unknown one (SSBB, PSSBB: "#0", "#4") completes none
+        done = frozenset(m for m in s.incomplete if domain in MAINTENANCE_COMPLETING
+                         and (domain != "NSH" or not m[2]))
+        ic = frozenset(a for kind, a, _ in done if kind == "IC")
+        return _State(s.unsynced, s.incomplete - done, s.fetch_stale | ic,
                       None if domain in STORE_COMPLETING else s.store, s.unmasked)
     if s.fetch_stale and barrier is None:
         out += [Violation(addr, a, "runs after an IC invalidation with no ISB between: it may "
@@ -158,8 +165,9 @@ def _step(word: int, addr: int, s: _State, out: list[Violation]) -> _State:
                                    "since they were unmasked: a pending one need not be taken")
                 for a in s.unmasked]
         return _State(s.unsynced, s.incomplete, s.fetch_stale, s.store)
-    maint = _maintenance(word)
-    if maint is not None:
+    found = _maintenance(word)
+    if found is not None:
+        maint, broadcast = found
         if maint == "TLBI":
             out += [Violation(addr, a, f"TLB invalidated while the {name} write is not "
                                        f"synchronized: it may use the old context")
@@ -167,8 +175,8 @@ def _step(word: int, addr: int, s: _State, out: list[Violation]) -> _State:
         if maint == "DC IVAC" and s.store is not None:
             out.append(Violation(addr, _cause(s.store), "cache line invalidated while a store may "
                                                 "not be complete (no DSB between)"))
-        return _State(s.unsynced, s.incomplete | {(maint, addr)}, s.fetch_stale, s.store,
-                      s.unmasked)
+        return _State(s.unsynced, s.incomplete | {(maint, addr, broadcast)}, s.fetch_stale,
+                      s.store, s.unmasked)
     access = _sysreg(word)
     if access is not None:
         name, write = access
@@ -183,9 +191,11 @@ def _step(word: int, addr: int, s: _State, out: list[Violation]) -> _State:
         if write and name == "ICC_SGI1R_EL1" and s.store is not None:
             out.append(Violation(addr, _cause(s.store), "SGI sent while a store may not be complete: "
                                                 "the target may not see it (no DSB between)"))
-        if write and name == "DAIF":
-            return _State(s.unsynced, s.incomplete, s.fetch_stale, s.store,
-                          s.unmasked | {addr})
+        if write and name == "DAIF":     # may mask again, and may unmask
+            out += [Violation(addr, a, "interrupts may be masked again with no context "
+                                       "synchronization since they were unmasked: a pending "
+                                       "one need not be taken") for a in s.unmasked]
+            return _State(s.unsynced, s.incomplete, s.fetch_stale, s.store, frozenset({addr}))
         if write and name not in DIRECT:
             return _State(s.unsynced | {(name, addr)}, s.incomplete, s.fetch_stale, s.store,
                           s.unmasked)
@@ -201,20 +211,20 @@ def _step(word: int, addr: int, s: _State, out: list[Violation]) -> _State:
 def _successors(func: Function, addr: int, word: int) -> tuple[list[int], str | None]:
     """(successors inside the function, what leaves it here: None, or a description)."""
     nxt = addr + 4
-    if word & 0xFFFFFC1F == 0xD65F0000:
-        return [], "the return"
-    if word == 0xD69F03E0:
-        return [], None                          # ERET: synchronizes; the path ends
-    if word & 0xFFFFFC1F == 0xD61F0000:
-        return [], "the indirect branch"
-    if word & 0xFFFFFC1F == 0xD63F0000:
-        return [nxt], "the indirect call"
+    if word & 0xFE000000 == 0xD6000000:          # branches to a register, PAC forms too
+        opc = (word >> 21) & 0xF
+        if opc == 4:
+            return [], None                      # ERET: synchronizes; the path ends
+        if opc in (1, 9):
+            return [nxt], "the indirect call"
+        return [], "the return" if opc == 2 else "the indirect branch"
     if word & 0xFFE0001F in (0xD4000002, 0xD4000003):
         return [nxt], "the firmware call"
     target = pc_target(word, addr)
     if word & 0xFC000000 == 0x94000000:          # BL
-        inside = func.contains(target)
-        return ([target] if inside else [nxt]), None if inside else "the call"
+        if func.contains(target):                # a local subroutine, and what follows it
+            return [target, nxt], None
+        return [nxt], "the call"
     if word & 0xFC000000 == 0x14000000:          # B
         return ([target], None) if func.contains(target) else ([], "the tail call")
     if target is not None and (word & 0xFF000010 == 0x54000000 or
@@ -253,7 +263,10 @@ def check(program: Program, func: Function, replace: dict[int, int] | None = Non
         if leaves:
             out += _boundary(after, addr, leaves)
             if succ:                             # a call: the callee synchronized what it
-                after = _State(store=addr)       # wrote, and may have stored
+                # wrote, and may have stored; an interrupt window stays open across it
+                after = _State(store=addr, unmasked=after.unmasked)
+        if any(nxt not in words for nxt in succ):
+            out += _boundary(after, addr, "the end of the function's code")
         for v in out:
             found.setdefault((v.addr, v.cause, v.rule), v)
         for nxt in succ:
