@@ -104,10 +104,32 @@ FUNC scenario_main
     ldar    x0, [x0]
     mov     x1, #SPAWN_TOTAL
     cmp     x0, x1
-    b.hs    .Lscenario_main_count
+    b.hs    .Lscenario_main_exits
     mov     x0, #1
     bl      sleep
     b       .Lscenario_main_wait
+.Lscenario_main_exits:
+    /* A child counts itself as run before it returns into exit, and may be preempted in
+     * between: wait until every core's exits add up, so the statistics are final. */
+    LOAD_ADDR x0, sched_cores
+    mov     x1, #0                          /* exits so far */
+    mov     x2, #0                          /* core index */
+.Lscenario_main_sum:
+    cmp     x2, x21
+    b.hs    .Lscenario_main_summed
+    mov     x3, #CORE_SIZE
+    madd    x3, x2, x3, x0
+    ldr     x3, [x3, #STAT_EXITED]
+    add     x1, x1, x3
+    add     x2, x2, #1
+    b       .Lscenario_main_sum
+.Lscenario_main_summed:
+    mov     x0, #SPAWN_TOTAL
+    cmp     x1, x0
+    b.hs    .Lscenario_main_count
+    mov     x0, #1
+    bl      sleep
+    b       .Lscenario_main_exits
 .Lscenario_main_count:
     /* Missing: bits not set among the first SPAWN_TOTAL. */
     mov     x20, #0
