@@ -42,6 +42,7 @@ from .semantics import Unmodelled
 MAX_WIDENINGS = 3
 MAX_REGISTER_ROUNDS = 4  # more generalisations while only the set of changed registers grows
 QUICK_CHECK_MS = 2000   # a whole condition at once, before its conjuncts one by one
+PART_CHECK_MS = 60000   # one conjunct of what a contract guarantees (prove.CHECK_MS alike)
 PRE_CHECK_MS = 30000    # how long to try a callee's precondition before running its code (a
                         # run-queue invariant after a lock: about 4 s)
 REGION_MS = 1000       # how long to try to place a store inside one of the function's regions
@@ -54,6 +55,19 @@ def _brief(expr: z3.ExprRef, limit: int = 120) -> str:
     """An expression for a sentence a person reads: whole when short, else its start."""
     text = " ".join(str(z3.simplify(expr)).split())
     return text if len(text) <= limit else text[:limit] + " …"
+
+
+def conjuncts(p: z3.BoolRef, guards: tuple = ()) -> list[tuple[tuple, z3.BoolRef]]:
+    """p as (guards, conjunct) pairs: p fails exactly when, for one pair, every guard holds
+    and the conjunct does not. Splits And, Implies and a Boolean If."""
+    if z3.is_and(p):
+        return [pair for c in p.children() for pair in conjuncts(c, guards)]
+    if z3.is_app_of(p, z3.Z3_OP_IMPLIES):
+        return conjuncts(p.arg(1), guards + (p.arg(0),))
+    if z3.is_app_of(p, z3.Z3_OP_ITE) and z3.is_bool(p):
+        c, yes, no = p.children()
+        return conjuncts(yes, guards + (c,)) + conjuncts(no, guards + (z3.Not(c),))
+    return [(guards, p)]
 
 
 def _is_sysreg(item) -> bool:
@@ -493,19 +507,23 @@ class Explorer:
         from .spec import View   # spec imports program, not explore
         state = path.state
         need = self.switch_out(View(self.entry, self.program), View(state, self.program))
-        # The whole at once, briefly; then each conjunct alone, which is how a hard one is
-        # decided at all (the way a postcondition is checked, prove.py).
-        parts = list(need.children()) if z3.is_and(need) else [need]
-        for i, part in enumerate([need] + parts if len(parts) > 1 else parts):
+        # The whole at once, briefly; then each conjunct alone (And, Implies and If split,
+        # the guards kept), which is how a hard one is decided at all, as a postcondition's.
+        parts = conjuncts(need)
+        whole = [((), need)] if len(parts) > 1 else []
+        for i, (guards, part) in enumerate(whole + parts):
             s = solver()
-            s.set("timeout", QUICK_CHECK_MS if i == 0 and len(parts) > 1 else PRE_CHECK_MS)
+            s.set("timeout", QUICK_CHECK_MS if whole and i == 0 else PART_CHECK_MS)
             s.add(*state.constraints, *self.entry.constraints)
-            s.add(z3.Not(part))
+            s.add(*guards, z3.Not(part))
             verdict = s.check()
-            if verdict == z3.unsat and i == 0 and len(parts) > 1:
-                break
-            if verdict != z3.unsat and (i > 0 or len(parts) == 1):
-                return PathEnd(EndKind.BROKEN, path, addr, broken=z3.Not(part),
+            if whole and i == 0:
+                if verdict == z3.unsat:
+                    break
+                continue
+            if verdict != z3.unsat:
+                return PathEnd(EndKind.BROKEN, path, addr,
+                               broken=z3.And(*guards, z3.Not(part)),
                                detail="what the contract says holds on switching out (its "
                                       "switch_out) may not hold where it enters the switch")
         state.constraints.append(need)

@@ -25,7 +25,7 @@ from unicorn import UcError
 
 from .audit import audit
 from .heap import REGION_WORDS, HeapInvariant
-from .explore import EndKind, Explorer, Limits, Mode, PathEnd
+from .explore import EndKind, Explorer, Limits, Mode, PathEnd, conjuncts
 from .machine import STREAM, MemAccess, State, base_and_offset, initial_memory, solver
 from .overlay import SYSREG_KINDS, Kind
 from .program import Function, Program
@@ -254,19 +254,6 @@ class Check:
     # For a postcondition: the formula that must hold, whose conjuncts are checked one by one
     # when the whole is not shown at once (and named when one fails).
     holds: Callable[[View, View], z3.BoolRef] | None = None
-
-
-def conjuncts(p: z3.BoolRef, guards: tuple = ()) -> list[tuple[tuple, z3.BoolRef]]:
-    """p as (guards, conjunct) pairs: p fails exactly when, for one pair, every guard holds
-    and the conjunct does not. Splits And, Implies and a Boolean If."""
-    if z3.is_and(p):
-        return [pair for c in p.children() for pair in conjuncts(c, guards)]
-    if z3.is_app_of(p, z3.Z3_OP_IMPLIES):
-        return conjuncts(p.arg(1), guards + (p.arg(0),))
-    if z3.is_app_of(p, z3.Z3_OP_ITE) and z3.is_bool(p):
-        c, yes, no = p.children()
-        return conjuncts(yes, guards + (c,)) + conjuncts(no, guards + (z3.Not(c),))
-    return [(guards, p)]
 
 
 def _sides(model: z3.ModelRef, conjunct: z3.BoolRef) -> str:
