@@ -56,3 +56,14 @@ def test_the_runtime_without_its_dsb_before_the_wake_up_sgi_fails(tmp_path):
     assert result.verdict == "FAILED"
     assert any("system ordering" in r and "SGI sent" in r for r in result.reasons), \
         result.reasons
+
+
+def test_the_barrier_report_asks_the_rules_what_a_dropped_barrier_breaks(cases):
+    # sgi_good's DSB ISH is needed (without it the SGI may overtake the store); its STR is
+    # not a barrier, and dropping it breaks nothing
+    from verify.sysorder import needed_by
+    func = cases.functions["sgi_good"]
+    dsb, store = func.addr + 4, func.addr
+    assert any("SGI sent while a store may not be complete" in v.rule
+               for v in needed_by(cases, dsb))
+    assert needed_by(cases, store) == []

@@ -222,12 +222,16 @@ def replay(program: Program, func: Function, start: ReplayStart,
     outputs: dict[str, list[int]] = {}
 
     def on_output(emu, access, address, size, value, data):
-        outputs.setdefault(ports[address], []).append(value & 0xFF)
+        # as the model has it: a store that covers the port, at whatever offset, sends the
+        # byte it puts there
+        for port, name in ports.items():
+            if address <= port < address + size:
+                outputs.setdefault(name, []).append(value >> 8 * (port - address) & 0xFF)
 
     mu.hook_add(UC_HOOK_MEM_UNMAPPED, map_on_demand)
     mu.hook_add(UC_HOOK_INTR, on_exception)
-    for port in ports or {}:
-        mu.hook_add(UC_HOOK_MEM_WRITE, on_output, begin=port, end=port)
+    for port in ports or {}:     # a store of up to 16 bytes may start below the port
+        mu.hook_add(UC_HOOK_MEM_WRITE, on_output, begin=max(port - 15, 0), end=port)
     for lo, hi in program.code_ranges:
         mu.hook_add(UC_HOOK_CODE, repeat_choices, begin=lo, end=hi - 1)
     for i in range(31):
