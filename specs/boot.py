@@ -2,7 +2,10 @@
 
 import z3
 
-from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, NotCallable, Region
+from verify.spec import (AAPCS64_SCRATCH, FIRMWARE, HVC_CALL, MEMORY, SMC_CALL, Contract,
+                         NotCallable, Region, firmware_call, firmware_result)
+
+MAX_CORES = 8       # asm/scheduler.inc
 
 CONTRACTS = {
     "_start": NotCallable("image entry point: entered by the loader with no caller, no stack "
@@ -111,16 +114,74 @@ def _el1_configured(e, x):
 EL2_SETUP = ("HCR_EL2", "CNTHCTL_EL2", "CNTVOFF_EL2", "VPIDR_EL2", "VMPIDR_EL2", "CPTR_EL2",
              "SCTLR_EL1", "SPSR_EL2", "ELR_EL2", "ICC_SRE_EL2")
 
+def _psci(e, x0, x1, x2, x3, calls):
+    """`calls` (a firmware stream) with psci_call(x0, x1, x2, x3) appended: through SMC when
+    boot_psci_conduit holds PSCI_CONDUIT_SMC, else HVC."""
+    smc = e.u64(e.symbol("boot_psci_conduit")) == e.const("PSCI_CONDUIT_SMC")
+    conduit = z3.If(smc, z3.BitVecVal(SMC_CALL, 8), z3.BitVecVal(HVC_CALL, 8))
+    return z3.Concat(calls, z3.Unit(firmware_call(conduit, e.const("SMCCC_IMM"), x0, x1, x2,
+                                                  x3)))
+
+
+def _psci_post(e, x):
+    calls = _psci(e, e.x(0), e.x(1), e.x(2), e.x(3), e.stream(FIRMWARE))
+    return z3.And(x.stream(FIRMWARE) == calls, x.x(0) == firmware_result(calls))
+
+
+def _secondaries_steps(e):
+    """For k = FIRST_SECONDARY_AFF0 .. MAX_CORES: the firmware stream and the count of cores
+    running once the CPU_ONs below Aff0 = k are made. Each CPU_ON, for Aff0 = k in this core's
+    cluster (MPIDR_EL1's Aff3..Aff1), enters secondary_entry with the count so far as its
+    context id; a start the firmware answers PSCI_SUCCESS to counts one more."""
+    c = e.const
+    cluster = e.sysreg("MPIDR_EL1") & c("MPIDR_AFF_UPPER_MASK")
+    calls, running = e.stream(FIRMWARE), z3.BitVecVal(c("BOOT_CORE_INDEX") + 1, 64)
+    steps = {c("FIRST_SECONDARY_AFF0"): (calls, running)}
+    for aff0 in range(c("FIRST_SECONDARY_AFF0"), MAX_CORES):
+        calls = _psci(e, c("PSCI_CPU_ON_64"), cluster | aff0, e.symbol("secondary_entry"),
+                      running, calls)
+        started = z3.Extract(31, 0, firmware_result(calls)) == c("PSCI_SUCCESS")
+        running = z3.If(started, running + 1, running)
+        steps[aff0 + 1] = (calls, running)
+    return steps
+
+
+def _secondaries_loop(e, here):
+    """At the loop's head, Aff0 = x19 is next: the calls below it made, x20 cores running,
+    x21 this core's cluster, the frame as pushed, the conduit as on entry."""
+    c = e.const
+    conduit = e.symbol("boot_psci_conduit")
+    return z3.And(here.x(21) == e.sysreg("MPIDR_EL1") & c("MPIDR_AFF_UPPER_MASK"),
+                  here.sp == e.sp - 48, here.u64(conduit) == e.u64(conduit),
+                  z3.Or(*[z3.And(here.x(19) == k, here.x(20) == running,
+                                 here.stream(FIRMWARE) == calls)
+                          for k, (calls, running) in _secondaries_steps(e).items()]))
+
+
+def _secondaries_post(e, x):
+    """Every CPU_ON made (_secondaries_steps); x0 = the cores running at the end."""
+    calls, running = _secondaries_steps(e)[MAX_CORES]
+    return z3.And(x.stream(FIRMWARE) == calls, x.x(0) == running)
+
+
+FIRMWARE_CALLS = tuple(f"x{i}" for i in range(18)) + ("nzcv", "out:" + FIRMWARE)
+
 CONTRACTS.update({
     "boot_core_stack_top": Contract(
         "the top of core x0's boot stack: boot_stacks + (x0 + 1) * STACK_SIZE",
         maychange=("x0", "x1", "x2"),
         post=lambda e, x: x.x(0) == e.symbol("boot_stacks") + (e.x(0) + 1) * e.const("STACK_SIZE")),
     "psci_call": Contract(
-        "an SMCCC call x0(x1..x3) to the firmware through the conduit boot recorded (SMC if "
-        "boot_psci_conduit says so, else HVC): x0-x17 are the firmware's results, whatever it "
-        "returns (not a function of the inputs: there is nothing more to state); memory and "
-        "every other register are kept", maychange=tuple(f"x{i}" for i in range(18)) + ("nzcv",)),
+        "one SMCCC call x0(x1..x3) to the firmware through the conduit boot recorded (SMC if "
+        "boot_psci_conduit says so, else HVC), with SMCCC_IMM; x0 is the firmware's answer, "
+        "x1-x17 whatever it leaves; memory and every other register are kept",
+        maychange=FIRMWARE_CALLS, post=_psci_post),
+    "boot_start_secondaries": Contract(
+        "PSCI CPU_ON for Aff0 = 1..7 of this core's cluster, in order, entering "
+        "secondary_entry with consecutive core indices (1 and up, one per start the firmware "
+        "accepted) as context ids; x0 = the cores running, core 0 included",
+        maychange=AAPCS64_SCRATCH + ("out:" + FIRMWARE,), post=_secondaries_post,
+        invariants={".Lboot_start_secondaries_loop": _secondaries_loop}),
     "boot_drop_to_el1": Contract(
         "at EL2, configures EL1 and returns to x30 at EL1 through ERET; at EL1, returns",
         # Stackless: at EL2 the ERET switches from SP_EL2 to SP_EL1, so sp is not kept.

@@ -40,3 +40,36 @@ def test_printing_is_a_change_the_contract_must_allow(tmp_path):
                        HeapInvariant(program, heap_links(root)))
     assert result.verdict == "FAILED"
     assert "it sends to console" in result.counterexample.sentence
+
+
+# ---- the firmware stream: each HVC or SMC appends its conduit, immediate and x0-x3 ----
+
+def test_a_firmware_call_through_the_wrong_conduit_is_caught_and_replayed(tmp_path):
+    # psci_call takes SMC for the HVC conduit and HVC for the SMC one
+    result = prove_planted(tmp_path, "asm/boot.s", "    b.eq    .Lpsci_call_smc\n",
+                           "    b.ne    .Lpsci_call_smc\n", "psci_call")
+    assert result.verdict == "FAILED"
+    assert result.counterexample.replay_status == "confirmed"
+
+
+def test_a_core_started_with_the_wrong_context_id_is_caught_through_a_callee_contract(tmp_path):
+    # boot_start_secondaries passes the target's Aff0, not the core index, as the context id.
+    # The violation rests on psci_call's contract (what the firmware answers), and holds
+    # whatever that contract allows: a counterexample, not a possible violation.
+    result = prove_planted(tmp_path, "asm/boot.s", "    mov     x3, x20                         "
+                           "/* context id = its core index */\n",
+                           "    mov     x3, x19\n", "boot_start_secondaries")
+    assert result.verdict == "FAILED"
+    assert not result.reasons
+
+
+def test_calling_the_firmware_is_a_change_the_contract_must_allow(tmp_path):
+    root = copy_tree(tmp_path)
+    assert main(["--root", str(root), "build"]) == 0
+    program = Program(root / "build" / "actly.elf", root)
+    contracts = contracts_for(program, root)
+    contracts["psci_call"] = Contract("calls nothing (wrong)", maychange=AAPCS64_SCRATCH)
+    result = prove_one(program, "psci_call", contracts, 60,
+                       HeapInvariant(program, heap_links(root)))
+    assert result.verdict == "FAILED"
+    assert "it calls the firmware" in result.counterexample.sentence

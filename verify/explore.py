@@ -34,7 +34,7 @@ import z3
 
 from . import overlay
 from .audit import AuditResult, Recovery, audit
-from .machine import (STREAM, Effect, MemAccess, State, Step, fresh, fresh_like,
+from .machine import (FIRMWARE, STREAM, Effect, MemAccess, State, Step, fresh, fresh_like,
                       initial_memory, read_memory, reg_offset, solver)
 from .program import Function, Program
 from .semantics import Unmodelled
@@ -136,13 +136,22 @@ class Path:
     # One per store: True when it cannot touch a stack frame, None when it is a store into
     # the function's own frame, False when not known (only judged inside loops).
     off_frame: list[bool | None] = field(default_factory=list)
+    # Constraints that state only what is known of widened values, true of every run: a
+    # callee's postcondition where its contract stands for it, a loop's invariant where the
+    # loop is generalised. A violation that holds for every widened value they allow is real.
+    facts: list[z3.BoolRef] = field(default_factory=list)
 
     def fork(self, state: State) -> "Path":
         return Path(state, list(self.trace), self.frames,
                     {k: replace(v) for k, v in self.snapshots.items()}, list(self.stores),
                     list(self.unmodelled), list(self.widened), list(self.rules),
                     list(self.switched), list(self.summarised), list(self.deferred),
-                    heads=self.heads, off_frame=list(self.off_frame))
+                    heads=self.heads, off_frame=list(self.off_frame), facts=list(self.facts))
+
+    def facts_of(self, constraints: list[z3.BoolRef]) -> list[z3.BoolRef]:
+        """The facts among `constraints` (a generalisation drops those it undoes)."""
+        ids = {c.get_id() for c in constraints}
+        return [f for f in self.facts if f.get_id() in ids]
 
 
 @dataclass
@@ -494,7 +503,8 @@ class Explorer:
         state.set_reg("cc_ndep", z3.BitVecVal(0, 64))
         daif = state.sysreg_value("DAIF")
         state.sysregs["DAIF"] = z3.simplify(daif & ~z3.BitVecVal(0x80, 64))
-        for name in state.ports.values():   # the processes that ran meanwhile printed too
+        # the processes that ran meanwhile printed and called the firmware too
+        for name in (*state.ports.values(), FIRMWARE):
             value = fresh_like(STREAM + name, f"after_switch_{name}")
             path.widened.append(value)
             state.sysregs[STREAM + name] = value
@@ -619,6 +629,7 @@ class Explorer:
             post = contract.post(entry_view, View(state, self.program))
             learn()
             state.constraints.append(post)
+            path.facts.append(post)
         for start, size in regions if heap is not None else ():
             need = heap.region_obligation(state, start, size)
             if need is not None and not heap.store_kept(state, need):
@@ -845,7 +856,9 @@ class Explorer:
             path.widened.append(fill)
         if key[0] == () and key[1] in self.invariants:
             # What the generalised state forgot, the invariant restores.
-            gen.constraints.append(self._invariant(key[1], gen))
+            inv = self._invariant(key[1], gen)
+            gen.constraints.append(inv)
+            path.facts.append(inv)
         path.snapshots[key] = Snapshot(gen.copy(), len(gen.constraints), len(path.stores),
                                        True, frozenset(havoc_regs), tuple(stores),
                                        snap.widenings + 1, snap.arrivals, memory_havoc,

@@ -46,16 +46,40 @@ def fresh(name: str, bits: int) -> z3.BitVecRef:
     return z3.BitVec(f"{name}!{next(_fresh_ids)}", bits)
 
 
-# Output streams (a console's bytes) are kept beside the system registers under this prefix,
-# as sequences of bytes: a store to the stream's port appends what it wrote.
+# Output streams are kept beside the system registers under this prefix: a console's bytes
+# (a store to the stream's port appends what it wrote), and the calls made to the firmware.
 STREAM = "out:"
 BYTES = z3.SeqSort(z3.BitVecSort(8))
+
+# Each HVC or SMC appends one call to the stream `out:firmware`: the conduit (HVC_CALL or
+# SMC_CALL), the instruction's 16-bit immediate and x0-x3 as the call had them, packed as
+# conduit:imm:x3:x2:x1:x0. What the firmware returns in x0 is `firmware_result` of the stream
+# with the call appended: an unknown function of the whole history of calls, so any sequence
+# of results a run can see is one of its values (each call's history is a longer one).
+FIRMWARE = "firmware"
+HVC_CALL, SMC_CALL = 0, 1
+CALL_BITS = 8 + 16 + 4 * 64
+CALLS = z3.SeqSort(z3.BitVecSort(CALL_BITS))
+firmware_result = z3.Function("firmware_result", CALLS, z3.BitVecSort(64))
+
+
+def firmware_call(conduit, imm, x0, x1, x2, x3) -> z3.BitVecRef:
+    """One call of the firmware stream (see FIRMWARE); arguments are z3 values or ints."""
+    def bv(v, bits):
+        return z3.BitVecVal(v, bits) if isinstance(v, int) else v
+    return z3.Concat(bv(conduit, 8), bv(imm, 16), bv(x3, 64), bv(x2, 64), bv(x1, 64),
+                     bv(x0, 64))
+
+
+def stream_sort(name: str) -> z3.SeqSortRef:
+    """The sort of the stream kept under `name` (with its prefix)."""
+    return CALLS if name == STREAM + FIRMWARE else BYTES
 
 
 def fresh_like(name: str, label: str) -> z3.ExprRef:
     """A fresh unknown for the system register or stream `name`."""
     if name.startswith(STREAM):
-        return z3.Const(f"{label}!{next(_fresh_ids)}", BYTES)
+        return z3.Const(f"{label}!{next(_fresh_ids)}", stream_sort(name))
     return fresh(label, 64)
 
 
@@ -178,7 +202,8 @@ class State:
     def sysreg_value(self, name: str) -> z3.BitVecRef:
         """A system register's current value; on first use, its entry value `<name>_0`."""
         if name not in self.sysregs:
-            self.sysregs[name] = z3.Const(f"{name}_0", BYTES) if name.startswith(STREAM) \
+            self.sysregs[name] = z3.Const(f"{name}_0", stream_sort(name)) \
+                if name.startswith(STREAM) \
                 else z3.BitVec(f"{name}_0", 64)
         return self.sysregs[name]
 

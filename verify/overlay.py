@@ -22,7 +22,8 @@ from typing import Callable
 
 import z3
 
-from .machine import Effect, MemAccess, State, fresh, reg_offset
+from .machine import (FIRMWARE, HVC_CALL, SMC_CALL, STREAM, Effect, MemAccess, State,
+                      firmware_call, firmware_result, fresh, reg_offset)
 from .ordering import access_class
 
 MASK64 = 2 ** 64 - 1
@@ -335,9 +336,15 @@ def _dc_ivac(ex: Exec) -> None:
 
 
 def _firmware_call(ex: Exec) -> None:
+    # The call joins the firmware stream; x0 is what the firmware answers to that history.
+    conduit = SMC_CALL if ex.field(0, 2) == 3 else HVC_CALL
+    stream = STREAM + FIRMWARE
+    calls = z3.Concat(ex.state.sysreg_value(stream), z3.Unit(firmware_call(
+        conduit, ex.field(5, 16), *(ex.x(r) for r in range(4)))))
+    ex.set_sysreg(stream, calls)
     ex.effect.firmware = {}
     for r in range(SMCCC_RESULT_REGS):
-        value = fresh(f"firmware_x{r}", 64)
+        value = firmware_result(calls) if r == 0 else fresh(f"firmware_x{r}", 64)
         ex.effect.firmware[r] = value
         ex.set_x(r, value)
 
@@ -458,7 +465,8 @@ def rule_for(word: int) -> Rule | None:
             return None
         return Rule("system register", f"msr {name}: {kind.value}", _msr(name))
     if word & 0xFFE0001F in (0xD4000002, 0xD4000003):  # HVC, SMC
-        return Rule("firmware call", "hvc/smc: x0-x17 take unknown values",
+        return Rule("firmware call", "hvc/smc: the call (conduit, immediate, x0-x3) joins "
+                    "the firmware stream; x0-x17 take unknown values",
                     _firmware_call, assumption="the firmware follows the SMC Calling "
                     "Convention: it preserves x18-x30, sp and memory")
     if word == 0xD69F03E0:

@@ -26,7 +26,7 @@ from unicorn import UcError
 from .audit import audit
 from .heap import REGION_WORDS, HeapInvariant
 from .explore import EndKind, Explorer, Limits, Mode, PathEnd, conjuncts
-from .machine import STREAM, MemAccess, State, base_and_offset, initial_memory, solver
+from .machine import FIRMWARE, STREAM, MemAccess, State, base_and_offset, initial_memory, solver
 from .overlay import SYSREG_KINDS, Kind
 from .program import Function, Program
 from .replay import SENTINEL, InitialMemory, ReplayStart, Schedule, machine_constants, replay
@@ -598,6 +598,11 @@ class Proof:
                 checks.append(Check(f"it sends to {name}, which its contract does not allow "
                                     f"(MAYCHANGE lacks {STREAM}{name})",
                                     lambda e, x, n=name: x.stream(n) != e.stream(n)))
+        if not contract.may_change(STREAM + FIRMWARE) and MEMORY not in contract.maychange \
+                and STREAM + FIRMWARE in end.path.state.sysregs:
+            checks.append(Check(f"it calls the firmware, which its contract does not allow "
+                                f"(MAYCHANGE lacks {STREAM}{FIRMWARE})",
+                                lambda e, x: x.stream(FIRMWARE) != e.stream(FIRMWARE)))
         for name in end.path.state.sysregs:
             kind = SYSREG_KINDS.get(name)
             if kind is None or kind in UNCHECKED_SYSREGS or contract.may_change(name):
@@ -686,7 +691,8 @@ class Proof:
             if verdict == z3.unsat:
                 continue
             found = UNDECIDED if verdict == z3.unknown else \
-                self._model(state.constraints + [bad], opaque, self._off_image(end))
+                self._model(state.constraints + [bad], opaque, self._off_image(end),
+                            end.path.facts_of(state.constraints))
             if found is None:
                 continue
             if found == UNDECIDED:
@@ -725,7 +731,8 @@ class Proof:
         sentence = f"{end.detail} at {where}"
         state = end.path.state
         opaque = list(state.opaque) + list(end.path.widened)
-        found = self._model(state.constraints + [end.broken], opaque, self._off_image(end))
+        found = self._model(state.constraints + [end.broken], opaque, self._off_image(end),
+                            end.path.facts_of(state.constraints))
         if found is None:
             # The explorer could not rule it out in its time, the model search did: the path
             # still stopped there, so what follows it was not explored.
@@ -762,19 +769,25 @@ class Proof:
         return away
 
     @staticmethod
-    def _model(constraints: list[z3.BoolRef], opaque: list,
-               prefer: list[z3.BoolRef] = ()) -> tuple[z3.ModelRef, bool, bool] | None:
-        """A model of the violation; whether it holds whatever the opaque values are; and
-        whether it suits a replay (x30 is the replay's return address and the read-only
-        system registers hold what the replay machine's do). `prefer`: conditions a model
-        is sought with first, so that the replay can show it."""
+    def _model(constraints: list[z3.BoolRef], opaque: list, prefer: list[z3.BoolRef] = (),
+               facts: list[z3.BoolRef] = ()) -> tuple[z3.ModelRef, bool, bool] | None:
+        """A model of the violation; whether it holds whatever the opaque values are (of
+        those the path's `facts` allow: what callees' contracts and loop invariants say of
+        them, which every run keeps); and whether it suits a replay (x30 is the replay's
+        return address and the read-only system registers hold what the replay machine's
+        do). `prefer`: conditions a model is sought with first, so that the replay can show
+        it."""
         pins = [z3.BitVec("x30", 64) == SENTINEL] + [
             z3.BitVec(f"{name}_0", 64) == value for name, value in _machine_constants().items()]
         attempts = []
         if prefer and not opaque:
             attempts.append((constraints + pins + list(prefer), True, True))
         if opaque and all(z3.is_const(o) for o in opaque):  # no quantifying over memories
-            attempts.append(([z3.ForAll(opaque, z3.And(*constraints))] + pins, True, True))
+            known = {f.get_id() for f in facts}
+            rest = [c for c in constraints if c.get_id() not in known]
+            # some opaque values the facts allow reach it (the plain constraints), and all do
+            attempts.append((constraints + [z3.ForAll(opaque, z3.Implies(
+                z3.And(*facts), z3.And(*rest)))] + pins, True, True))
         attempts += [(constraints + pins, not opaque, True), (constraints, not opaque, False)]
         verdict = z3.unsat
         for attempt, universal, replayable in attempts:

@@ -19,6 +19,7 @@ from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_UNMA
                      UC_HOOK_MEM_WRITE, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError)
 from unicorn import arm64_const as uc
 
+from .machine import FIRMWARE, HVC_CALL, SMC_CALL
 from .ordering import access_class
 from .overlay import SYSREGS, Kind
 from .program import Function, Program
@@ -59,7 +60,7 @@ class ReplayResult:
     left_to: int | None = None   # the address the function returned to, when not x30's
     machine: Uc | None = None
     initial: "InitialMemory | None" = None
-    outputs: dict[str, list[int]] = field(default_factory=dict)   # bytes stored to each port
+    outputs: dict[str, list[int]] = field(default_factory=dict)   # what each stream was sent
 
     def sent(self, name: str) -> list[int]:
         return self.outputs.get(name, [])
@@ -176,6 +177,7 @@ def replay(program: Program, func: Function, start: ReplayStart,
     depth = [0]     # calls the run is inside
     exclusive = list(start.schedule.exclusive_succeeds)
     firmware = list(start.schedule.firmware_results)
+    outputs: dict[str, list[int]] = {}    # stream name -> what the run sent to it
 
     def map_on_demand(emu, access, address, size, value, data):
         if SENTINEL <= address < SENTINEL + PAGE:
@@ -209,6 +211,12 @@ def replay(program: Program, func: Function, start: ReplayStart,
                 emu.reg_write(getattr(uc, f"UC_ARM64_REG_X{(word >> 16) & 0x1F}"), 1)
                 emu.reg_write(uc.UC_ARM64_REG_PC, address + 4)
         elif word & 0xFFE0001F in (0xD4000002, 0xD4000003) and firmware:
+            # the call, packed as the firmware stream has it (machine.firmware_call)
+            call = SMC_CALL if word & 3 == 3 else HVC_CALL
+            call = call << 16 | (word >> 5 & 0xFFFF)
+            for r in (3, 2, 1, 0):
+                call = call << 64 | emu.reg_read(getattr(uc, f"UC_ARM64_REG_X{r}"))
+            outputs.setdefault(FIRMWARE, []).append(call)
             for r, value in firmware.pop(0).items():
                 emu.reg_write(getattr(uc, f"UC_ARM64_REG_X{r}"), value)
             emu.reg_write(uc.UC_ARM64_REG_PC, address + 4)
@@ -218,8 +226,6 @@ def replay(program: Program, func: Function, start: ReplayStart,
         stop["why"] = f"exception {intno} (an hvc, smc, svc or fault) near 0x{pc:x}"
         stop["exception"] = True
         emu.emu_stop()
-
-    outputs: dict[str, list[int]] = {}
 
     def on_output(emu, access, address, size, value, data):
         # as the model has it: a store that covers the port, at whatever offset, sends the

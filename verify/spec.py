@@ -17,7 +17,9 @@ from typing import Callable
 
 import z3
 
-from .machine import BYTES, STREAM
+from .machine import STREAM, stream_sort
+# What specs use to state firmware calls (the stream `firmware`: machine.FIRMWARE).
+from .machine import FIRMWARE, HVC_CALL, SMC_CALL, firmware_call, firmware_result  # noqa: F401
 from .program import Program
 
 
@@ -75,7 +77,7 @@ class Region:
 AAPCS64_SCRATCH = tuple([f"x{i}" for i in range(19)] + ["x30", "nzcv"] +
                         [f"q{i}" for i in list(range(8)) + list(range(16, 32))] +
                         [f"q{i}.hi" for i in range(8, 16)])
-MEMORY = "memory"     # in MAYCHANGE: any memory may change
+MEMORY = "memory"     # in MAYCHANGE: any memory may change, devices and firmware included
 
 
 @dataclass(frozen=True)
@@ -220,8 +222,9 @@ class View:
         return self._state.sysreg_value(name)
 
     def stream(self, name: str) -> z3.SeqRef:
-        """What has been written to an output stream (the spec's STREAMS), oldest byte
-        first: on entry, whatever came before; on return, that and what the call sent."""
+        """What has been written to an output stream (the spec's STREAMS, or "firmware":
+        machine.FIRMWARE), oldest first: on entry, whatever came before; on return, that and
+        what the call sent."""
         return self._state.sysreg_value(STREAM + name)
 
     def value(self, expr) -> z3.BitVecRef:
@@ -258,11 +261,13 @@ class ConcreteView(View):
         return z3.BitVecVal(self._sysreg(name), 64)
 
     def stream(self, name: str) -> z3.SeqRef:
-        """The stream on entry as the model has it, and on a replay's return that and the
-        bytes the run stored to the port."""
-        entry = self._model.eval(z3.Const(f"{STREAM}{name}_0", BYTES), model_completion=True)
+        """The stream on entry as the model has it, and on a replay's return that and what
+        the run sent (the bytes it stored to the port, the firmware calls it made)."""
+        sort = stream_sort(STREAM + name)
+        entry = self._model.eval(z3.Const(f"{STREAM}{name}_0", sort), model_completion=True)
         sent = self._sent(name) if self._sent is not None else []
-        return z3.simplify(z3.Concat(entry, *[z3.Unit(z3.BitVecVal(b, 8)) for b in sent])) \
+        bits = sort.basis().size()
+        return z3.simplify(z3.Concat(entry, *[z3.Unit(z3.BitVecVal(b, bits)) for b in sent])) \
             if sent else entry
 
     def value(self, expr) -> z3.BitVecRef:
