@@ -207,16 +207,6 @@ LFUNC boot_primary_entry
     b       .Lboot_primary_entry_zero
 .Lboot_primary_entry_zeroed:
 
-    /* Record the entry EL and the PSCI conduit it implies. */
-    LOAD_ADDR x0, boot_entry_el
-    str     x19, [x0]
-    mov     x1, #PSCI_CONDUIT_HVC
-    mov     x2, #PSCI_CONDUIT_SMC
-    cmp     x19, #EL2
-    csel    x1, x2, x1, eq
-    LOAD_ADDR x0, boot_psci_conduit
-    str     x1, [x0]
-
     bl      boot_build_tables
     bl      boot_map_stack_pool
 
@@ -227,6 +217,18 @@ LFUNC boot_primary_entry
     bl      boot_inval_dcache_range
 
     bl      boot_mmu_on
+
+    /* Record the entry EL and the PSCI conduit it implies: stored once the
+     * MMU is on, past the invalidation, so the boot path's proof (its hand-off
+     * in specs/boot.py) states them where nothing changes them again. */
+    LOAD_ADDR x0, boot_entry_el
+    str     x19, [x0]
+    mov     x1, #PSCI_CONDUIT_HVC
+    mov     x2, #PSCI_CONDUIT_SMC
+    cmp     x19, #EL2
+    csel    x1, x2, x1, eq
+    LOAD_ADDR x0, boot_psci_conduit
+    str     x1, [x0]
 
     mov     x0, #BOOT_CORE_INDEX
     bl      boot_core_stack_top

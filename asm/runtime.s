@@ -51,10 +51,7 @@ ENDOBJECT runtime_scenario_entry
     .weak   scenario_main
 
 FUNC runtime_main
-    PUSH2   x29, x30
-    mov     x29, sp
-    PUSH2   x19, x20
-    mov     x19, x0
+    mov     x19, x0                         /* never returns: nothing of the caller's to save */
 
     bl      print_lock
     LOAD_ADDR x0, .Lruntime_str_core

@@ -10,10 +10,6 @@ MAX_CORES = 8       # asm/scheduler.inc
 CONTRACTS = {
     "_start": NotCallable("image entry point: entered by the loader with no caller, no stack "
                           "and the MMU off; branches to boot_primary_entry"),
-    "boot_primary_entry": NotCallable("core 0's boot path: runs once from _start with no "
-                                      "stack and never returns"),
-    "secondary_entry": NotCallable("PSCI CPU_ON entry of a secondary core: no caller, no stack, "
-                                   "MMU off; never returns"),
     "vectors": NotCallable("exception vector table: entered by the hardware on an exception, "
                            "not by a call"),
 }
@@ -114,32 +110,35 @@ def _el1_configured(e, x):
 EL2_SETUP = ("HCR_EL2", "CNTHCTL_EL2", "CNTVOFF_EL2", "VPIDR_EL2", "VMPIDR_EL2", "CPTR_EL2",
              "SCTLR_EL1", "SPSR_EL2", "ELR_EL2", "ICC_SRE_EL2")
 
-def _psci(e, x0, x1, x2, x3, calls):
+def _psci(conduit, e, x0, x1, x2, x3, calls):
     """`calls` (a firmware stream) with psci_call(x0, x1, x2, x3) appended: through SMC when
-    boot_psci_conduit holds PSCI_CONDUIT_SMC, else HVC."""
-    smc = e.u64(e.symbol("boot_psci_conduit")) == e.const("PSCI_CONDUIT_SMC")
-    conduit = z3.If(smc, z3.BitVecVal(SMC_CALL, 8), z3.BitVecVal(HVC_CALL, 8))
-    return z3.Concat(calls, z3.Unit(firmware_call(conduit, e.const("SMCCC_IMM"), x0, x1, x2,
-                                                  x3)))
+    the recorded conduit (boot_psci_conduit's value) is PSCI_CONDUIT_SMC, else HVC."""
+    smc = conduit == e.const("PSCI_CONDUIT_SMC")
+    via = z3.If(smc, z3.BitVecVal(SMC_CALL, 8), z3.BitVecVal(HVC_CALL, 8))
+    return z3.Concat(calls, z3.Unit(firmware_call(via, e.const("SMCCC_IMM"), x0, x1, x2, x3)))
 
 
 def _psci_post(e, x):
-    calls = _psci(e, e.x(0), e.x(1), e.x(2), e.x(3), e.stream(FIRMWARE))
+    calls = _psci(e.u64(e.symbol("boot_psci_conduit")), e, e.x(0), e.x(1), e.x(2), e.x(3),
+                  e.stream(FIRMWARE))
     return z3.And(x.stream(FIRMWARE) == calls, x.x(0) == firmware_result(calls))
 
 
-def _secondaries_steps(e):
+def _secondaries_steps(e, conduit=None):
     """For k = FIRST_SECONDARY_AFF0 .. MAX_CORES: the firmware stream and the count of cores
     running once the CPU_ONs below Aff0 = k are made. Each CPU_ON, for Aff0 = k in this core's
     cluster (MPIDR_EL1's Aff3..Aff1), enters secondary_entry with the count so far as its
-    context id; a start the firmware answers PSCI_SUCCESS to counts one more."""
+    context id; a start the firmware answers PSCI_SUCCESS to counts one more. `conduit`: the
+    recorded conduit, boot_psci_conduit's value on entry unless given."""
     c = e.const
+    if conduit is None:
+        conduit = e.u64(e.symbol("boot_psci_conduit"))
     cluster = e.sysreg("MPIDR_EL1") & c("MPIDR_AFF_UPPER_MASK")
     calls, running = e.stream(FIRMWARE), z3.BitVecVal(c("BOOT_CORE_INDEX") + 1, 64)
     steps = {c("FIRST_SECONDARY_AFF0"): (calls, running)}
     for aff0 in range(c("FIRST_SECONDARY_AFF0"), MAX_CORES):
-        calls = _psci(e, c("PSCI_CPU_ON_64"), cluster | aff0, e.symbol("secondary_entry"),
-                      running, calls)
+        calls = _psci(conduit, e, c("PSCI_CPU_ON_64"), cluster | aff0,
+                      e.symbol("secondary_entry"), running, calls)
         started = z3.Extract(31, 0, firmware_result(calls)) == c("PSCI_SUCCESS")
         running = z3.If(started, running + 1, running)
         steps[aff0 + 1] = (calls, running)
@@ -164,9 +163,56 @@ def _secondaries_post(e, x):
     return z3.And(x.stream(FIRMWARE) == calls, x.x(0) == running)
 
 
+def _booted(e, here, core):
+    """What core `core` has where it enters runtime_main: x0 its index, sp the top of its boot
+    stack, TPIDR_EL1 its index, VBAR_EL1 the vectors, EL1 with the boot translation regime
+    on (SCTLR_EL1 and TTBR0_EL1 as boot_mmu_on sets them)."""
+    c = e.const
+    return z3.And(here.x(0) == core,
+                  here.sp == e.symbol("boot_stacks") + (core + 1) * c("STACK_SIZE"),
+                  here.sysreg("TPIDR_EL1") == core,
+                  here.sysreg("VBAR_EL1") == e.symbol("vectors"),
+                  here.sysreg("CurrentEL") == c("EL1") << 2,
+                  here.sysreg("SCTLR_EL1") == c("SCTLR_EL1_MMU_ON"),
+                  here.sysreg("TTBR0_EL1") == e.symbol("boot_l1_table"))
+
+
+def _primary_handoff(e, here):
+    """Core 0 enters runtime_main booted (_booted), having recorded the EL it was entered at
+    and the conduit that implies (SMC from EL2, where the firmware is at EL3, else HVC),
+    started the secondaries (_secondaries_steps, through that conduit) and published the
+    count of cores running in boot_cores_started."""
+    c = e.const
+    el = z3.LShR(e.sysreg("CurrentEL"), 2)
+    conduit = z3.If(el == c("EL2"), z3.BitVecVal(c("PSCI_CONDUIT_SMC"), 64),
+                    z3.BitVecVal(c("PSCI_CONDUIT_HVC"), 64))
+    calls, running = _secondaries_steps(e, conduit)[MAX_CORES]
+    return z3.And(_booted(e, here, c("BOOT_CORE_INDEX")),
+                  here.u64(e.symbol("boot_entry_el")) == el,
+                  here.u64(e.symbol("boot_psci_conduit")) == conduit,
+                  here.stream(FIRMWARE) == calls,
+                  here.u64(e.symbol("boot_cores_started")) == running)
+
+
+def _secondary_handoff(e, here):
+    """A secondary with an index below MAX_CORES (the context id x0) enters runtime_main
+    booted (_booted); with any other it parks."""
+    return z3.And(z3.ULT(e.x(0), MAX_CORES), _booted(e, here, e.x(0)))
+
+
 FIRMWARE_CALLS = tuple(f"x{i}" for i in range(18)) + ("nzcv", "out:" + FIRMWARE)
 
 CONTRACTS.update({
+    "boot_primary_entry": Contract(
+        "core 0's boot path, run once from _start with no stack: hands off to runtime_main "
+        "booted, the entry EL and PSCI conduit recorded, the secondaries started and counted",
+        handoff={"runtime_main": _primary_handoff}),
+    "secondary_entry": Contract(
+        "PSCI CPU_ON entry of a secondary core (no caller, no stack, MMU off; x0 the context "
+        "id boot_start_secondaries gave, its core index): hands off to runtime_main booted, "
+        "or parks if the index has no stack",
+        handoff={"runtime_main": _secondary_handoff},
+        parks=lambda e: z3.UGE(e.x(0), MAX_CORES)),
     "boot_core_stack_top": Contract(
         "the top of core x0's boot stack: boot_stacks + (x0 + 1) * STACK_SIZE",
         maychange=("x0", "x1", "x2"),
@@ -220,12 +266,13 @@ CONTRACTS.update({
 
 # Orderings no weak-memory harness checks (verify barriers lists them with these reasons).
 UNCHECKED_ORDERING = {
-    "boot_primary_entry": "not callable (boot entry: builds the page tables, turns the MMU "
-                          "on, never returns); its STLR of the core count is written out as "
+    "boot_primary_entry": "entry code, proved sequentially to its hand-off (boot: builds "
+                          "the page tables, turns the MMU on, never returns); its STLR of the "
+                          "core count is written out as "
                           "harness code in rendezvous_started (specs/runtime.py), which "
                           "checks the reader; its DSB orders that store before SEV, an event "
                           "outside Arm's model",
-    "secondary_entry": "not callable (PSCI entry with the MMU off): its barrier orders "
+    "secondary_entry": "entry code (PSCI entry with the MMU off): its barrier orders "
                        "system-register and translation-table state, outside the memory model",
     "boot_inval_dcache_range": "cache maintenance with the MMU and caches off: outside Arm's "
                                "memory model (which assumes coherent, cacheable memory)",

@@ -5,10 +5,48 @@ import z3
 from verify.harness.spec import Harness, call, code
 from verify.spec import Contract, NotCallable, Region
 
+MAX_CORES = 8       # asm/scheduler.inc
+
+
+def _scenario(e):
+    """The scenario's entry (0 in the product image, which has none)."""
+    return e.u64(e.symbol("runtime_scenario_entry"))
+
+
+def _main_handoff(e, x, boot_core: bool, scenario: bool):
+    """Where runtime_main leaves for `spawn` (the scenario's first process, on the boot core),
+    `sched_start` (a scenario's other cores) or `runtime_power_off` (the boot core without a
+    scenario): only on that core and with that image; its scheduler block is TPIDRRO_EL0
+    (sched_core_init); the boot core has built the process table (slot 0 heads the free
+    list), another core has left it alone; the first process is runtime_first_process with
+    argument 0 and the default options."""
+    c = e.const
+    core = e.x(0)
+    head = e.symbol("proc_free_head")
+    own = z3.And(x.sysreg("TPIDRRO_EL0") == e.symbol("sched_cores") + core * c("CORE_SIZE"),
+                 (core == c("BOOT_CORE_INDEX")) if boot_core else
+                 (core != c("BOOT_CORE_INDEX")),
+                 (_scenario(e) != 0) if scenario else (_scenario(e) == 0),
+                 x.u64(head) == 0 if boot_core else x.u64(head) == e.u64(head))
+    if boot_core and scenario:
+        return z3.And(own, x.x(0) == e.symbol("runtime_first_process"), x.x(1) == 0,
+                      x.x(2) == 0)
+    return own
+
+
 CONTRACTS = {
-    "runtime_main": NotCallable("per-core main, entered once from boot on a fresh stack; never "
-                                "returns (core 0 powers off or schedules, the others park or "
-                                "schedule)"),
+    "runtime_main": Contract(
+        "per-core main, entered once from boot with core index x0 on a fresh stack; never "
+        "returns: core 0 sets up what is shared (the process table) and then spawns the "
+        "scenario's first process or powers off; every core sets up its own scheduler; with a "
+        "scenario every core schedules, without one the others park",
+        pre=lambda e: z3.ULT(e.x(0), MAX_CORES),
+        handoff={"spawn": lambda e, x: _main_handoff(e, x, boot_core=True, scenario=True),
+                 "sched_start": lambda e, x: _main_handoff(e, x, boot_core=False,
+                                                           scenario=True),
+                 "runtime_power_off": lambda e, x: _main_handoff(e, x, boot_core=True,
+                                                                 scenario=False)},
+        parks=lambda e: z3.And(e.x(0) != e.const("BOOT_CORE_INDEX"), _scenario(e) == 0)),
     "runtime_first_process": NotCallable("the entry of the scenario image's first process: "
                                          "runs scenario_main, then powers off; never returns"),
     "runtime_power_off": NotCallable("powers the system off (PSCI SYSTEM_OFF); never returns"),

@@ -92,7 +92,7 @@ def call_summaries(program: Program, contracts: dict) -> dict[int, tuple[str, ob
     code at a call. Each is proved on its own; a caller's report names the ones it relied on."""
     from .spec import MEMORY, Contract
     return {program.functions[name].addr: (name, c) for name, c in contracts.items()
-            if isinstance(c, Contract) and MEMORY not in c.maychange}
+            if isinstance(c, Contract) and MEMORY not in c.maychange and not c.handoff}
 
 
 def _bounded_by(r: Result, callees: list[Result]) -> None:

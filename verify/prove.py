@@ -30,7 +30,7 @@ from .machine import FIRMWARE, STREAM, MemAccess, State, base_and_offset, initia
 from .overlay import SYSREG_KINDS, Kind
 from .program import Function, Program
 from .replay import SENTINEL, InitialMemory, ReplayStart, Schedule, machine_constants, replay
-from .spec import MEMORY, ConcreteView, Contract, SpecError, View
+from .spec import MEMORY, ConcreteView, Contract, SpecError, Unjudgeable, View
 
 INPUT_REGS = [f"x{i}" for i in range(31)] + ["sp"]
 # The frame a proof assumes no caller pointer reaches: at most the room every stack keeps
@@ -172,6 +172,27 @@ def _walk_from_caller(expr: z3.ExprRef) -> bool:
     return True
 
 
+def _names(exprs: list[z3.ExprRef]) -> set[str]:
+    """The uninterpreted constants and functions `exprs` mention, by name."""
+    names, todo, seen = set(), list(exprs), set()
+    while todo:
+        e = todo.pop()
+        if e.get_id() in seen:
+            continue
+        seen.add(e.get_id())
+        if z3.is_app(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            names.add(e.decl().name())
+        elif z3.is_quantifier(e):
+            todo.append(e.body())
+            continue
+        todo.extend(e.children())
+    return names
+
+
+def _name(opaque) -> str:
+    return opaque.name() if isinstance(opaque, z3.FuncDeclRef) else opaque.decl().name()
+
+
 def frame_assumption(acc: MemAccess) -> z3.BoolRef | None:
     """AAPCS64: a pointer the caller provided cannot point into the callee's own frame (the
     stack below sp on entry, not yet allocated when the call was made)."""
@@ -289,6 +310,10 @@ class Proof:
                  budget: float = PROOF_BUDGET, heap: HeapInvariant | None = None):
         self.program = program
         program.looked_up.clear()
+        if contract.handoff:
+            # Entry code runs before the invariants hold: memory is whatever the loader left
+            # until boot zeroes .bss, so they are neither assumed nor checked here.
+            heap = None
         if heap is not None:
             heap = HeapInvariant(program, heap.links, in_frame=in_own_frame,
                                  frame_floor=FRAME_BYTES)
@@ -352,6 +377,15 @@ class Proof:
         func, contract = self.func, self.contract
         result = Result(func.name, "UNKNOWN", contract.summary, self.program.line(func.addr),
                         func.bytes_hash, assumptions=list(ASSUMPTIONS), budget=self.budget)
+        if contract.handoff:
+            result.assumptions.append(
+                "entry code: entered without a call, so nothing is assumed of memory or "
+                "registers beyond the precondition; each hand-off's condition is proved where "
+                "a path reaches it (partial correctness: that every entry gets there, rather "
+                "than loop for ever, is not); the heap invariants (specs/heap.py) are "
+                "neither assumed nor checked here: they rest on .bss being zero where boot "
+                "hands off, which the model cannot show (it takes boot's cache invalidation "
+                "as discarding what the zeroing stored)")
         if self.heap is not None and self.heap.links:
             result.assumptions.append(
                 "heap invariants (specs/heap.py), assumed of every word read and proved of "
@@ -474,7 +508,8 @@ class Proof:
                             summaries=self.summaries, invariants=self.invariants,
                             own_regions=self._own_regions(),
                             cache_maintenance_kept=bool(self.contract.cache_maintenance),
-                            switch_out=self.contract.switch_out)
+                            switch_out=self.contract.switch_out,
+                            stops=frozenset(self._handoffs()))
         ends = explorer.run(self.entry.copy())
         run = _Run(mode, explorer.paths_explored)
         if explorer.out_of_time:
@@ -496,17 +531,29 @@ class Proof:
                     run.cut_other.append(f"the path switches context through {name}, and other "
                                          "processes may change any memory meanwhile: the "
                                          "contract must allow MEMORY")
-            if end.kind == EndKind.RETURN:
+            if end.kind == EndKind.RETURN and self.contract.handoff:
+                end.broken = z3.BoolVal(True)
+                end.detail = "it returns, though nothing called it (it must hand off)"
+                self._check_broken(end, run)
+            elif end.kind == EndKind.RETURN:
                 run.returns += 1
                 self._check_return(end, run)
+            elif end.kind == EndKind.STOP:
+                run.returns += 1
+                self._check_return(end, run, self._handoffs()[end.addr])
             elif end.kind == EndKind.BROKEN:
                 self._check_broken(end, run)
             elif end.kind == EndKind.PARK:
-                # A callable function returns on every entry its precondition allows: a path
-                # that can get here is a violation (the model rules out the ones that cannot).
-                end.broken = z3.BoolVal(True)
-                end.detail = "it parks (a WFE/WFI loop it never leaves) instead of returning"
-                self._check_broken(end, run)
+                # A callable function returns on every entry its precondition allows, and
+                # entry code parks only where its contract says: a path that can get here
+                # otherwise is a violation (the model rules out the ones that cannot).
+                parks = self.contract.parks
+                end.broken = z3.Not(parks(View(self.entry, self.program))) if parks \
+                    else z3.BoolVal(True)
+                end.detail = "it parks (a WFE/WFI loop it never leaves) instead of " + \
+                    ("handing off" if self.contract.handoff else "returning")
+                if parks is None or self._can_hold(end.path.state, end.broken):
+                    self._check_broken(end, run)
             elif end.kind == EndKind.CLOSED:
                 if end.detail == "loop summarised":
                     run.summarised += 1
@@ -527,8 +574,8 @@ class Proof:
         if run.returns == 0 and not explorer.incomplete:
             # Nothing returned: the contract held on no path at all. Say so rather than
             # report a vacuous PROVED.
-            run.cut_other.append("no explored path returns, so the contract was checked on "
-                                 "none (vacuous); a callable function must return")
+            run.cut_other.append("no explored path returns or hands off, so the contract was "
+                                 "checked on none (vacuous)")
         if self.contract.switch_out is not None and not run.switches and \
                 not explorer.incomplete:
             run.cut_other.append("the contract says what the function leaves on switching "
@@ -642,7 +689,26 @@ class Proof:
                                     f"{self.program.line(effect.addr)} changes memory outside "
                                     "the MAYCHANGE frame", broken))
 
-    def _check_return(self, end: PathEnd, run: "_Run") -> None:
+    def _handoffs(self) -> dict[int, Check]:
+        """Entry code: the address of each call of, or branch to, a function it hands off
+        to, and the condition that must hold there."""
+        handoff = self.contract.handoff or {}
+        targets = {self.program.functions[name].addr: name for name in handoff}
+        out = {}
+        for insn in self.program.instructions(self.func):
+            if insn.word & 0x7C000000 != 0x14000000:    # b, bl
+                continue
+            offset = (insn.word & 0x3FFFFFF) - ((insn.word & 0x2000000) << 1)
+            name = targets.get(insn.addr + 4 * offset)
+            if name is not None:
+                cond = handoff[name]
+                out[insn.addr] = Check(f"the condition of the hand-off to {name} does not "
+                                       "hold", lambda e, x, c=cond: z3.Not(c(e, x)), cond)
+        return out
+
+    def _check_return(self, end: PathEnd, run: "_Run", handoff: Check | None = None) -> None:
+        """The contract on a path that returns, or the hand-off's condition on one that
+        reaches it."""
         if time.process_time() > self.deadline:
             run.cut_other.append(f"{BUDGET_REASON} of {self.budget:.0f} s spent before every "
                                  "returning path was checked")
@@ -650,10 +716,14 @@ class Proof:
         state = end.path.state
         ret = z3.BitVec("x30", 64)
         entry, exit_ = View(self.entry, self.program), View(state, self.program)
-        returning = end.target == ret
-        conditions = [("returns to an address other than x30 on entry", end.target != ret, None)]
+        if handoff is not None:
+            returning, conditions = z3.BoolVal(True), []
+        else:
+            returning = end.target == ret
+            conditions = [("returns to an address other than x30 on entry", end.target != ret,
+                           None)]
         formulas = {}       # each postcondition's formula on this path, built once
-        for c in self._checks(end):
+        for c in ([handoff] if handoff is not None else self._checks(end)):
             if c.holds is not None:
                 formulas[c.sentence] = c.holds(entry, exit_)
                 conditions.append((c.sentence, z3.And(returning, z3.Not(formulas[c.sentence])), c))
@@ -703,10 +773,14 @@ class Proof:
             model, whatever_opaque, pinned = found
             if part is not None:
                 sentence += _sides(model, part)
-            cx = self._counterexample(end, model, sentence)
-            # The replay judges the whole postcondition: a conjunct is a piece of the
-            # symbolic formula, with no meaning on the replay's concrete values.
-            self._replay_into(cx, end, model, check, pinned)
+            cx = self._counterexample(end, model, sentence, returning=handoff is None)
+            if handoff is not None:
+                cx.replay_status = "not replayable"
+                cx.replay = "the path stops at the hand-off, before any return to replay to"
+            else:
+                # The replay judges the whole postcondition: a conjunct is a piece of the
+                # symbolic formula, with no meaning on the replay's concrete values.
+                self._replay_into(cx, end, model, check, pinned)
             # Real if the path has nothing unknown on it, if it breaks whatever the unknown
             # values are, or if the machine shows it.
             if not opaque or whatever_opaque or cx.replay_status == "confirmed":
@@ -715,6 +789,14 @@ class Proof:
             run.possible.append(f"possible violation at {self.program.line(end.addr)}: "
                                 f"{sentence} (the path has values the verifier does not "
                                 f"model, and replaying the model did not show it: {cx.replay})")
+
+    @staticmethod
+    def _can_hold(state, cond: z3.BoolRef) -> bool:
+        """`cond` is not ruled out on the path (unknown counts as possible)."""
+        s = solver()
+        s.set("timeout", CHECK_MS)
+        s.add(*state.constraints, cond)
+        return s.check() != z3.unsat
 
     @staticmethod
     def _none_holds(state, bads: list[z3.BoolRef]) -> bool:
@@ -782,12 +864,19 @@ class Proof:
         attempts = []
         if prefer and not opaque:
             attempts.append((constraints + pins + list(prefer), True, True))
-        if opaque and all(z3.is_const(o) for o in opaque):  # no quantifying over memories
-            known = {f.get_id() for f in facts}
-            rest = [c for c in constraints if c.get_id() not in known]
+        known = {f.get_id() for f in facts}
+        rest = [c for c in constraints if c.get_id() not in known]
+        mentioned = _names(rest)
+        # z3 quantifies over values, not memories: the violation must not read an unknown
+        # memory, and facts about one are dropped (which asks more of the violation).
+        values = [o for o in opaque if z3.is_const(o) and _name(o) in mentioned]
+        memories = {_name(o) for o in opaque if not z3.is_const(o)}
+        if opaque and not memories & mentioned:
+            facts = [f for f in facts if not memories & _names([f])]
             # some opaque values the facts allow reach it (the plain constraints), and all do
-            attempts.append((constraints + [z3.ForAll(opaque, z3.Implies(
-                z3.And(*facts), z3.And(*rest)))] + pins, True, True))
+            attempts.append((constraints + [z3.ForAll(values, z3.Implies(
+                z3.And(*facts), z3.And(*rest)))] + pins if values else constraints + pins,
+                True, True))
         attempts += [(constraints + pins, not opaque, True), (constraints, not opaque, False)]
         verdict = z3.unsat
         for attempt, universal, replayable in attempts:
@@ -830,6 +919,10 @@ class Proof:
                 cx.replay_status = "not replayable"
                 cx.replay += (f"; the condition reads a system register unicorn cannot "
                               f"(it says: {exc}), so the run cannot judge it")
+                return
+            except Unjudgeable as exc:
+                cx.replay_status = "not replayable"
+                cx.replay += f"; {exc}, so the run cannot judge it"
                 return
         unreplayable = sorted({v.rule.summary.split(":")[0] for _, v in end.path.rules
                                if not v.rule.replayable})

@@ -109,6 +109,12 @@ class Contract:
       every path that does; a contract with one on which no path switches is not PROVED.
       After the switch other processes run and memory is unknown, so a postcondition
       cannot say what a blocking call did; this says it at the last point it is known.
+    - `handoff`: {function: cond(entry, here)}: the code is entered without a call (a boot
+      path) and ends by calling or branching to one of these functions, never to return:
+      every path must reach such a hand-off, where `cond` is proved (`maychange` and `post`
+      do not apply). A return, or a park its `parks` does not allow, FAILS.
+    - `parks(entry)`: with `handoff`, the entries on which the code may park instead (a
+      WFE/WFI loop it never leaves).
     - `cache_maintenance`: why the function's cache maintenance leaves memory as it was
       stored (an invalidation with the caches off), which the model takes as a write of
       unknown bytes: those writes are not held to the heap invariants (specs/heap.py), every
@@ -125,6 +131,8 @@ class Contract:
     invariants: dict[str, Callable[["View", "View"], z3.BoolRef]] | None = None
     switch_out: Callable[["View", "View"], z3.BoolRef] | None = None
     cache_maintenance: str | None = None
+    handoff: dict[str, Callable[["View", "View"], z3.BoolRef]] | None = None
+    parks: Callable[["View"], z3.BoolRef] | None = None
 
     def may_change(self, name: str) -> bool:
         return name in self.maychange
@@ -221,6 +229,11 @@ class View:
     def sysreg(self, name: str) -> z3.BitVecRef:
         return self._state.sysreg_value(name)
 
+    def last_read(self, name: str) -> z3.BitVecRef:
+        """The last value the path read from the counter `name` (CNTPCT_EL0; each read is at
+        least the one before): what a function that polls the clock last saw."""
+        return self._state.sysreg_value(f"{name}.last")
+
     def stream(self, name: str) -> z3.SeqRef:
         """What has been written to an output stream (the spec's STREAMS, or "firmware":
         machine.FIRMWARE), oldest first: on entry, whatever came before; on return, that and
@@ -230,6 +243,10 @@ class View:
     def value(self, expr) -> z3.BitVecRef:
         """An expression of the path (e.g. an address) in this view's terms."""
         return z3.BitVecVal(expr, 64) if isinstance(expr, int) else expr
+
+
+class Unjudgeable(Exception):
+    """A condition a concrete run cannot be judged by (it reads what the replay lacks)."""
 
 
 class ConcreteView(View):
@@ -259,6 +276,10 @@ class ConcreteView(View):
 
     def sysreg(self, name: str) -> z3.BitVecRef:
         return z3.BitVecVal(self._sysreg(name), 64)
+
+    def last_read(self, name: str) -> z3.BitVecRef:
+        raise Unjudgeable(f"the condition reads the last value of {name} the path read, "
+                          "which a replay does not record")
 
     def stream(self, name: str) -> z3.SeqRef:
         """The stream on entry as the model has it, and on a replay's return that and what
