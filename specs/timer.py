@@ -213,19 +213,6 @@ def _fire_post(e, x):
                   x.u32(pcb + c("PCB_TIMER_ARMED")) == 0)
 
 
-def _own_queue_tail(e):
-    """PCB x1's own core block, and the address of the tail word of its priority's queue
-    there (low shares normal's)."""
-    c = e.const
-    pcb = e.x(1)
-    prio = e.u32(pcb + c("PCB_PRIO"))
-    queue = z3.If(z3.ULT(prio, c("RUNQ_NORMAL")), prio, z3.BitVecVal(c("RUNQ_NORMAL"), 32))
-    block = z3.BitVecVal(e.symbol("sched_cores"), 64) + \
-        z3.ZeroExt(32, e.u32(pcb + c("PCB_CORE"))) * c("CORE_SIZE")
-    return block, block + c("CORE_QUEUES") + z3.ZeroExt(32, queue) * c("RUNQ_SIZE") + \
-        c("RUNQ_TAIL")
-
-
 def _fire_enqueues(e, x):
     """Exactly when the wake asks for it (the state word, at PCB_STATE = 0, was neither free
     nor queued, running, suspended or exiting: proc_state_wake returns 1), the process is the
@@ -236,44 +223,22 @@ def _fire_enqueues(e, x):
     blockers = (c("PS_FREE") | c("PS_IN_RUNQ") | c("PS_RUNNING") | c("PS_SUSPENDED") |
                 c("PS_EXITING"))
     wakes = e.u64(pcb) & blockers == 0
-    tail = _own_queue_tail(e)[1]
+    prio = e.u32(pcb + c("PCB_PRIO"))
+    queue = z3.If(z3.ULT(prio, c("RUNQ_NORMAL")), prio, z3.BitVecVal(c("RUNQ_NORMAL"), 32))
+    block = z3.BitVecVal(e.symbol("sched_cores"), 64) + \
+        z3.ZeroExt(32, e.u32(pcb + c("PCB_CORE"))) * c("CORE_SIZE")
+    tail = block + c("CORE_QUEUES") + z3.ZeroExt(32, queue) * c("RUNQ_SIZE") + c("RUNQ_TAIL")
     return z3.If(wakes, x.u64(tail) == pcb, x.u64(tail) == e.u64(tail))
-
-
-def _fire_lines(line):
-    return Region(lambda e: _own_queue_tail(e)[0] + line * e.const("CACHE_LINE"), 128)
-
-
-# What timer_fire writes: core x0's expiry statistics; PCB x1's state word, timer flag and
-# run-queue fields; lines 0 and 2 (queues, statistics) of x1's own core block and the old
-# tail's run-queue link (sched_enqueue); the wake-up SGI. No timer link, deadline or slot.
-FIRES = AAPCS64_SCRATCH + (
-    Region(lambda e: e.x(0) + e.const("STAT_TIMER_EXPIRIES"), 8),
-    Region(lambda e: e.x(0) + e.const("STAT_TIMER_LATE_MAX"), 8),
-    Region(lambda e: e.x(1) + e.const("PCB_STATE"), 8),
-    Region(lambda e: e.x(1) + e.const("PCB_NEXT"), 8),
-    Region(lambda e: e.x(1) + e.const("PCB_SCHED_COUNT"), 4),
-    Region(lambda e: e.x(1) + e.const("PCB_TIMER_ARMED"), 4),
-    Region(lambda e: e.u64(_own_queue_tail(e)[1]) + e.const("PCB_NEXT"), 8),
-    _fire_lines(0), _fire_lines(2), "ICC_SGI1R_EL1")
 
 
 def _expire_walk(e, here):
     """At the head of the walk: x19 and x20 the core block and tick, x21 the timer looked
     at (0 at the end, else a PCB: the heap invariants say what a slot and a link hold),
-    x23 the word pointing to it: tick x20's slot, or the PCB_TIMER_NEXT of a timer kept
-    because it is due after tick x20; the frame as pushed."""
-    c = e.const
-    slot = z3.simplify(e.symbol("timer_wheels") + e.u64(e.x(0) + c("CORE_INDEX")) *
-                       c("WHEEL_BYTES") + (e.x(1) & c("WHEEL_MASK")) * 8)
-    kept = here.x(23) - c("PCB_TIMER_NEXT")
+    x23 the word pointing to it (a wheel slot, or a PCB's PCB_TIMER_NEXT), the frame as
+    pushed."""
     return z3.And(here.x(19) == e.x(0), here.x(20) == e.x(1),
                   z3.Or(here.x(21) == 0, is_pcb(e, here.x(21))),
-                  here.u64(here.x(23)) == here.x(21),
-                  z3.Or(here.x(23) == slot,
-                        z3.And(is_pcb(e, kept),
-                               z3.UGT(here.u64(kept + c("PCB_TIMER_DEADLINE")), e.x(1)))),
-                  here.sp == e.sp - 64,
+                  is_link_word(e, here.x(23)), here.sp == e.sp - 64,
                   z3.ULT(e.u64(e.x(0) + e.const("CORE_INDEX")), MAX_CORES),
                   is_core_block(e, e.x(0)))
 
@@ -400,8 +365,8 @@ CONTRACTS = {
                            "x2: counts the expiry and the latest lateness in core x0's "
                            "statistics, disarms it, wakes the process (proc_state_wake) and "
                            "enqueues it on its own core (sched_enqueue) if the wake says so; "
-                           "writes no timer link, deadline or wheel (FIRES)",
-                           maychange=FIRES, pre=_fire_pre,
+                           "writes only what timer_expire may",
+                           maychange=EXPIRY, pre=_fire_pre,
                            ghost_post=lambda e, x: z3.And(_fire_post(e, x), _fire_enqueues(e, x))),
     "timer_tick": Contract("runs every tick now due and arms the next: for the k ticks it "
                            "runs, this core's clock goes up by k and its next tick by k "
