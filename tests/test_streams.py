@@ -73,3 +73,16 @@ def test_calling_the_firmware_is_a_change_the_contract_must_allow(tmp_path):
                        HeapInvariant(program, heap_links(root)))
     assert result.verdict == "FAILED"
     assert "it calls the firmware" in result.counterexample.sentence
+
+
+# ---- a device register's writes, in order (STREAMS: Register) ----
+
+def test_enabling_the_gic_groups_before_its_routing_is_caught_and_replayed(tmp_path):
+    # board_gic_init writes GICD_CTLR's final value at once: the groups come on with the
+    # routing, which GICv3 requires to be set alone first
+    result = prove_planted(tmp_path, "asm/board/virt/board.s",
+                           "    mov     w1, #GICD_CTLR_ARE\n",
+                           "    mov     w1, #(GICD_CTLR_ARE | GICD_CTLR_ENABLE_GRP0 | "
+                           "GICD_CTLR_ENABLE_GRP1)\n", "board_gic_init")
+    assert result.verdict == "FAILED"
+    assert result.counterexample.replay_status == "confirmed"

@@ -71,9 +71,17 @@ def firmware_call(conduit, imm, x0, x1, x2, x3) -> z3.BitVecRef:
                      bv(x0, 64))
 
 
+# Streams of a device register (spec.Register): name -> the register's size in bytes. The
+# others are byte ports.
+REGISTER_BYTES: dict[str, int] = {}
+
+
 def stream_sort(name: str) -> z3.SeqSortRef:
     """The sort of the stream kept under `name` (with its prefix)."""
-    return CALLS if name == STREAM + FIRMWARE else BYTES
+    if name == STREAM + FIRMWARE:
+        return CALLS
+    size = REGISTER_BYTES.get(name[len(STREAM):], 1)
+    return BYTES if size == 1 else z3.SeqSort(z3.BitVecSort(8 * size))
 
 
 def fresh_like(name: str, label: str) -> z3.ExprRef:
@@ -327,12 +335,18 @@ class State:
             return
         for port, name in self.ports.items():
             offset = port - addr.as_long()
-            if not 0 <= offset < value.size() // 8:
+            size = REGISTER_BYTES.get(name, 1)
+            if not -size < offset < value.size() // 8:
                 continue
             stream = STREAM + name
             before = self.sysreg_value(stream)
-            after = z3.Concat(before, z3.Unit(z3.simplify(
-                z3.Extract(8 * offset + 7, 8 * offset, value))))
+            if size == 1:
+                element = z3.Extract(8 * offset + 7, 8 * offset, value)
+            elif offset == 0 and value.size() == 8 * size:
+                element = value
+            else:   # part of the register, or more: what it then holds is not stated
+                element = fresh(f"part_of_{name}", 8 * size)
+            after = z3.Concat(before, z3.Unit(z3.simplify(element)))
             self.sysregs[stream] = after if cond is None else z3.If(cond, after, before)
 
     def store_unknown(self, addr: z3.BitVecRef, nbytes: int, name: str) -> z3.FuncDeclRef:

@@ -26,11 +26,13 @@ from unicorn import UcError
 from .audit import audit
 from .heap import REGION_WORDS, HeapInvariant
 from .explore import EndKind, Explorer, Limits, Mode, PathEnd, conjuncts
-from .machine import FIRMWARE, STREAM, MemAccess, State, base_and_offset, initial_memory, solver
+from .machine import (FIRMWARE, REGISTER_BYTES, STREAM, MemAccess, State, base_and_offset,
+                      initial_memory, solver)
 from .overlay import SYSREG_KINDS, Kind
 from .program import Function, Program
 from .replay import SENTINEL, InitialMemory, ReplayStart, Schedule, machine_constants, replay
-from .spec import MEMORY, ConcreteView, Contract, SpecError, Unjudgeable, View
+from .spec import (MEMORY, ConcreteView, Contract, Register, SpecError, Unjudgeable,
+                   View)
 
 INPUT_REGS = [f"x{i}" for i in range(31)] + ["sp"]
 # The frame a proof assumes no caller pointer reaches: at most the room every stack keeps
@@ -295,6 +297,9 @@ def _ports(program: Program, func: Function) -> dict[int, str]:
     """The specs' output ports (STREAMS) by address; each must be a constant."""
     probe, out = View(entry_state(func), program), {}
     for name, where in program.streams.items():
+        if isinstance(where, Register):
+            REGISTER_BYTES[name] = where.size
+            where = where.address
         addr = z3.simplify(z3.BitVecVal(0, 64) + where(probe))
         if not z3.is_bv_value(addr):
             raise SpecError(f"STREAMS: the port of {name} is {addr}, not a constant address; "

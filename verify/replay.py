@@ -19,7 +19,7 @@ from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_UNMA
                      UC_HOOK_MEM_WRITE, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError)
 from unicorn import arm64_const as uc
 
-from .machine import FIRMWARE, HVC_CALL, SMC_CALL
+from .machine import FIRMWARE, HVC_CALL, REGISTER_BYTES, SMC_CALL
 from .ordering import access_class
 from .overlay import SYSREGS, Kind
 from .program import Function, Program
@@ -228,16 +228,20 @@ def replay(program: Program, func: Function, start: ReplayStart,
         emu.emu_stop()
 
     def on_output(emu, access, address, size, value, data):
-        # as the model has it: a store that covers the port, at whatever offset, sends the
-        # byte it puts there
+        # as the model has it: a store that covers a byte port, at whatever offset, sends the
+        # byte it puts there; a register's stream gets each store to it
         for port, name in ports.items():
-            if address <= port < address + size:
+            width = REGISTER_BYTES.get(name, 1)
+            if width == 1 and address <= port < address + size:
                 outputs.setdefault(name, []).append(value >> 8 * (port - address) & 0xFF)
+            elif width > 1 and port - size < address < port + width:
+                outputs.setdefault(name, []).append(value & ((1 << 8 * width) - 1))
 
     mu.hook_add(UC_HOOK_MEM_UNMAPPED, map_on_demand)
     mu.hook_add(UC_HOOK_INTR, on_exception)
-    for port in ports or {}:     # a store of up to 16 bytes may start below the port
-        mu.hook_add(UC_HOOK_MEM_WRITE, on_output, begin=max(port - 15, 0), end=port)
+    for port, name in (ports or {}).items():   # a store of up to 16 bytes may start below
+        mu.hook_add(UC_HOOK_MEM_WRITE, on_output, begin=max(port - 15, 0),
+                    end=port + REGISTER_BYTES.get(name, 1) - 1)
     for lo, hi in program.code_ranges:
         mu.hook_add(UC_HOOK_CODE, repeat_choices, begin=lo, end=hi - 1)
     for i in range(31):

@@ -245,6 +245,15 @@ class View:
         return z3.BitVecVal(expr, 64) if isinstance(expr, int) else expr
 
 
+@dataclass(frozen=True)
+class Register:
+    """In STREAMS: a device register of `size` bytes (2, 4 or 8) at `address(view)`, whose
+    every write is one element of its stream, in order. (A plain function there names a
+    byte port: each store appends the byte it puts at the address.)"""
+    address: Callable[["View"], object]
+    size: int
+
+
 class Unjudgeable(Exception):
     """A condition a concrete run cannot be judged by (it reads what the replay lacks)."""
 
@@ -401,9 +410,12 @@ def _load_module(path: Path, streams: dict | None = None,
     if not isinstance(contracts, dict):
         raise SpecError(f"{path}: must define CONTRACTS, a dict from function name to contract")
     declared = getattr(module, "STREAMS", {})
-    if not isinstance(declared, dict) or not all(callable(f) for f in declared.values()):
+    if not isinstance(declared, dict) or not all(
+            callable(f) or isinstance(f, Register) and f.size in (2, 4, 8)
+            for f in declared.values()):
         raise SpecError(f"{path}: STREAMS must be a dict from a stream's name to a function of "
-                        "a View giving its port's address")
+                        "a View giving its byte port's address, or a Register(address, size) "
+                        "of 2, 4 or 8 bytes")
     if streams is not None and declared:
         streams.update(declared)
         streams_from.append(path)

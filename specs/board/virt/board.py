@@ -3,15 +3,26 @@ timer of QEMU's virt board."""
 
 import z3
 
-from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, Region
+from verify.spec import AAPCS64_SCRATCH, MEMORY, Contract, Region, Register
 
 # The UART's MMIO page: the only memory the console functions may write.
 UART = Region(lambda e: z3.BitVecVal(e.const("BOARD_UART_BASE"), 64), 0x1000)
 
 # The console as the prover sees it: every byte stored to the PL011's data register, in order
 # (a contract reads it as `view.stream("console")`; MAYCHANGE names it as CONSOLE).
-STREAMS = {"console": lambda e: e.const("BOARD_UART_BASE") + e.const("PL011_DR")}
+# Two control registers whose order of writes matters are streams of their writes too: the
+# distributor's GICD_CTLR (routing before the groups) and the PL011's UARTCR (off while the
+# line is reprogrammed).
+STREAMS = {"console": lambda e: e.const("BOARD_UART_BASE") + e.const("PL011_DR"),
+           "gicd_ctlr": Register(lambda e: e.const("BOARD_GICD_BASE") + e.const("GICD_CTLR"), 4),
+           "uart_cr": Register(lambda e: e.const("BOARD_UART_BASE") + e.const("PL011_CR"), 4)}
 CONSOLE = "out:console"
+
+
+def wrote(e, x, stream, *values):
+    """The register's stream on return: the one on entry, then these writes."""
+    return x.stream(stream) == z3.Concat(e.stream(stream),
+                                         *[z3.Unit(z3.BitVecVal(v, 32)) for v in values])
 
 
 def uart_base(e):
@@ -115,12 +126,14 @@ CONTRACTS = {
     "board_send_wake": Contract("sends the wake-up SGI to the core whose MPIDR is x0",
                                 maychange=("x1", "x2", "ICC_SGI1R_EL1"), post=sgi1r_wake),
     "board_gic_init": Contract(
-        "enables the distributor: GICD_CTLR holds ARE (bit 4, affinity routing with one "
-        "security state), EnableGrp1 (bit 1) and EnableGrp0 (bit 0), as the GICv3 "
-        "architecture numbers them; it writes only GICD_CTLR",
-        maychange=("x0", "x1", "nzcv", Region(lambda e: z3.BitVecVal(
+        "enables the distributor: GICD_CTLR gets ARE (bit 4, affinity routing with one "
+        "security state) alone first, as the GICv3 architecture requires before the groups, "
+        "then ARE, EnableGrp1 (bit 1) and EnableGrp0 (bit 0) (its fields as the architecture "
+        "numbers them); it writes only GICD_CTLR",
+        maychange=("x0", "x1", "nzcv", "out:gicd_ctlr", Region(lambda e: z3.BitVecVal(
             e.const("BOARD_GICD_BASE"), 64), 4)),
-        post=lambda e, x: x.u32(z3.BitVecVal(e.const("BOARD_GICD_BASE"), 64)) == 0x13),
+        post=lambda e, x: z3.And(x.u32(z3.BitVecVal(e.const("BOARD_GICD_BASE"), 64)) == 0x13,
+                                 wrote(e, x, "gicd_ctlr", 0x10, 0x13))),
     "board_irq_init_core": Contract(
         "wakes this core's redistributor, enables the tick and the wake-up SGI, opens the CPU "
         "interface; writes only the redistributors' MMIO",
@@ -140,10 +153,12 @@ CONTRACTS = {
     "board_uart_init": Contract(
         "enables the UART: UARTLCR_H (offset 0x2C) 8-bit words (WLEN, bits 6:5 = 3) and FIFOs "
         "(FEN, bit 4); UARTCR (0x30) UARTEN (bit 0), TXE (bit 8) and RXE (bit 9), as the "
-        "PL011 TRM numbers them",
-        maychange=AAPCS64_SCRATCH + (UART,),
+        "PL011 TRM numbers them, written 0 first (the UART off while reprogrammed)",
+        maychange=AAPCS64_SCRATCH + (UART, "out:uart_cr"),
         post=lambda e, x: z3.And(x.u32(uart_base(e) + 0x2C) == 0x70,
-                                 x.u32(uart_base(e) + 0x30) == 0x301),
+                                 x.u32(uart_base(e) + 0x30) == 0x301,
+                                 # off while the line is programmed, as the TRM asks
+                                 wrote(e, x, "uart_cr", 0, 0x301)),
         # it drained the transmitter first: UARTFR (0x18) read BUSY (bit 3) clear
         ghost_post=lambda e, x: x.u32(uart_base(e) + 0x18) & 0x8 == 0),
     "board_putc": Contract(
