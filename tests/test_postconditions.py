@@ -64,3 +64,14 @@ def test_a_function_that_parks_where_it_should_return_fails(tmp_path):
                            "boot_drop_to_el1")
     assert result.verdict == "FAILED"
     assert "it parks" in result.counterexample.sentence
+
+
+def test_an_acknowledged_interrupt_id_cut_short_is_caught(tmp_path):
+    # board_irq_ack keeps only the low byte of what ICC_IAR1_EL1 read (INTIDs go to 1023)
+    from test_switch_proofs import prove_planted
+    result = prove_planted(tmp_path, "asm/board/virt/board.s",
+                           "    mrs     x0, icc_iar1_el1\n    ret\n",
+                           "    mrs     x0, icc_iar1_el1\n    and     x0, x0, #0xff\n    ret\n",
+                           "board_irq_ack")
+    assert result.verdict == "FAILED"
+    assert "ghost-view postcondition" in result.counterexample.sentence

@@ -174,8 +174,9 @@ class Exec:
     # -- system registers ----------------------------------------------------------------------
     def sysreg(self, name: str, kind: Kind) -> z3.BitVecRef:
         sys = self.state.sysregs
-        if kind == Kind.VOLATILE:
-            return fresh(name, 64)
+        if kind == Kind.VOLATILE:     # each read its own value; the last kept for contracts
+            sys[f"{name}.last"] = value = fresh(name, 64)
+            return value
         if kind == Kind.COUNTER:  # kept under its own key: the last value read, not state
             value, last = fresh(name, 64), sys.get(f"{name}.last")
             if last is not None:

@@ -230,8 +230,9 @@ class View:
         return self._state.sysreg_value(name)
 
     def last_read(self, name: str) -> z3.BitVecRef:
-        """The last value the path read from the counter `name` (CNTPCT_EL0; each read is at
-        least the one before): what a function that polls the clock last saw."""
+        """The last value the path read from the counter or volatile system register `name`
+        (CNTPCT_EL0, where each read is at least the one before; ICC_IAR1_EL1): what a
+        function that polls the clock last saw, or the interrupt it acknowledged."""
         return self._state.sysreg_value(f"{name}.last")
 
     def stream(self, name: str) -> z3.SeqRef:

@@ -119,7 +119,8 @@ CONTRACTS = {
     "board_irq_ack": Contract(
         "acknowledges the highest pending interrupt: x0 is what ICC_IAR1_EL1 reads (a read "
         "with a side effect on the GIC, so its value is not a function of any input; nothing "
-        "else changes)", maychange=("x0",)),
+        "else changes)", maychange=("x0",),
+        ghost_post=lambda e, x: x.x(0) == x.last_read("ICC_IAR1_EL1")),
     "board_irq_eoi": Contract("ends interrupt x0: ICC_EOIR1_EL1 written with it",
                               maychange=("ICC_EOIR1_EL1",),
                               post=lambda e, x: x.sysreg("ICC_EOIR1_EL1") == e.x(0)),
