@@ -206,7 +206,7 @@ CONTRACTS.update({
     "boot_primary_entry": Contract(
         "core 0's boot path, run once from _start with no stack: hands off to runtime_main "
         "booted, the entry EL and PSCI conduit recorded, the secondaries started and counted",
-        handoff={"runtime_main": _primary_handoff}),
+        handoff={"runtime_main": _primary_handoff}, before_invariants=True),
     "secondary_entry": Contract(
         "PSCI CPU_ON entry of a secondary core (no caller, no stack, MMU off; x0 the context "
         "id boot_start_secondaries gave, its core index): hands off to runtime_main booted, "

@@ -14,24 +14,29 @@ def _scenario(e):
 
 
 def _main_handoff(e, x, boot_core: bool, scenario: bool):
-    """Where runtime_main leaves for `spawn` (the scenario's first process, on the boot core),
-    `sched_start` (a scenario's other cores) or `runtime_power_off` (the boot core without a
-    scenario): only on that core and with that image; its scheduler block is TPIDRRO_EL0
-    (sched_core_init); the boot core has built the process table (slot 0 heads the free
-    list), another core has left it alone; the first process is runtime_first_process with
-    argument 0 and the default options."""
+    """Where runtime_main leaves for `sched_start` (a scenario's cores) or `runtime_power_off`
+    (the boot core without a scenario): only on such a core and with such an image; its
+    scheduler block is TPIDRRO_EL0 (sched_core_init); the boot core has built the process
+    table, another core has left it alone. The boot core, with a scenario, has spawned
+    runtime_first_process with argument 0 and the default (normal) priority into the table's
+    first slot, which the table's build put at the head of the free list (or was refused)."""
     c = e.const
     core = e.x(0)
     head = e.symbol("proc_free_head")
-    own = z3.And(x.sysreg("TPIDRRO_EL0") == e.symbol("sched_cores") + core * c("CORE_SIZE"),
-                 (core == c("BOOT_CORE_INDEX")) if boot_core else
-                 (core != c("BOOT_CORE_INDEX")),
-                 (_scenario(e) != 0) if scenario else (_scenario(e) == 0),
-                 x.u64(head) == 0 if boot_core else x.u64(head) == e.u64(head))
-    if boot_core and scenario:
-        return z3.And(own, x.x(0) == e.symbol("runtime_first_process"), x.x(1) == 0,
-                      x.x(2) == 0)
-    return own
+    own = [x.sysreg("TPIDRRO_EL0") == e.symbol("sched_cores") + core * c("CORE_SIZE"),
+           (core == c("BOOT_CORE_INDEX")) if boot_core else (core != c("BOOT_CORE_INDEX")),
+           (_scenario(e) != 0) if scenario else (_scenario(e) == 0)]
+    if not boot_core:
+        return z3.And(*own, x.u64(head) == e.u64(head))
+    if not scenario:
+        return z3.And(*own, x.u64(head) == 0)
+    first = z3.BitVecVal(e.symbol("proc_pcbs"), 64)
+    frame = first + c("PCB_FRAME")
+    return z3.And(*own, z3.Implies(x.x(0) != 0, z3.And(
+        x.x(0) == x.u64(first + c("PCB_PID")),
+        x.u64(frame + c("FRAME_X19")) == e.symbol("runtime_first_process"),
+        x.u64(frame + c("FRAME_X19") + 8) == 0,
+        x.u32(first + c("PCB_PRIO")) == c("PRIO_NORMAL"))))
 
 
 CONTRACTS = {
@@ -40,10 +45,14 @@ CONTRACTS = {
         "returns: core 0 sets up what is shared (the process table) and then spawns the "
         "scenario's first process or powers off; every core sets up its own scheduler; with a "
         "scenario every core schedules, without one the others park",
-        pre=lambda e: z3.ULT(e.x(0), MAX_CORES),
-        handoff={"spawn": lambda e, x: _main_handoff(e, x, boot_core=True, scenario=True),
-                 "sched_start": lambda e, x: _main_handoff(e, x, boot_core=False,
-                                                           scenario=True),
+        # boot's hand-off publishes at most MAX_CORES cores (boot_start_secondaries counts
+        # at most one per Aff0 below it); before that the word is .bss's zero
+        pre=lambda e: z3.And(z3.ULT(e.x(0), MAX_CORES),
+                             z3.ULE(e.u64(e.symbol("boot_cores_started")), MAX_CORES)),
+        handoff={"sched_start": lambda e, x: z3.If(
+                     e.x(0) == e.const("BOOT_CORE_INDEX"),
+                     _main_handoff(e, x, boot_core=True, scenario=True),
+                     _main_handoff(e, x, boot_core=False, scenario=True)),
                  "runtime_power_off": lambda e, x: _main_handoff(e, x, boot_core=True,
                                                                  scenario=False)},
         parks=lambda e: z3.And(e.x(0) != e.const("BOOT_CORE_INDEX"), _scenario(e) == 0)),

@@ -44,8 +44,28 @@ def test_the_wrong_psci_conduit_recorded_at_boot_is_caught(tmp_path):
 
 
 def test_entry_code_that_returns_is_caught(tmp_path):
-    # runtime_main returns to boot instead of powering off
+    # runtime_main returns to boot at once instead of setting the core up
     result = prove_planted(tmp_path, "asm/runtime.s",
-                           ".Lruntime_main_off:\n    bl      runtime_power_off\n",
-                           ".Lruntime_main_off:\n    ret\n", "runtime_main")
+                           "    mov     x19, x0                         /* never returns: "
+                           "nothing of the caller's to save */\n",
+                           "    ret\n", "runtime_main")
     assert result.verdict == "FAILED"
+    assert "it returns, though nothing called it" in result.counterexample.sentence
+
+
+def test_a_hand_off_to_a_function_that_returns_is_refused(tmp_path):
+    import pytest
+    from conftest import copy_tree
+    from verify.cli import main
+    from verify.program import Program
+    from verify.spec import SpecError, contracts_for
+    root = copy_tree(tmp_path)
+    spec = root / "specs" / "runtime.py"
+    text = spec.read_text()
+    assert text.count('handoff={"sched_start":') == 1
+    spec.write_text(text.replace('handoff={"sched_start":',
+                                 'handoff={"spawn": lambda e, x: z3.BoolVal(True), '
+                                 '"sched_start":'))
+    assert main(["--root", str(root), "build"]) == 0
+    with pytest.raises(SpecError, match="hands off to spawn, which returns"):
+        contracts_for(Program(root / "build" / "actly.elf", root), root)

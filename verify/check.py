@@ -191,6 +191,16 @@ def check_all(program: Program, root: Path, only: list[str] | None = None,
             if r.verdict == "PROVED" and bounded:
                 _bounded_by(r, [results[c] for c in bounded])
                 changed = True
+    # A counterexample shown to hold for whatever the callees' contracts allow is real only if
+    # those contracts hold: where one is not PROVED it is a possible violation.
+    for r in results.values():
+        cx = r.counterexample
+        weak = [c for c in (cx.rests_on if cx is not None else [])
+                if c in results and results[c].verdict != "PROVED"]
+        if r.verdict == "FAILED" and weak:
+            r.verdict = "UNKNOWN"
+            r.reasons.append(f"possible violation: {cx.sentence} (shown for whatever the "
+                             f"contracts of {', '.join(weak)} allow, and they are not PROVED)")
     ordered = [results[name] for name in names] + [r for name, r in results.items()
                                                    if name not in names]
     warnings = []

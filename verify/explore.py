@@ -136,9 +136,10 @@ class Path:
     # One per store: True when it cannot touch a stack frame, None when it is a store into
     # the function's own frame, False when not known (only judged inside loops).
     off_frame: list[bool | None] = field(default_factory=list)
-    # Constraints that state only what is known of widened values, true of every run: a
-    # callee's postcondition where its contract stands for it, a loop's invariant where the
-    # loop is generalised. A violation that holds for every widened value they allow is real.
+    # Constraints that state only what is known of widened values: a callee's postcondition
+    # where its contract stands for it. A violation that holds for every widened value they
+    # allow is real as far as those contracts hold (check.py downgrades it where one is not
+    # PROVED). A loop invariant is not one: whether it is inductive is decided later.
     facts: list[z3.BoolRef] = field(default_factory=list)
 
     def fork(self, state: State) -> "Path":
@@ -856,9 +857,7 @@ class Explorer:
             path.widened.append(fill)
         if key[0] == () and key[1] in self.invariants:
             # What the generalised state forgot, the invariant restores.
-            inv = self._invariant(key[1], gen)
-            gen.constraints.append(inv)
-            path.facts.append(inv)
+            gen.constraints.append(self._invariant(key[1], gen))
         path.snapshots[key] = Snapshot(gen.copy(), len(gen.constraints), len(path.stores),
                                        True, frozenset(havoc_regs), tuple(stores),
                                        snap.widenings + 1, snap.arrivals, memory_havoc,

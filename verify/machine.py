@@ -346,6 +346,7 @@ class State:
                 element = value
             else:   # part of the register, or more: what it then holds is not stated
                 element = fresh(f"part_of_{name}", 8 * size)
+                self.opaque.append(element)
             after = z3.Concat(before, z3.Unit(z3.simplify(element)))
             self.sysregs[stream] = after if cond is None else z3.If(cond, after, before)
 

@@ -90,6 +90,9 @@ class Counterexample:
     # confirmed": the machine disagrees with the verifier's semantics, a verifier defect.
     replay_status: str = ""
     replay: str = ""             # how the replay ended
+    # Callees whose contracts the violation was shown to hold under (for every value they
+    # allow): it is real only if those contracts are proved.
+    rests_on: list[str] = field(default_factory=list)
 
     @property
     def confirmed(self) -> bool:
@@ -315,9 +318,9 @@ class Proof:
                  budget: float = PROOF_BUDGET, heap: HeapInvariant | None = None):
         self.program = program
         program.looked_up.clear()
-        if contract.handoff:
-            # Entry code runs before the invariants hold: memory is whatever the loader left
-            # until boot zeroes .bss, so they are neither assumed nor checked here.
+        if contract.before_invariants:
+            # Boot before it zeroes .bss: memory is whatever the loader left, so the heap
+            # invariants are neither assumed nor checked here.
             heap = None
         if heap is not None:
             heap = HeapInvariant(program, heap.links, in_frame=in_own_frame,
@@ -384,13 +387,16 @@ class Proof:
                         func.bytes_hash, assumptions=list(ASSUMPTIONS), budget=self.budget)
         if contract.handoff:
             result.assumptions.append(
-                "entry code: entered without a call, so nothing is assumed of memory or "
-                "registers beyond the precondition; each hand-off's condition is proved where "
-                "a path reaches it (partial correctness: that every entry gets there, rather "
-                "than loop for ever, is not); the heap invariants (specs/heap.py) are "
-                "neither assumed nor checked here: they rest on .bss being zero where boot "
-                "hands off, which the model cannot show (it takes boot's cache invalidation "
-                "as discarding what the zeroing stored)")
+                "entry code: entered without a call; each hand-off's condition is proved where "
+                "a path reaches the function it hands off to (partial correctness: that every "
+                "entry gets there, rather than loop for ever, is not)")
+        if contract.before_invariants:
+            result.assumptions.append(
+                "it runs before the heap invariants (specs/heap.py) hold, so they are neither "
+                "assumed nor checked here, nor by the contracts of the callees it takes (which "
+                "touch none of their words); they rest on .bss being zero where boot hands "
+                "off, which the model cannot show (it takes boot's cache invalidation as "
+                "discarding what the zeroing stored)")
         if self.heap is not None and self.heap.links:
             result.assumptions.append(
                 "heap invariants (specs/heap.py), assumed of every word read and proved of "
@@ -537,7 +543,7 @@ class Proof:
                                          "processes may change any memory meanwhile: the "
                                          "contract must allow MEMORY")
             if end.kind == EndKind.RETURN and self.contract.handoff:
-                end.broken = z3.BoolVal(True)
+                end.broken = end.target == z3.BitVec("x30", 64)
                 end.detail = "it returns, though nothing called it (it must hand off)"
                 self._check_broken(end, run)
             elif end.kind == EndKind.RETURN:
@@ -567,7 +573,8 @@ class Proof:
             elif end.kind == EndKind.NOT_SUMMARISED:
                 run.cut.append(end)
                 run.cut_other.append(f"loop at {self.program.line(end.addr)}: {end.detail}")
-            elif end.kind == EndKind.UNMODELLED and not end.path.unmodelled[-1][1].modelled:
+            elif end.kind == EndKind.UNMODELLED and not end.path.unmodelled[-1][1].modelled \
+                    and self.program.function_at(end.addr) is self.func:
                 pass  # the audit lists it already
             elif end.kind == EndKind.TOO_LONG and explorer.out_of_time:
                 pass  # reported once, below
@@ -695,20 +702,14 @@ class Proof:
                                     "the MAYCHANGE frame", broken))
 
     def _handoffs(self) -> dict[int, Check]:
-        """Entry code: the address of each call of, or branch to, a function it hands off
-        to, and the condition that must hold there."""
-        handoff = self.contract.handoff or {}
-        targets = {self.program.functions[name].addr: name for name in handoff}
+        """Entry code: the first instruction of each function it hands off to (however the
+        path gets there: a call, a branch, a conditional one), and the condition that must
+        hold on arrival."""
         out = {}
-        for insn in self.program.instructions(self.func):
-            if insn.word & 0x7C000000 != 0x14000000:    # b, bl
-                continue
-            offset = (insn.word & 0x3FFFFFF) - ((insn.word & 0x2000000) << 1)
-            name = targets.get(insn.addr + 4 * offset)
-            if name is not None:
-                cond = handoff[name]
-                out[insn.addr] = Check(f"the condition of the hand-off to {name} does not "
-                                       "hold", lambda e, x, c=cond: z3.Not(c(e, x)), cond)
+        for name, cond in (self.contract.handoff or {}).items():
+            out[self.program.functions[name].addr] = Check(
+                f"the condition of the hand-off to {name} does not hold",
+                lambda e, x, c=cond: z3.Not(c(e, x)), cond)
         return out
 
     def _check_return(self, end: PathEnd, run: "_Run", handoff: Check | None = None) -> None:
@@ -789,6 +790,8 @@ class Proof:
             # Real if the path has nothing unknown on it, if it breaks whatever the unknown
             # values are, or if the machine shows it.
             if not opaque or whatever_opaque or cx.replay_status == "confirmed":
+                if cx.replay_status != "confirmed" and opaque:
+                    cx.rests_on = sorted(set(end.path.summarised))
                 run.failure = cx
                 return
             run.possible.append(f"possible violation at {self.program.line(end.addr)}: "
@@ -835,6 +838,8 @@ class Proof:
         cx.replay_status = "not replayable"
         cx.replay = "the path stops there, before any return to replay to"
         if not opaque or whatever_opaque:
+            if opaque:
+                cx.rests_on = sorted(set(end.path.summarised))
             run.failure = cx
         else:
             run.possible.append(f"possible violation: {sentence} (the path has values the "
@@ -874,10 +879,11 @@ class Proof:
         mentioned = _names(rest)
         # z3 quantifies over values, not memories: the violation must not read an unknown
         # memory, and facts about one are dropped (which asks more of the violation).
-        values = [o for o in opaque if z3.is_const(o) and _name(o) in mentioned]
         memories = {_name(o) for o in opaque if not z3.is_const(o)}
         if opaque and not memories & mentioned:
             facts = [f for f in facts if not memories & _names([f])]
+            mentioned |= _names(facts)
+            values = [o for o in opaque if z3.is_const(o) and _name(o) in mentioned]
             # some opaque values the facts allow reach it (the plain constraints), and all do
             attempts.append((constraints + [z3.ForAll(values, z3.Implies(
                 z3.And(*facts), z3.And(*rest)))] + pins if values else constraints + pins,

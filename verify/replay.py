@@ -235,7 +235,9 @@ def replay(program: Program, func: Function, start: ReplayStart,
             if width == 1 and address <= port < address + size:
                 outputs.setdefault(name, []).append(value >> 8 * (port - address) & 0xFF)
             elif width > 1 and port - size < address < port + width:
-                outputs.setdefault(name, []).append(value & ((1 << 8 * width) - 1))
+                # the register's value only for a store of exactly it, as the model has it
+                exact = address == port and size == width
+                outputs.setdefault(name, []).append(value if exact else None)
 
     mu.hook_add(UC_HOOK_MEM_UNMAPPED, map_on_demand)
     mu.hook_add(UC_HOOK_INTR, on_exception)

@@ -115,6 +115,8 @@ class Contract:
       do not apply). A return, or a park its `parks` does not allow, FAILS.
     - `parks(entry)`: with `handoff`, the entries on which the code may park instead (a
       WFE/WFI loop it never leaves).
+    - `before_invariants`: with `handoff`, the code runs before the heap invariants hold
+      (boot, before it zeroes .bss): they are neither assumed nor checked in its proof.
     - `cache_maintenance`: why the function's cache maintenance leaves memory as it was
       stored (an invalidation with the caches off), which the model takes as a write of
       unknown bytes: those writes are not held to the heap invariants (specs/heap.py), every
@@ -133,6 +135,7 @@ class Contract:
     cache_maintenance: str | None = None
     handoff: dict[str, Callable[["View", "View"], z3.BoolRef]] | None = None
     parks: Callable[["View"], z3.BoolRef] | None = None
+    before_invariants: bool = False
 
     def may_change(self, name: str) -> bool:
         return name in self.maychange
@@ -297,6 +300,9 @@ class ConcreteView(View):
         sort = stream_sort(STREAM + name)
         entry = self._model.eval(z3.Const(f"{STREAM}{name}_0", sort), model_completion=True)
         sent = self._sent(name) if self._sent is not None else []
+        if None in sent:
+            raise Unjudgeable(f"the run wrote part of the register {name}, whose value the "
+                              "model leaves unknown")
         bits = sort.basis().size()
         return z3.simplify(z3.Concat(entry, *[z3.Unit(z3.BitVecVal(b, bits)) for b in sent])) \
             if sent else entry
@@ -447,6 +453,15 @@ def contracts_for(program: Program, root: Path) -> dict[str, object]:
             if not isinstance(contract, (NotCallable, Contract, RoundTrip)):
                 raise SpecError(f"{path}: {name}: unknown contract {contract!r}")
             result[name] = contract
+    for name, contract in result.items():
+        for target in (contract.handoff or {}) if isinstance(contract, Contract) else {}:
+            other = result.get(target)
+            if other is None:
+                raise SpecError(f"{name}: hands off to {target}, which is not a function")
+            if isinstance(other, Contract) and not other.handoff:
+                raise SpecError(f"{name}: hands off to {target}, which returns (its contract is "
+                                "a callable one): a hand-off is to code never left again; let "
+                                "the call be taken by its contract and hand off after it")
     return result
 
 
