@@ -27,19 +27,66 @@ def _page(symbol: str, pages: int | str = 1) -> Region:
         (pages if isinstance(pages, int) else e.const(pages)) * e.const("PAGE_SIZE"), 64))
 
 
+# The tables' entries are stated pointwise, for an arbitrary entry K (free in the invariants
+# and the postcondition alike, so what is proved holds for every K).
+ENTRY_K = z3.BitVec("entry_k", 64)
+
+
+def _device_count(c) -> int:
+    """The 2 MiB device blocks from BOARD_MMIO_START to the end of the device GiB."""
+    return (c("BOARD_DEVICE_BASE") + c("L1_BLOCK_SIZE") - c("BOARD_MMIO_START")) >> \
+        c("L2_BLOCK_SHIFT")
+
+
+def _device_map(e, view, done):
+    """boot_l1_table's device GiB points to boot_device_l2_table, whose entries from
+    BOARD_MMIO_START's hold Device blocks of the same address, the first `done` of them."""
+    c = e.const
+    l2 = e.symbol("boot_device_l2_table")
+    first = l2 + 8 * (c("BOARD_MMIO_START") >> c("L2_BLOCK_SHIFT"))
+    return z3.And(view.u64(e.symbol("boot_l1_table") + 8 * c("DEVICE_FIRST_BLOCK")) ==
+                  l2 | c("PTE_TYPE_TABLE"),
+                  z3.Implies(z3.ULT(ENTRY_K, done), view.u64(first + 8 * ENTRY_K) ==
+                             (c("BOARD_MMIO_START") + (ENTRY_K << c("L2_BLOCK_SHIFT"))) |
+                             c("PTE_DEVICE_BLOCK")))
+
+
+def _ram_map(e, view, done):
+    """The first `done` of the RAM GiBs in boot_l1_table hold Normal blocks of the same
+    address."""
+    c = e.const
+    block = c("RAM_FIRST_BLOCK") + ENTRY_K
+    return z3.Implies(z3.ULT(ENTRY_K, done),
+                      view.u64(e.symbol("boot_l1_table") + 8 * block) ==
+                      (block << c("L1_BLOCK_SHIFT")) | c("PTE_NORMAL_BLOCK"))
+
+
 def _device_fill(e, here):
     c = e.const
     end = e.symbol("boot_device_l2_table") + c("PAGE_SIZE")
-    count = (c("BOARD_DEVICE_BASE") + c("L1_BLOCK_SIZE") - c("BOARD_MMIO_START")) >> \
-        c("L2_BLOCK_SHIFT")
+    count = _device_count(c)
+    done = count - here.x(3)
     return z3.And(here.x(0) == e.symbol("boot_l1_table"), here.x(4) == c("L1_BLOCK_SIZE"),
-                  walk(here.x(1), here.x(3), end, count))
+                  walk(here.x(1), here.x(3), end, count),
+                  here.x(2) == (c("BOARD_MMIO_START") + (done << c("L2_BLOCK_SHIFT"))) |
+                  c("PTE_DEVICE_BLOCK"),
+                  _device_map(e, here, done))
 
 
 def _ram_fill(e, here):
     c = e.const
     end = e.symbol("boot_l1_table") + 8 * (c("RAM_FIRST_BLOCK") + c("RAM_BLOCKS"))
-    return walk(here.x(1), here.x(3), end, c("RAM_BLOCKS"))
+    done = c("RAM_BLOCKS") - here.x(3)
+    return z3.And(walk(here.x(1), here.x(3), end, c("RAM_BLOCKS")),
+                  here.x(4) == c("L1_BLOCK_SIZE"),
+                  here.x(2) == ((c("RAM_FIRST_BLOCK") + done) << c("L1_BLOCK_SHIFT")) |
+                  c("PTE_NORMAL_BLOCK"),
+                  _device_map(e, here, _device_count(c)), _ram_map(e, here, done))
+
+
+def _tables_built(e, x):
+    c = e.const
+    return z3.And(_device_map(e, x, _device_count(c)), _ram_map(e, x, c("RAM_BLOCKS")))
 
 
 def _pool_index(e) -> int:
@@ -47,26 +94,83 @@ def _pool_index(e) -> int:
     return (e.symbol("proc_stack_pool") >> e.const("L2_BLOCK_SHIFT")) % e.const("TABLE_ENTRIES")
 
 
+def _pool_gib(e) -> int:
+    """The 1 GiB block that holds proc_stack_pool, as an address."""
+    shift = e.const("L1_BLOCK_SHIFT")
+    return (e.symbol("proc_stack_pool") >> shift) << shift
+
+
+def _pool_l1(e, view):
+    """boot_l1_table's entry for the pool's GiB points to boot_l2_table."""
+    c = e.const
+    return view.u64(e.symbol("boot_l1_table") + 8 * (e.symbol("proc_stack_pool") >>
+                                                      c("L1_BLOCK_SHIFT"))) == \
+        e.symbol("boot_l2_table") | c("PTE_TYPE_TABLE")
+
+
+def _pool_l2_map(e, view, blocks, tables):
+    """Entry K of boot_l2_table: below `blocks`, the GiB's Normal 2 MiB block K, except the
+    first `tables` of the pool's own, which point to their level-3 tables."""
+    c = e.const
+    k = ENTRY_K
+    first = _pool_index(e)
+    table = z3.And(z3.ULE(first, k), z3.ULT(k - first, tables))
+    return z3.Implies(z3.ULT(k, blocks), view.u64(e.symbol("boot_l2_table") + 8 * k) == z3.If(
+        table, (e.symbol("boot_l3_tables") + (k - first) * c("PAGE_SIZE")) | c("PTE_TYPE_TABLE"),
+        (_pool_gib(e) + (k << c("L2_BLOCK_SHIFT"))) | c("PTE_NORMAL_BLOCK")))
+
+
+def _pool_l3_map(e, view, slots):
+    """The first `slots` slots of the pool in boot_l3_tables: slot K's guard page invalid
+    (0), its stack page a Normal page of the same address."""
+    c = e.const
+    k = ENTRY_K
+    l3 = e.symbol("boot_l3_tables")
+    page = e.symbol("proc_stack_pool") + c("PROC_GUARD_SIZE") + k * c("PROC_STACK_SLOT")
+    return z3.Implies(z3.ULT(k, slots), z3.And(
+        view.u64(l3 + 16 * k) == 0, view.u64(l3 + 16 * k + 8) == page | c("PTE_NORMAL_PAGE")))
+
+
 def _pool_l2_fill(e, here):
     c = e.const
     l2 = e.symbol("boot_l2_table")
+    done = c("TABLE_ENTRIES") - here.x(6)
     return z3.And(here.x(0) == e.symbol("proc_stack_pool"), here.x(2) == l2,
-                  walk(here.x(5), here.x(6), l2 + c("PAGE_SIZE"), c("TABLE_ENTRIES")))
+                  walk(here.x(5), here.x(6), l2 + c("PAGE_SIZE"), c("TABLE_ENTRIES")),
+                  here.x(4) == (_pool_gib(e) + (done << c("L2_BLOCK_SHIFT"))) |
+                  c("PTE_NORMAL_BLOCK"),
+                  _pool_l1(e, here), _pool_l2_map(e, here, done, 0))
 
 
 def _pool_tables_fill(e, here):
     c = e.const
     end = e.symbol("boot_l2_table") + 8 * (_pool_index(e) + c("POOL_L3_TABLES"))
+    done = c("POOL_L3_TABLES") - here.x(10)
     return z3.And(here.x(0) == e.symbol("proc_stack_pool"),
                   here.x(7) == e.symbol("boot_l3_tables"),
-                  walk(here.x(5), here.x(10), end, c("POOL_L3_TABLES")))
+                  walk(here.x(5), here.x(10), end, c("POOL_L3_TABLES")),
+                  here.x(8) == e.symbol("boot_l3_tables") + done * c("PAGE_SIZE"),
+                  _pool_l1(e, here), _pool_l2_map(e, here, c("TABLE_ENTRIES"), done))
 
 
 def _pool_pages_fill(e, here):
     """Two entries a slot: its guard page and its stack page."""
     c = e.const
     end = e.symbol("boot_l3_tables") + 16 * c("MAX_PROCS")
-    return walk(here.x(7), here.x(10), end, c("MAX_PROCS"), step=16)
+    done = c("MAX_PROCS") - here.x(10)
+    return z3.And(walk(here.x(7), here.x(10), end, c("MAX_PROCS"), step=16),
+                  here.x(8) == e.symbol("proc_stack_pool") + c("PROC_GUARD_SIZE") +
+                  done * c("PROC_STACK_SLOT"),
+                  here.x(9) == c("PTE_NORMAL_PAGE"),
+                  _pool_l1(e, here),
+                  _pool_l2_map(e, here, c("TABLE_ENTRIES"), c("POOL_L3_TABLES")),
+                  _pool_l3_map(e, here, done))
+
+
+def _pool_mapped(e, x):
+    c = e.const
+    return z3.And(_pool_l1(e, x), _pool_l2_map(e, x, c("TABLE_ENTRIES"), c("POOL_L3_TABLES")),
+                  _pool_l3_map(e, x, c("MAX_PROCS")))
 
 
 TABLE_REGS = tuple(f"x{i}" for i in range(5)) + ("nzcv",)
@@ -236,15 +340,18 @@ CONTRACTS.update({
         ghost_post=_el1_configured,
     ),
     "boot_build_tables": Contract(
-        "fills boot_l1_table and boot_device_l2_table with the identity map; writes nothing "
-        "else (each loop's pointer stays inside its table: the invariants)",
+        "fills boot_l1_table and boot_device_l2_table with the identity map: the device GiB "
+        "through the level-2 table, Device 2 MiB blocks from BOARD_MMIO_START; the RAM GiBs "
+        "as Normal blocks (pointwise, for any entry); writes nothing else",
         maychange=TABLE_REGS + (_page("boot_l1_table"), _page("boot_device_l2_table")),
+        ghost_post=_tables_built,
         invariants={".Lboot_build_tables_device": _device_fill,
                     ".Lboot_build_tables_ram": _ram_fill}),
     "boot_map_stack_pool": Contract(
-        "maps proc_stack_pool's GiB through boot_l2_table and the pool through boot_l3_tables, "
-        "an entry in boot_l1_table pointing there; writes nothing else (each loop's pointer "
-        "stays inside its table: the invariants)",
+        "maps proc_stack_pool's GiB through boot_l2_table (Normal 2 MiB blocks) and the pool "
+        "through boot_l3_tables: each slot's guard page invalid, its stack page a Normal page "
+        "(pointwise, for any entry); boot_l1_table's entry points there; writes nothing else",
+        ghost_post=_pool_mapped,
         maychange=tuple(f"x{i}" for i in range(14)) + ("nzcv", _page("boot_l1_table"),
                                                        _page("boot_l2_table"),
                                                        _page("boot_l3_tables", "POOL_L3_TABLES")),
