@@ -299,6 +299,7 @@ PORT_ASSUMPTION = ("a store through a pointer (an address that is not a constant
 def _ports(program: Program, func: Function) -> dict[int, str]:
     """The specs' output ports (STREAMS) by address; each must be a constant."""
     probe, out = View(entry_state(func), program), {}
+    REGISTER_BYTES.clear()
     for name, where in program.streams.items():
         if isinstance(where, Register):
             REGISTER_BYTES[name] = where.size
@@ -389,7 +390,9 @@ class Proof:
             result.assumptions.append(
                 "entry code: entered without a call; each hand-off's condition is proved where "
                 "a path reaches the function it hands off to (partial correctness: that every "
-                "entry gets there, rather than loop for ever, is not)")
+                "entry gets there, rather than loop for ever, is not); that "
+                f"{', '.join(sorted(contract.handoff))} never return is what their specs "
+                "say (not callable, or entry code with hand-offs of their own)")
         if contract.before_invariants:
             result.assumptions.append(
                 "it runs before the heap invariants (specs/heap.py) hold, so they are neither "
@@ -790,7 +793,7 @@ class Proof:
             # Real if the path has nothing unknown on it, if it breaks whatever the unknown
             # values are, or if the machine shows it.
             if not opaque or whatever_opaque or cx.replay_status == "confirmed":
-                if cx.replay_status != "confirmed" and opaque:
+                if cx.replay_status != "confirmed":
                     cx.rests_on = sorted(set(end.path.summarised))
                 run.failure = cx
                 return
@@ -838,8 +841,7 @@ class Proof:
         cx.replay_status = "not replayable"
         cx.replay = "the path stops there, before any return to replay to"
         if not opaque or whatever_opaque:
-            if opaque:
-                cx.rests_on = sorted(set(end.path.summarised))
+            cx.rests_on = sorted(set(end.path.summarised))
             run.failure = cx
         else:
             run.possible.append(f"possible violation: {sentence} (the path has values the "

@@ -458,7 +458,8 @@ def contracts_for(program: Program, root: Path) -> dict[str, object]:
             other = result.get(target)
             if other is None:
                 raise SpecError(f"{name}: hands off to {target}, which is not a function")
-            if isinstance(other, Contract) and not other.handoff:
+            if not isinstance(other, NotCallable) and not (
+                    isinstance(other, Contract) and other.handoff):
                 raise SpecError(f"{name}: hands off to {target}, which returns (its contract is "
                                 "a callable one): a hand-off is to code never left again; let "
                                 "the call be taken by its contract and hand off after it")
