@@ -44,7 +44,6 @@ CORES = [1, 4]
 BOOT_TIMEOUT = 60
 
 
-
 @pytest.fixture(scope="module")
 def scenario_elf(tmp_path_factory):
     """Build a scenario image at most once per module: scenario_elf(name) -> its ELF."""
