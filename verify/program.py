@@ -23,6 +23,24 @@ from .machine import ARCH
 from .overlay import MachineConfig
 
 
+def _fast_numerals() -> None:
+    """Undo the cost of claripy's patch to z3 (made when angr is imported): it turns every
+    numeral into text in chunks of 10**4300, computed afresh each time, so a z3.BitVecVal
+    took about 27 µs, a sixth of a proof's Python time. A numeral here has at most a few
+    hundred digits; claripy's conversion stays for any longer one."""
+    import z3
+    patched = z3.z3._to_int_str
+    if getattr(patched, "fast", False):
+        return
+
+    def to_int_str(val):
+        if isinstance(val, int) and not isinstance(val, bool) and -(1 << 1024) < val < 1 << 1024:
+            return str(val)
+        return patched(val)
+    to_int_str.fast = True
+    z3.z3._to_int_str = to_int_str
+
+
 class ProgramError(Exception):
     """The ELF cannot be verified as it is; the message says what to change."""
 
@@ -68,6 +86,7 @@ class Program:
         logging.getLogger("angr").setLevel(logging.ERROR)
         logging.getLogger("cle").setLevel(logging.ERROR)
         import angr  # slow to import; only needed once an ELF is loaded
+        _fast_numerals()
         try:
             self.project = angr.Project(str(elf_path), auto_load_libs=False)
         except Exception as exc:  # CLE raises several types for a broken ELF
