@@ -26,8 +26,8 @@ from .overlay import MachineConfig
 def _fast_numerals() -> None:
     """Undo the cost of claripy's patch to z3 (made when angr is imported): it turns every
     numeral into text in chunks of 10**4300, computed afresh each time, so a z3.BitVecVal
-    took about 27 µs, a sixth of a proof's Python time. A numeral here has at most a few
-    hundred digits; claripy's conversion stays for any longer one."""
+    took about 38 µs instead of 8, and the proofs make a few hundred thousand. A numeral
+    here has at most a few hundred digits; claripy's conversion stays for longer ones."""
     import z3
     patched = z3.z3._to_int_str
     if getattr(patched, "fast", False):
