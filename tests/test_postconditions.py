@@ -75,3 +75,16 @@ def test_an_acknowledged_interrupt_id_cut_short_is_caught(tmp_path):
                            "board_irq_ack")
     assert result.verdict == "FAILED"
     assert "ghost-view postcondition" in result.counterexample.sentence
+
+
+def test_a_replay_that_walks_unmodelled_memory_stops(tmp_path):
+    # sched_core_init no longer records its MPIDR. The model's replay runs the redistributor
+    # search of board_irq_init_core over memory the model leaves open, frame after frame; it
+    # must stop with a reason (it once mapped pages until the proof hung), and the proof fail
+    from test_switch_proofs import prove_planted
+    result = prove_planted(tmp_path, "asm/scheduler.s", "    str     x0, [x19, #CORE_MPIDR]\n",
+                           "    nop\n", "sched_core_init")
+    assert result.verdict == "FAILED"
+    cx = result.counterexample
+    assert "postcondition" in cx.sentence
+    assert cx.replay_status == "confirmed" or "pages" in cx.replay, cx.replay

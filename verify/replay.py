@@ -31,6 +31,7 @@ os.environ.setdefault("UC_IGNORE_REG_BREAK", "1")
 SENTINEL = 0x0000_DEAD_BEEF_0000
 PAGE = 0x1000
 MAX_INSNS = 200_000
+MAX_PAGES = 4096   # pages mapped on demand (unicorn's mapping slows as they grow)
 
 
 @dataclass
@@ -179,10 +180,17 @@ def replay(program: Program, func: Function, start: ReplayStart,
     firmware = list(start.schedule.firmware_results)
     outputs: dict[str, list[int]] = {}    # stream name -> what the run sent to it
 
+    mapped = [0]
+
     def map_on_demand(emu, access, address, size, value, data):
         if SENTINEL <= address < SENTINEL + PAGE:
             return False  # the return: let unicorn stop on the fetch
         for page in {address & ~(PAGE - 1), (address + size - 1) & ~(PAGE - 1)}:
+            mapped[0] += 1
+            if mapped[0] > MAX_PAGES:   # a walk over memory the model leaves open
+                stop["why"] = (f"the run touched more than {MAX_PAGES} pages, the last at "
+                               f"0x{address:x}: a walk the model does not end")
+                return False
             try:
                 emu.mem_map(page, PAGE, UC_PROT_ALL)
                 emu.mem_write(page, start.memory.page(page))
@@ -260,7 +268,8 @@ def replay(program: Program, func: Function, start: ReplayStart,
     try:
         mu.emu_start(func.addr, SENTINEL, count=MAX_INSNS)
     except UcError as exc:
-        stop["why"] = f"unicorn stopped at 0x{mu.reg_read(uc.UC_ARM64_REG_PC):x}: {exc}"
+        if not stop["why"]:
+            stop["why"] = f"unicorn stopped at 0x{mu.reg_read(uc.UC_ARM64_REG_PC):x}: {exc}"
     pc = mu.reg_read(uc.UC_ARM64_REG_PC)
     final = {f"x{i}": mu.reg_read(getattr(uc, f"UC_ARM64_REG_X{i}")) for i in range(31)}
     final["sp"] = mu.reg_read(uc.UC_ARM64_REG_SP)
