@@ -187,13 +187,77 @@ FUNC sched_enqueue
 ENDFUNC sched_enqueue
 
 /*
+ * sched_pick_step - one step of the pick, with core x0's lock held: the
+ * queue runq_choose names; in the normal queue a head whose pass count,
+ * decremented, is still positive and that has a successor goes to the tail
+ * (x1 = 1: choose again); otherwise the head is taken off its
+ * queue, its priority's length decremented and, at 0, its bit cleared from
+ * the non-empty mask.  A mask naming an empty queue gives 0, as an empty
+ * mask does: enqueue and pick keep the two in step under the lock.
+ * In: x0 = core block, its lock held.  Out: x0 = the PCB taken, or 0;
+ * x1 = 1 if the head was passed over (x0 then 0), else 0.
+ * Clobbers: x0-x17, flags.  Callable (AAPCS64).
+ */
+FUNC sched_pick_step
+    PUSH2   x29, x30
+    mov     x29, sp
+    PUSH2   x19, x20
+    mov     x19, x0
+    ldr     w0, [x19, #CORE_MASK]
+    bl      runq_choose
+    cmp     x0, #RUNQ_NONE
+    b.hs    .Lsched_pick_step_none
+    add     x20, x19, #CORE_QUEUES
+    add     x20, x20, x0, lsl #RUNQ_SIZE_SHIFT
+    ldr     x1, [x20, #RUNQ_HEAD]
+    cbz     x1, .Lsched_pick_step_none      /* the mask names an empty queue */
+    cmp     w0, #RUNQ_NORMAL
+    b.ne    .Lsched_pick_step_take
+    ldr     w2, [x1, #PCB_SCHED_COUNT]
+    sub     w2, w2, #1
+    str     w2, [x1, #PCB_SCHED_COUNT]
+    cbz     w2, .Lsched_pick_step_take
+    ldr     x3, [x1, #PCB_NEXT]
+    cbz     x3, .Lsched_pick_step_take
+    mov     x0, x20                         /* passed over: head to tail */
+    bl      runq_pop
+    mov     x1, x0
+    mov     x0, x20
+    bl      runq_push
+    mov     x0, #0
+    mov     x1, #1
+    b       .Lsched_pick_step_done
+.Lsched_pick_step_take:
+    mov     x0, x20
+    bl      runq_pop
+    ldr     w1, [x0, #PCB_PRIO]
+    add     x2, x19, #CORE_PRIO_LEN
+    ldr     w3, [x2, x1, lsl #PRIO_LEN_SHIFT]
+    sub     w3, w3, #1
+    str     w3, [x2, x1, lsl #PRIO_LEN_SHIFT]
+    cbnz    w3, .Lsched_pick_step_taken
+    mov     w4, #1
+    lsl     w4, w4, w1
+    ldr     w5, [x19, #CORE_MASK]
+    bic     w5, w5, w4
+    str     w5, [x19, #CORE_MASK]
+.Lsched_pick_step_taken:
+    mov     x1, #0
+    b       .Lsched_pick_step_done
+.Lsched_pick_step_none:
+    mov     x0, #0
+    mov     x1, #0
+.Lsched_pick_step_done:
+    POP2    x19, x20
+    POP2    x29, x30
+    ret
+ENDFUNC sched_pick_step
+
+/*
  * sched_pick - take the next process to run from core x0's queues, BEAM's
- * way: the highest non-empty priority; in the normal queue a head whose
- * pass count is still positive after the decrement, and that has a
- * successor, goes to the tail first.  Entries whose state says they may
- * not run (suspended, exiting, waiting) are dropped.  Enqueue and pick keep
- * the non-empty mask in step with the queues under the lock; should the mask
- * ever name an empty queue, there is taken to be nothing to run.
+ * way: sched_pick_step under the core's lock until it takes a head or
+ * finds none.  An entry whose state says it may not run (suspended,
+ * exiting, waiting) is dropped and the pick made again.
  * In: x0 = core block.  Out: x0 = PCB, now RUNNING, or 0 if none.
  * Clobbers: x0-x17, flags.  Callable (AAPCS64) with IRQs masked.
  */
@@ -201,63 +265,23 @@ FUNC sched_pick
     PUSH2   x29, x30
     mov     x29, sp
     PUSH2   x19, x20
-    PUSH2   x21, x22
     mov     x19, x0
 .Lsched_pick_lock:
     add     x0, x19, #CORE_LOCK
     bl      spin_lock
 .Lsched_pick_choose:
-    ldr     w0, [x19, #CORE_MASK]
-    bl      runq_choose
-    cmp     x0, #RUNQ_NONE
-    b.hs    .Lsched_pick_empty
-    add     x20, x19, #CORE_QUEUES
-    add     x20, x20, x0, lsl #RUNQ_SIZE_SHIFT
-    ldr     x1, [x20, #RUNQ_HEAD]
-    cbz     x1, .Lsched_pick_empty          /* the mask names an empty queue: none to run */
-    cmp     w0, #RUNQ_NORMAL
-    b.ne    .Lsched_pick_take
-    ldr     w2, [x1, #PCB_SCHED_COUNT]
-    sub     w2, w2, #1
-    str     w2, [x1, #PCB_SCHED_COUNT]
-    cbz     w2, .Lsched_pick_take
-    ldr     x3, [x1, #PCB_NEXT]
-    cbz     x3, .Lsched_pick_take
-    mov     x0, x20                         /* passed over: head to tail */
-    bl      runq_pop
-    mov     x1, x0
-    mov     x0, x20
-    bl      runq_push
-    b       .Lsched_pick_choose
-.Lsched_pick_take:
-    mov     x0, x20
-    bl      runq_pop
-    mov     x21, x0
-    ldr     w1, [x21, #PCB_PRIO]
-    add     x2, x19, #CORE_PRIO_LEN
-    ldr     w3, [x2, x1, lsl #PRIO_LEN_SHIFT]
-    sub     w3, w3, #1
-    str     w3, [x2, x1, lsl #PRIO_LEN_SHIFT]
-    cbnz    w3, .Lsched_pick_unlock
-    mov     w4, #1
-    lsl     w4, w4, w1
-    ldr     w5, [x19, #CORE_MASK]
-    bic     w5, w5, w4
-    str     w5, [x19, #CORE_MASK]
-.Lsched_pick_unlock:
+    mov     x0, x19
+    bl      sched_pick_step
+    cbnz    x1, .Lsched_pick_choose         /* passed over: choose again */
+    mov     x20, x0
     add     x0, x19, #CORE_LOCK
     bl      spin_unlock
-    mov     x0, x21
+    mov     x0, x20
+    cbz     x20, .Lsched_pick_done
     bl      proc_state_run
     cbz     x0, .Lsched_pick_lock           /* a stale entry: dropped, pick again */
-    mov     x0, x21
-    b       .Lsched_pick_done
-.Lsched_pick_empty:
-    add     x0, x19, #CORE_LOCK
-    bl      spin_unlock
-    mov     x0, #0
+    mov     x0, x20
 .Lsched_pick_done:
-    POP2    x21, x22
     POP2    x19, x20
     POP2    x29, x30
     ret

@@ -154,18 +154,21 @@ PUSH_NEXT = Region(lambda e: e.x(1) + e.const("PCB_NEXT"), 8)
 TAIL_NEXT = Region(lambda e: e.u64(e.x(0) + e.const("RUNQ_TAIL")) + e.const("PCB_NEXT"), 8)
 
 
-def choose_post(e, x):
-    mask = e.w(0)
-    c = e.const
+def choice(view, mask):
+    """runq_choose's answer for a non-empty mask (32 bits): BEAM's pick order."""
+    c = view.const
     k = lambda name: z3.BitVecVal(c(name), 32)
-    pick = z3.If(mask & c("MASK_MAX") != 0, k("PRIO_MAX"),
+    return z3.If(mask & c("MASK_MAX") != 0, k("PRIO_MAX"),
                  z3.If(mask & c("MASK_HIGH") != 0, k("PRIO_HIGH"),
                        z3.If(mask & (c("MASK_NORMAL") | c("MASK_LOW")) != 0, k("RUNQ_NORMAL"),
                              k("RUNQ_NONE"))))
+
+
+def choose_post(e, x):
     # x0 whole (w0 is written, so the top half is 0), and its cases spelt out: the layout
     # checks place a queue's words case by case (verify/intervals.py)
-    return z3.And(x.x(0) == z3.ZeroExt(32, pick),
-                  z3.Or(*[x.x(0) == i for i in range(c("RUNQ_NONE") + 1)]))
+    return z3.And(x.x(0) == z3.ZeroExt(32, choice(e, e.w(0))),
+                  z3.Or(*[x.x(0) == i for i in range(e.const("RUNQ_NONE") + 1)]))
 
 
 def core_block(e, index):
@@ -253,11 +256,65 @@ def _enqueue_writes():
     )
 
 
+def _step_post(e, x):
+    """One step of the pick, pointwise (no bound: queues of any length). With h the head of
+    the queue runq_choose names: none (0, nothing written) if there is no such queue or it
+    is empty; in the normal queue h's pass count drops by one, and if it is still positive
+    and h has a successor, h goes from the head to the tail (runq_pop then runq_push, the
+    length kept) and x1 is 1 (choose again, x0 0); otherwise h is popped and returned, a PCB, its
+    priority's length drops by one and at 0 its bit leaves the non-empty mask, x1 0. Stated per
+    queue, so that each case's addresses lie at constant distances from the block."""
+    c = e.const
+    block = e.x(0)
+    mask_at = block + c("CORE_MASK")
+    mask = e.u32(mask_at)
+    chosen = choice(e, mask)
+    unchanged = z3.And(x.x(0) == 0, x.x(1) == 0, x.u32(mask_at) == mask)
+    cases = [z3.Implies(chosen == c("RUNQ_NONE"), unchanged)]
+    for k in (c("PRIO_MAX"), c("PRIO_HIGH"), c("RUNQ_NORMAL")):
+        q = block + c("CORE_QUEUES") + k * c("RUNQ_SIZE")
+        cases.append(z3.Implies(chosen == k, _step_on(e, x, block, q, k == c("RUNQ_NORMAL"))))
+    return z3.And(*cases)
+
+
+def _step_on(e, x, block, q, normal: bool):
+    c = e.const
+    head_at, tail_at, len_at, nxt = layout(e)
+    mask_at = block + c("CORE_MASK")
+    mask = e.u32(mask_at)
+    h = e.u64(q + head_at)
+    succ, tail, length = e.u64(h + nxt), e.u64(q + tail_at), e.u64(q + len_at)
+    passes = e.u32(h + c("PCB_SCHED_COUNT")) - 1
+    passed = z3.And(passes != 0, succ != 0) if normal else z3.BoolVal(False)
+    prio = e.u32(h + c("PCB_PRIO"))
+    prio_len_at = per_prio(e, block, "CORE_PRIO_LEN", prio)
+    left = e.u32(prio_len_at) - 1
+    one = z3.BitVecVal(1, 32)
+    out = [z3.Implies(h == 0, z3.And(x.x(0) == 0, x.x(1) == 0, x.u32(mask_at) == mask))]
+    if normal:
+        out.append(z3.Implies(h != 0, x.u32(h + c("PCB_SCHED_COUNT")) == passes))
+        out.append(z3.Implies(z3.And(h != 0, passed), z3.And(
+            x.x(0) == 0, x.x(1) == 1, x.u32(mask_at) == mask,
+            x.u64(q + head_at) == z3.If(tail == 0, h, succ), x.u64(q + tail_at) == h,
+            x.u64(q + len_at) == length,
+            x.u64(h + nxt) == z3.If(tail == h, h, z3.BitVecVal(0, 64)),
+            z3.Implies(z3.And(tail != 0, tail != h), x.u64(tail + nxt) == h))))
+    out.append(z3.Implies(z3.And(h != 0, z3.Not(passed)), z3.And(
+        x.x(0) == h, x.x(1) == 0, is_pcb(x, h),
+        x.u64(q + head_at) == succ,
+        x.u64(q + tail_at) == z3.If(succ == 0, z3.BitVecVal(0, 64), tail),
+        x.u64(q + len_at) == length - 1,
+        x.u32(prio_len_at) == left,
+        x.u32(mask_at) == z3.If(left == 0, mask & ~(one << prio), mask))))
+    return z3.And(*out)
+
+
 def _pick_loop(e, here):
-    """At both heads of the pick (take the lock, choose a queue): x19 the core block, the
-    frame as pushed."""
-    return z3.And(here.x(19) == e.x(0), here.sp == e.sp - 48, is_core_block(e, e.x(0)),
-                  is_core_block(here, here.x(19)))
+    """At both heads of the pick (take the lock, step): x19 the core block, the frame as
+    pushed."""
+    saved = [here.u64(e.sp + off) == e.x(r) for off, r in ((-32, 19), (-24, 20), (-16, 29))]
+    return z3.And(here.x(19) == e.x(0), here.sp == e.sp - 32, is_core_block(e, e.x(0)),
+                  is_core_block(here, here.x(19)), here.u64(e.sp - 8) == e.x(30), *saved)
 
 
 def _pick_post(e, x):
@@ -314,14 +371,20 @@ CONTRACTS = {
         maychange=AAPCS64_SCRATCH + _enqueue_writes() + ("ICC_SGI1R_EL1",),
         pre=enqueue_pre, post=enqueue_post,
         split=lambda e: (prio_of(e, e.x(1)), [0, 1, 2, 3])),
+    "sched_pick_step": Contract(
+        "one step of the pick, core block x0's lock held, pointwise for queues of any "
+        "length: the queue runq_choose names; a normal head's passes drop by one, and while "
+        "some are left and it has a successor it goes to the tail (x1 1: again); otherwise "
+        "the head is popped and returned, its priority's length drops by one, and at 0 its "
+        "bit leaves the non-empty mask; 0 if the named queue is empty or none is",
+        maychange=AAPCS64_SCRATCH + PICKS, pre=lambda e: is_core_block(e, e.x(0)),
+        post=_step_post),
     "sched_pick": Contract(
-        "takes the next process to run from core block x0's queues under its lock (BEAM's "
-        "order: runq_choose's queue; a normal head with passes left and a successor goes to "
-        "the tail first; an entry that may not run is dropped and the pick made again): "
-        "returns 0 or a PCB it made RUNNING, the lock free; writes only the first line of "
-        "the block and PCBs. Which process comes next is the priority scenario's to show "
-        "(asm/scenarios/priority.s); that a pick sees an enqueue from another core is the "
-        "harness enqueue_wakes_idle_core",
+        "takes the next process to run from core block x0's queues under its lock: "
+        "sched_pick_step until it takes a head or finds none; an entry that may not run is "
+        "dropped and the pick made again: returns 0 or a PCB it made RUNNING, the lock free; "
+        "writes only the first line of the block and PCBs. That a pick sees an enqueue from "
+        "another core is the harness enqueue_wakes_idle_core",
         maychange=AAPCS64_SCRATCH + PICKS, pre=lambda e: is_core_block(e, e.x(0)),
         post=_pick_post,
         invariants={".Lsched_pick_lock": _pick_loop, ".Lsched_pick_choose": _pick_loop}),
