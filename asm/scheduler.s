@@ -397,16 +397,24 @@ FUNC sched_enter
     str     x2, [x19, #CORE_SLICE_START]
     ldr     w2, [x0, #PCB_FRAME_KIND]
     mov     x0, x1
-    cbnz    w2, .Lsched_enter_full
+    cbnz    w2, sched_resume_full
     b       frame_resume_voluntary
-.Lsched_enter_full:
-    msr     spsel, #1                       /* the exception stack: SP_EL0 is restored below */
-    b       frame_resume_full
 .Lsched_enter_idle:
     mov     x0, x19
     bl      sched_idle
     b       .Lsched_enter_pick
 ENDFUNC sched_enter
+
+/*
+ * sched_resume_full - from the scheduler's stack to the exception stack,
+ * then the full restore (which sets SP_EL0 from the frame).  Apart from
+ * sched_enter, whose proof ends where it branches here.
+ * In: x0 = the frame.  Not callable: never returns.
+ */
+FUNC sched_resume_full
+    msr     spsel, #1
+    b       frame_resume_full
+ENDFUNC sched_resume_full
 
 /*
  * sched_idle - wait until core x0 may have work: return at once if its

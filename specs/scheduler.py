@@ -325,6 +325,68 @@ def _pick_post(e, x):
                   x.u32(e.x(0) + e.const("CORE_LOCK")) == e.const("LOCK_FREE"))
 
 
+# ---- sched_enter: the scheduling loop, entry code proved to its hand-offs -----------------
+
+def _left(e):
+    """The core block and the process that left (CORE_CURRENT on entry, 0 for none)."""
+    block = e.sysreg("TPIDRRO_EL0")
+    return block, e.u64(block + e.const("CORE_CURRENT"))
+
+
+def _accounted(e, x):
+    """The core's statistics after the one that left is accounted for: the reductions it
+    used (the slice less the budget left) credited, an exit counted, a kill too."""
+    c = e.const
+    block, left = _left(e)
+    stat = lambda view, name: view.u64(block + c(name))
+    zero, one = z3.BitVecVal(0, 64), z3.BitVecVal(1, 64)
+    credit = z3.If(left != 0, c("CONTEXT_REDS") - stat(e, "CORE_BUDGET"), zero)
+    exiting = z3.And(left != 0, e.u64(left + c("PCB_STATE")) & c("PS_EXITING") != 0)
+    killed = z3.And(exiting, e.u64(left + c("PCB_EXIT_REASON")) == c("EXIT_FAULT"))
+    return [stat(x, "STAT_REDUCTIONS") == stat(e, "STAT_REDUCTIONS") + credit,
+            stat(x, "STAT_EXITED") == stat(e, "STAT_EXITED") + z3.If(exiting, one, zero),
+            stat(x, "STAT_KILLED") == stat(e, "STAT_KILLED") + z3.If(killed, one, zero)]
+
+
+def _enter_pick(e, here):
+    """At the pick (the loop's head): x19 the core block, no process current, the idle
+    frame the IRQ frame if one left, and the statistics accounted."""
+    c = e.const
+    block, left = _left(e)
+    return z3.And(here.x(19) == block, here.sysreg("TPIDRRO_EL0") == block,
+                  is_core_block(here, block),
+                  here.u64(block + c("CORE_CURRENT")) == 0,
+                  z3.Implies(left != 0, here.u64(block + c("CORE_FRAME")) ==
+                             block + c("CORE_IDLE_FRAME")),
+                  *_accounted(e, here))
+
+
+def _resumes(full: bool):
+    """Where sched_enter leaves for a frame's restore: the PCB it picked, RUNNING, is
+    current; x0 and CORE_FRAME its frame, of the kind this restore takes (a full one by way
+    of sched_resume_full, which selects the exception stack); a full slice of
+    reductions, begun at the counter's last reading; the statistics accounted."""
+    def cond(e, x):
+        c = e.const
+        block, _ = _left(e)
+        pcb = x.u64(block + c("CORE_CURRENT"))
+        frame = pcb + c("PCB_FRAME")
+        kind = x.u32(pcb + c("PCB_FRAME_KIND"))
+        return z3.And(is_pcb(x, pcb), x.u64(pcb + c("PCB_STATE")) & c("PS_RUNNING") != 0,
+                      x.x(0) == frame, x.u64(block + c("CORE_FRAME")) == frame,
+                      x.u64(block + c("CORE_BUDGET")) == c("CONTEXT_REDS"),
+                      x.u64(block + c("CORE_SLICE_START")) == x.last_read("CNTPCT_EL0"),
+                      (kind != 0) if full else (kind == 0),
+                      *_accounted(e, x))
+    return cond
+
+
+def _enter_pre(e):
+    """This core's block, and the process that left none or a PCB."""
+    block, left = _left(e)
+    return z3.And(is_core_block(e, block), z3.Or(left == 0, is_pcb(e, left)))
+
+
 # What a pick may write: the first line of its core's block (lock, mask, queues, per-priority
 # lengths) and PCBs (state words, pass counts, run-queue links).
 PICKS = (Region(lambda e: e.x(0), 128),
@@ -412,8 +474,19 @@ CONTRACTS = {
         post=lambda e, x: z3.Implies(e.sysreg("DAIF") & 0x80 != 0,
                                      x.sysreg("DAIF") & 0x80 != 0)),
     "sched_start": NotCallable("leaves the boot stack for the scheduler; never returns"),
-    "sched_enter": NotCallable("the scheduling loop, entered by a branch from a switch-out "
-                               "path on a fresh scheduler stack; never returns"),
+    "sched_resume_full": NotCallable("selects the exception stack (SPSel, which the prover "
+                                     "does not model) and branches to frame_resume_full"),
+    "sched_enter": Contract(
+        "the scheduling loop, entered by a branch from a switch-out path on a fresh "
+        "scheduler stack; never returns: it credits the reductions the process that left "
+        "used, counts an exit (and a kill), then picks (idling while there is nothing) and "
+        "hands the picked PCB's frame to the restore of its kind, with CORE_CURRENT, "
+        "CORE_FRAME, a full budget and the slice's start set; what becomes of the process "
+        "that left (re-enqueued or freed) is stated by the callees' contracts, not here",
+        pre=_enter_pre,
+        handoff={"frame_resume_voluntary": _resumes(full=False),
+                 "sched_resume_full": _resumes(full=True)},
+        invariants={".Lsched_enter_pick": _enter_pick}),
 }
 
 # The cores' MPIDR_EL1 in the harnesses, as QEMU virt numbers them.

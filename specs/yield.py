@@ -128,7 +128,7 @@ CONTRACTS = {
         restore="frame_resume_full"),
     "frame_resume_full": NotCallable(
         "the restore half of the involuntary switch (ERET), entered from irq_entry or "
-        "sched_enter: proved with irq_entry's round trip"),
+        "sched_resume_full: proved with irq_entry's round trip"),
     "fault_entry": NotCallable(
         "synchronous exception from EL1t, reached from the vector table: kills the running "
         "process and enters the scheduler; never returns"),
