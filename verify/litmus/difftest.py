@@ -332,8 +332,10 @@ def _unicorn(p: _Probe, machine, regs, nzcv, memory, with_monitor: bool, sysregs
         code = ldxr.to_bytes(4, "little") + code
         start -= 4
     machine.place_code(start, code)
-    for target in (p.target, p.addr + 0x40 if p.op == "RET" else None):
-        if target is not None:      # mapped, so that unicorn can stop there
+    # mapped, so that unicorn can stop there: where a branch or return goes, and the next
+    # instruction (on the next page when the encoding ends one, as unicorn fetches it)
+    for target in (p.target, p.addr + 0x40 if p.op == "RET" else None, p.addr + 4):
+        if target is not None:
             machine.place_code(target, b"\0" * 4)
     mu.mem_write(start, code)
     xs = [regs[f"X{i}"] for i in range(31)] + [regs.get("SP", seq.SCRATCH_CENTER)]
