@@ -258,8 +258,8 @@ def _enqueue_writes():
 
 def _step_post(e, x):
     """One step of the pick, pointwise (no bound: queues of any length). With h the head of
-    the queue runq_choose names: none (0, nothing written) if there is no such queue or it
-    is empty; in the normal queue h's pass count drops by one, and if it is still positive
+    the queue runq_choose names: none (x0 and x1 0, the mask as it was, an empty queue's
+    head still 0) if there is no such queue or it is empty; in the normal queue h's pass count drops by one, and if it is still positive
     and h has a successor, h goes from the head to the tail (runq_pop then runq_push, the
     length kept) and x1 is 1 (choose again, x0 0); otherwise h is popped and returned, a PCB, its
     priority's length drops by one and at 0 its bit leaves the non-empty mask, x1 0. Stated per
@@ -290,7 +290,8 @@ def _step_on(e, x, block, q, normal: bool):
     prio_len_at = per_prio(e, block, "CORE_PRIO_LEN", prio)
     left = e.u32(prio_len_at) - 1
     one = z3.BitVecVal(1, 32)
-    out = [z3.Implies(h == 0, z3.And(x.x(0) == 0, x.x(1) == 0, x.u32(mask_at) == mask))]
+    out = [z3.Implies(h == 0, z3.And(x.x(0) == 0, x.x(1) == 0, x.u32(mask_at) == mask,
+                                     x.u64(q + head_at) == 0))]
     if normal:
         out.append(z3.Implies(h != 0, x.u32(h + c("PCB_SCHED_COUNT")) == passes))
         out.append(z3.Implies(z3.And(h != 0, passed), z3.And(
@@ -318,11 +319,18 @@ def _pick_loop(e, here):
 
 
 def _pick_post(e, x):
-    """None (0), or a PCB the pick made RUNNING; the core's lock is free."""
-    pcb = x.x(0)
-    running = x.u64(pcb + e.const("PCB_STATE")) & e.const("PS_RUNNING") != 0
+    """None (0), or a PCB the pick made RUNNING; the core's lock is free. None only when
+    there is nothing to run: the queue runq_choose names on return is none or empty."""
+    c = e.const
+    block, pcb = e.x(0), x.x(0)
+    running = x.u64(pcb + c("PCB_STATE")) & c("PS_RUNNING") != 0
+    chosen = choice(x, x.u32(block + c("CORE_MASK")))
+    empty = [z3.Implies(chosen == k, x.u64(block + c("CORE_QUEUES") + k * c("RUNQ_SIZE") +
+                                           c("RUNQ_HEAD")) == 0)
+             for k in (c("PRIO_MAX"), c("PRIO_HIGH"), c("RUNQ_NORMAL"))]
     return z3.And(z3.Or(pcb == 0, z3.And(is_pcb(x, pcb), running)),
-                  x.u32(e.x(0) + e.const("CORE_LOCK")) == e.const("LOCK_FREE"))
+                  z3.Implies(pcb == 0, z3.And(*empty)),
+                  x.u32(block + c("CORE_LOCK")) == c("LOCK_FREE"))
 
 
 # ---- sched_enter: the scheduling loop, entry code proved to its hand-offs -----------------
@@ -444,7 +452,8 @@ CONTRACTS = {
     "sched_pick": Contract(
         "takes the next process to run from core block x0's queues under its lock: "
         "sched_pick_step until it takes a head or finds none; an entry that may not run is "
-        "dropped and the pick made again: returns 0 or a PCB it made RUNNING, the lock free; "
+        "dropped and the pick made again: returns a PCB it made RUNNING, or 0 when the queue "
+        "runq_choose names is none or empty; the lock free; "
         "writes only the first line of the block and PCBs. That a pick sees an enqueue from "
         "another core is the harness enqueue_wakes_idle_core",
         maychange=AAPCS64_SCRATCH + PICKS, pre=lambda e: is_core_block(e, e.x(0)),
