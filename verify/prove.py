@@ -849,14 +849,16 @@ class Proof:
                                 "contract)")
 
     def _off_image(self, end: PathEnd) -> list[z3.BoolRef]:
-        """Every data access of the path lies outside the image's code pages, and none wraps
-        past the top of the address space: the replay machine holds the ELF's bytes there,
-        and maps no page across the wrap (a preference for the model)."""
+        """Every data access of the path lies outside the image's code pages and below 2^48
+        (a preference for the model, so that the replay can show it): the replay machine
+        holds the ELF's bytes in those pages, and a store the model put at the top of the
+        address space (8 bytes at 0xffff_ffff_ffff_fff8) did not show on the replay, which
+        made a test flaky; why it did not is not diagnosed."""
         away = []
         for effect in end.path.trace:
             for acc in effect.accesses:
                 addr = z3.BitVecVal(acc.addr, 64) if isinstance(acc.addr, int) else acc.addr
-                away.append(z3.ULE(addr, 2 ** 64 - acc.size))
+                away.append(z3.ULE(addr, 2 ** 48 - acc.size))
                 for lo, hi in self.program.code_ranges:
                     lo, hi = lo & ~0xFFF, (hi + 0xFFF) & ~0xFFF
                     away.append(z3.Or(z3.ULE(addr + acc.size, lo), z3.UGE(addr, hi)))
