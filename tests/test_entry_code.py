@@ -69,3 +69,11 @@ def test_a_hand_off_to_a_function_that_returns_is_refused(tmp_path):
     assert main(["--root", str(root), "build"]) == 0
     with pytest.raises(SpecError, match="hands off to spawn, which returns"):
         contracts_for(Program(root / "build" / "actly.elf", root), root)
+
+
+def test_the_scheduling_loop_dropping_a_statistic_is_caught(tmp_path):
+    # sched_enter no longer credits the reductions the process that left used to its core
+    result = prove_planted(tmp_path, "asm/scheduler.s",
+                           "    str     x2, [x19, #STAT_REDUCTIONS]\n", "    nop\n", "sched_enter")
+    assert result.verdict == "FAILED"
+    assert "loop invariant" in result.counterexample.sentence

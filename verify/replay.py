@@ -190,6 +190,7 @@ def replay(program: Program, func: Function, start: ReplayStart,
             if mapped[0] > MAX_PAGES:   # a walk over memory the model leaves open
                 stop["why"] = (f"the run touched more than {MAX_PAGES} pages, the last at "
                                f"0x{address:x}: a walk the model does not end")
+                stop["limit"] = True    # like MAX_INSNS: the run was cut, not shown wrong
                 return False
             try:
                 emu.mem_map(page, PAGE, UC_PROT_ALL)
@@ -280,7 +281,7 @@ def replay(program: Program, func: Function, start: ReplayStart,
     returned = pc == SENTINEL and not stop["why"]
     if stop["left"] is not None:
         stop["why"] = f"returned to 0x{stop['left']:x}, not to x30"
-    ran_out = not returned and not stop["why"]
+    ran_out = not returned and (not stop["why"] or stop.get("limit", False))
     detail = stop["why"] or ("returned" if returned else
                              f"did not return within {MAX_INSNS} instructions (pc 0x{pc:x})")
     return ReplayResult(returned, final, detail, stop["exception"], ran_out, stop["left"], mu,
