@@ -88,3 +88,14 @@ def test_a_replay_that_walks_unmodelled_memory_stops(tmp_path):
     cx = result.counterexample
     assert "postcondition" in cx.sentence
     assert cx.replay_status == "confirmed" or "pages" in cx.replay, cx.replay
+
+
+def test_a_pick_step_that_miscounts_passes_is_caught(tmp_path):
+    # sched_pick_step takes two passes off a normal head instead of one: the low process is
+    # passed over half as often as BEAM's RESCHEDULE_LOW says (a survivor before the split)
+    from test_switch_proofs import prove_planted
+    result = prove_planted(tmp_path, "asm/scheduler.s", "    sub     w2, w2, #1\n    str     w2, "
+                           "[x1, #PCB_SCHED_COUNT]\n", "    sub     w2, w2, #2\n    str     w2, "
+                           "[x1, #PCB_SCHED_COUNT]\n", "sched_pick_step")
+    assert result.verdict == "FAILED", result.reasons
+    assert "postcondition" in result.counterexample.sentence
